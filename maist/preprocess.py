@@ -1,0 +1,182 @@
+"""From a scanned field (ETL's 128x127, or any picture of a character) to 28x28 like MNIST.
+
+    seed(images, max_level)      the whole field resized to 28x28, antialiased (the blog's way)
+    centered(images, max_level)  MNIST's recipe: clean, crop, 20 px longest side, centre of mass
+    from_picture(img, how)       a user's PNG/JPEG array -> the same 28x28, either recipe
+
+All return float32 in [0, 1], ink bright on dark. Resizing is a pair of matrix products
+(rows, then columns) with PIL's antialiased bilinear weights, so a whole chunk of images is
+resized at once: out = A @ img @ B.T with A (28, H) and B (28, W).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import ndimage
+
+SIZE = 28  # MNIST's image side
+BOX = 20  # MNIST fits the ink's longer side into 20 px, leaving a 4 px margin
+INK_THRESHOLD = 0.2  # of full ink; ETL's scanner noise sits at 1-2 of 15 levels
+FIELD_FILL = 0.55  # how much of a 128-px ETL field a writer's character spans, roughly
+
+
+@lru_cache(maxsize=None)  # crop sizes x output sizes: a few thousand at most
+def resize_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) weights of PIL's antialiased bilinear resize along one axis.
+
+    Reducing widens the triangle filter by the scale, so every input pixel contributes
+    (the antialiasing); rows are normalised to sum to 1.
+    """
+    scale = n_in / n_out
+    filterscale = max(scale, 1.0)
+    support = 1.0 * filterscale  # the triangle's support is 1 input pixel, stretched
+    m = np.zeros((n_out, n_in), dtype=np.float64)
+    for i in range(n_out):
+        center = (i + 0.5) * scale
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), n_in)
+        x = (np.arange(lo, hi) - center + 0.5) / filterscale
+        w = np.clip(1.0 - np.abs(x), 0.0, None)
+        m[i, lo:hi] = w / w.sum()
+    return m.astype(np.float32)
+
+
+def resize(images: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """(n, H, W) -> (n, out_h, out_w) float32, antialiased."""
+    images = np.asarray(images, dtype=np.float32)
+    a = resize_matrix(images.shape[1], out_h)  # (out_h, H)
+    b = resize_matrix(images.shape[2], out_w)  # (out_w, W)
+    cols = images @ b.T  # (n, H, out_w): one large matrix product for the whole chunk
+    return np.matmul(a, cols)  # (out_h, H) broadcast over the chunk -> (n, out_h, out_w)
+
+
+def seed(images: np.ndarray, max_level: int) -> np.ndarray:
+    """The blog's preprocessing: the whole field (128x127 in ETL9G) resized to 28x28."""
+    return resize(images.astype(np.float32) * (1.0 / max_level), SIZE, SIZE)
+
+
+def clean_ink(field: np.ndarray) -> np.ndarray:
+    """Boolean mask of a field's character ink, scanner noise and neighbours removed.
+
+    Real ETL scans carry speckle, and their tight cells let strokes of the characters
+    written in the neighbouring cells reach in at the edges. A connected piece of ink is
+    dropped when it is tiny (under 1% of the ink), or when it touches an edge and stays in
+    the outer fifth of the field along that edge.
+    """
+    h, w = field.shape
+    ink = field > INK_THRESHOLD
+    labels, n = ndimage.label(ink, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return ink
+    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    keep = np.zeros(n + 1, dtype=bool)
+    min_area = max(3, 0.01 * areas.sum())
+    for k, sl in enumerate(ndimage.find_objects(labels), start=1):
+        (y0, y1), (x0, x1) = (sl[0].start, sl[0].stop), (sl[1].start, sl[1].stop)
+        fragment = (
+            (y0 == 0 and y1 <= h // 5)
+            or (y1 == h and y0 >= h - h // 5)
+            or (x0 == 0 and x1 <= w // 5)
+            or (x1 == w and x0 >= w - w // 5)
+        )
+        keep[k] = areas[k - 1] >= min_area and not fragment
+    if not keep.any():  # everything looked like noise: trust the largest piece
+        keep[1 + int(np.argmax(areas))] = True
+    mask = keep[labels]
+    # Grow by one pixel so the faint antialiased edge of each kept stroke stays.
+    return ndimage.binary_dilation(mask, iterations=1) & (field > 0)
+
+
+def center_one(field: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndarray:
+    """One field in [0, 1] -> (size, size): crop, fit into box, centre of mass to centre."""
+    mask = clean_ink(field)
+    out = np.zeros((size, size), dtype=np.float32)
+    if not mask.any():
+        return out
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = np.where(mask, field, 0.0)[y0:y1, x0:x1]
+    scale = box / max(y1 - y0, x1 - x0)  # the longer side becomes 20 px, aspect kept
+    nh, nw = max(1, round((y1 - y0) * scale)), max(1, round((x1 - x0) * scale))
+    small = resize(crop[None], nh, nw)[0]
+    peak = small.max()
+    if peak > 0:
+        small /= peak  # thin or faint strokes lose contrast in the reduction: restore it
+    total = small.sum()
+    cy = (small.sum(axis=1) @ (np.arange(nh) + 0.5)) / total
+    cx = (small.sum(axis=0) @ (np.arange(nw) + 0.5)) / total
+    top = int(np.clip(round(size / 2 - cy), 0, size - nh))
+    left = int(np.clip(round(size / 2 - cx), 0, size - nw))
+    out[top : top + nh, left : left + nw] = small
+    return out
+
+
+def centered(images: np.ndarray, max_level: int) -> np.ndarray:
+    """MNIST's recipe on a chunk of fields, (n, H, W) ints -> (n, 28, 28) float32."""
+    fields = images.astype(np.float32) * (1.0 / max_level)
+    return np.stack([center_one(f) for f in fields]) if len(fields) else np.zeros(
+        (0, SIZE, SIZE), np.float32
+    )
+
+
+PREPROCESSORS = {"seed": seed, "centered": centered}
+
+
+def get_preprocessor(name: str):
+    try:
+        return PREPROCESSORS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown preprocessing {name!r}; choose one of {', '.join(PREPROCESSORS)}"
+        ) from None
+
+
+def to_ink(picture: np.ndarray) -> np.ndarray:
+    """A greyscale picture (any size, 0..255 or 0..1) -> ink in [0, 1], bright on dark.
+
+    Dark-on-light pictures (pen on paper, a drawing app) are detected from the border,
+    which is background in any picture of one character, and inverted.
+    """
+    pic = np.asarray(picture, dtype=np.float32)
+    if pic.ndim == 3:  # RGB(A) -> luminance
+        pic = pic[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    if pic.max() > 1.0:
+        pic = pic / 255.0
+    border = np.concatenate([pic[0], pic[-1], pic[:, 0], pic[:, -1]])
+    if np.median(border) > 0.5:
+        pic = 1.0 - pic
+    lo = np.median(border) if np.median(border) <= 0.5 else 1.0 - np.median(border)
+    return np.clip((pic - lo) / max(1e-6, 1.0 - lo), 0.0, 1.0)
+
+
+def as_field(ink: np.ndarray, height: int = 127, width: int = 128) -> np.ndarray:
+    """Place a picture's character in an ETL-sized field as a writer would fill it.
+
+    Used before `seed`, whose models learned characters spanning about FIELD_FILL of the field.
+    """
+    mask = clean_ink(ink)
+    field = np.zeros((height, width), dtype=np.float32)
+    if not mask.any():
+        return field
+    ys, xs = np.nonzero(mask)
+    crop = np.where(mask, ink, 0.0)[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    scale = FIELD_FILL * width / max(crop.shape)
+    nh = max(1, min(height, round(crop.shape[0] * scale)))
+    nw = max(1, min(width, round(crop.shape[1] * scale)))
+    small = resize(crop[None], nh, nw)[0]
+    small /= max(small.max(), 1e-6)
+    top, left = (height - nh) // 2, (width - nw) // 2
+    field[top : top + nh, left : left + nw] = small
+    return field
+
+
+def from_picture(picture: np.ndarray, how: str) -> np.ndarray:
+    """A user's picture of one character -> (28, 28) float32 the way `how` trained."""
+    ink = to_ink(picture)
+    if how == "centered":
+        return center_one(ink)
+    if how == "seed":
+        return seed(as_field(ink)[None], 1)[0]
+    raise ValueError(f"unknown preprocessing {how!r}")

@@ -1,0 +1,341 @@
+"""Synthetic handwritten hiragana, written as real ETL9G files: MAIST's default data set.
+
+    SynthConfig(writers=200, seed=0, variation=1.0, ...)  what to generate
+    writer_style(rng, cfg) -> Style        one writer's habits, kept across all 71 characters
+    render(ch, style, rng, cfg) -> (127, 128) float ink in [0, 1], like an ETL9G field
+    generate(out_dir, cfg) -> [paths]      ETL9G_01 ... (4 writers a file), read by maist.etl
+
+Shapes come from KanjiVG's stroke paths (maist.strokes). Each stroke is sampled along its
+length and drawn with a round pen whose width and ink vary; a writer's size, aspect,
+slant, rotation, place in the field, pen, ink, tremor, stroke-end overshoot and control
+point wander are drawn once, and every sample varies a little around them. The field then
+gets what ETL9G scans have: 16 grey levels, faint scanner noise, and now and then a piece
+of the neighbouring cell's character reaching in at an edge.
+
+The same seed gives byte-identical files: writer w draws from default_rng([seed, w]).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import etl, kana
+from .strokes import KANJIVG_BOX, character_strokes, sample_cubic
+
+FIELD_H, FIELD_W = 127, 128  # ETL9G's field: 127 rows of 128 pixels
+WRITERS_PER_FILE = 4  # as in AIST's ETL9G_01 .. ETL9G_50
+MANIFEST = etl.SYNTHETIC_MANIFEST  # marks a folder as generated: no AIST record counts apply
+GENERATOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    writers: int = 200  # 200 writers x 71 classes = ETL9G's 14,200 hiragana
+    seed: int = 0
+    classes: str = "hiragana71"
+    variation: float = 1.0  # scales every writer and sample variation (0 = KanjiVG as drawn)
+    sample_variation: float = 0.35  # a sample's own wobble, as a fraction of the writer's
+    fragment_rate: float = 0.15  # share of fields where a neighbour's stroke reaches in
+    noise: float = 0.25  # sd of scanner noise, in grey levels (0-15)
+    workers: int = 2  # processes; results do not depend on it
+
+
+@dataclass(frozen=True)
+class Style:
+    """A writer's habits; every length is in field pixels unless it says otherwise."""
+
+    size: float  # span of KanjiVG's 109 box, in pixels (real characters fill 1/3..2/3)
+    aspect: float  # width / height multiplier
+    shear: float  # slant: x += shear * (y - centre)
+    rotation: float  # radians
+    dx: float  # offset of the character's centre from the field's
+    dy: float
+    pen: float  # pen radius
+    ink: float  # darkness of the ink, 0..1
+    tremor: float  # amplitude of the fast wobble along a stroke
+    overshoot: float  # stroke ends run on (>0) or stop short (<0), fraction of the stroke
+    wander: float  # how far a stroke's shape drifts, in KanjiVG units
+    placement: float  # how far a stroke as a whole lands off its place, KanjiVG units
+
+
+def writer_style(rng: np.random.Generator, cfg: SynthConfig) -> Style:
+    v = cfg.variation
+    return Style(
+        size=FIELD_W * rng.uniform(0.45, 0.75) if v > 0 else FIELD_W * 0.6,
+        aspect=float(np.exp(rng.normal(0, 0.08 * v))),
+        shear=rng.normal(0, 0.12 * v),
+        rotation=rng.normal(0, 0.05 * v),
+        dx=rng.normal(0, 7 * v),
+        dy=rng.normal(0, 7 * v),
+        pen=rng.uniform(1.3, 2.6),
+        ink=rng.uniform(0.55, 1.0),
+        tremor=rng.uniform(0.0, 0.6) * v,
+        overshoot=rng.normal(0, 0.05 * v),
+        wander=rng.uniform(0.8, 3.0) * v,
+        placement=rng.uniform(0.5, 2.5) * v,
+    )
+
+
+def sample_style(style: Style, rng: np.random.Generator, cfg: SynthConfig) -> Style:
+    """One sample's style: the writer's, with a small variation of its own."""
+    s = cfg.sample_variation * cfg.variation
+    return replace(
+        style,
+        size=style.size * float(np.exp(rng.normal(0, 0.06 * s))),
+        aspect=style.aspect * float(np.exp(rng.normal(0, 0.05 * s))),
+        shear=style.shear + rng.normal(0, 0.06 * s),
+        rotation=style.rotation + rng.normal(0, 0.03 * s),
+        dx=style.dx + rng.normal(0, 4 * s),
+        dy=style.dy + rng.normal(0, 4 * s),
+        pen=max(0.8, style.pen * float(np.exp(rng.normal(0, 0.08 * s)))),
+        ink=float(np.clip(style.ink + rng.normal(0, 0.05 * s), 0.35, 1.0)),
+    )
+
+
+def _smooth_noise(rng: np.random.Generator, n: int, cycles: float, amp: float) -> np.ndarray:
+    """(n, 2) displacement that wanders `cycles` times along a stroke, amplitude `amp`."""
+    if amp <= 0:
+        return np.zeros((n, 2))
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    k = rng.integers(1, 4)
+    out = np.zeros((n, 2))
+    for j in range(1, k + 1):
+        phase = rng.uniform(0, 2 * np.pi, size=2)
+        out += rng.normal(0, amp / np.sqrt(k), size=2) * np.sin(2 * np.pi * cycles * j * t + phase)
+    return out
+
+
+def stroke_points(
+    segments: np.ndarray, style: Style, rng: np.random.Generator, spacing: float
+) -> np.ndarray:
+    """One stroke's pen centres in KanjiVG units, (m, 2): wandered, trembling, run on."""
+    unit = style.size / KANJIVG_BOX  # pixels per KanjiVG unit
+    # Sample densely enough that consecutive pen centres are `spacing` pixels apart.
+    lengths = [np.linalg.norm(np.diff(seg, axis=0), axis=1).sum() for seg in segments]
+    pts = np.concatenate(
+        [
+            sample_cubic(seg, np.linspace(0, 1, max(4, int(ln * unit / spacing)), endpoint=False))
+            for seg, ln in zip(segments, lengths)
+        ]
+        + [segments[-1][3:4]]
+    )
+    n = len(pts)
+    pts = pts + _smooth_noise(rng, n, 0.5, style.wander)
+    pts = pts + _smooth_noise(rng, n, 6.0, style.tremor / max(unit, 1e-6))
+    pts = pts + rng.normal(0, style.placement, size=2)
+    # Overshoot or stop short at each end, along the end's tangent.
+    total = max(sum(lengths), 1e-6)
+    for end in (0, -1):
+        e = (style.overshoot + rng.normal(0, 0.03)) * total
+        if e > 0:
+            d = pts[end] - pts[1 if end == 0 else -2]
+            d = d / max(np.linalg.norm(d), 1e-6)
+            extra = pts[end] + d * np.linspace(0, e, max(2, int(e * unit / spacing)))[1:, None]
+            pts = np.concatenate([extra[::-1], pts]) if end == 0 else np.concatenate([pts, extra])
+        elif e < 0:
+            cut = min(int(-e / total * len(pts)), len(pts) // 3)
+            if cut:
+                pts = pts[cut:] if end == 0 else pts[:-cut]
+    return pts
+
+
+def to_field(points: np.ndarray, style: Style) -> np.ndarray:
+    """KanjiVG units -> field pixels (x, y): aspect, shear, rotation, scale, placement."""
+    c = points - KANJIVG_BOX / 2
+    unit = style.size / KANJIVG_BOX
+    x = c[:, 0] * style.aspect
+    y = c[:, 1] / style.aspect
+    x = x + style.shear * y
+    cos, sin = np.cos(style.rotation), np.sin(style.rotation)
+    xr, yr = cos * x - sin * y, sin * x + cos * y
+    return np.stack([xr * unit + FIELD_W / 2 + style.dx, yr * unit + FIELD_H / 2 + style.dy], 1)
+
+
+def stamp(canvas: np.ndarray, xy: np.ndarray, radius: np.ndarray, ink: np.ndarray) -> None:
+    """Draw round pen marks at (x, y) with soft 1-pixel edges, keeping the darkest ink."""
+    h, w = canvas.shape
+    reach = int(np.ceil(radius.max())) + 1
+    off = np.arange(-reach, reach + 1)
+    ox, oy = np.meshgrid(off, off)
+    px = np.rint(xy[:, 0]).astype(np.int64)[:, None] + ox.ravel()  # (m, window)
+    py = np.rint(xy[:, 1]).astype(np.int64)[:, None] + oy.ravel()
+    dist = np.hypot(px - xy[:, :1], py - xy[:, 1:])
+    val = ink[:, None] * np.clip(radius[:, None] + 0.5 - dist, 0.0, 1.0)
+    keep = (val > 0) & (px >= 0) & (px < w) & (py >= 0) & (py < h)
+    np.maximum.at(canvas.ravel(), py[keep] * w + px[keep], val[keep])
+
+
+def draw_stroke(
+    canvas: np.ndarray, segments: np.ndarray, style: Style, rng: np.random.Generator
+) -> None:
+    pts = to_field(stroke_points(segments, style, rng, spacing=0.5), style)
+    m = len(pts)
+    t = np.linspace(0.0, 1.0, m)
+    # Pressure: the pen lands, presses through the middle and lifts at the end.
+    radius = style.pen * (0.75 + 0.35 * np.sin(np.pi * np.clip(t * 1.2, 0, 1)))
+    radius *= np.exp(_smooth_noise(rng, m, 1.0, 0.08)[:, 0])
+    ink = np.clip(style.ink * (1.0 + rng.normal(0, 0.05)) * (0.85 + 0.15 * radius / style.pen), 0, 1)
+    stamp(canvas, pts, radius, np.broadcast_to(ink, (m,)).astype(float))
+
+
+def add_fragment(
+    canvas: np.ndarray, chars: tuple[str, ...], style: Style, rng: np.random.Generator
+) -> None:
+    """A stroke of a neighbouring cell's character reaching in at one edge of the field."""
+    other = character_strokes(chars[rng.integers(len(chars))])
+    segs = other[rng.integers(len(other))]
+    side = rng.integers(4)
+    depth = rng.uniform(3, 14)  # how far into the field it reaches, in pixels
+    shifted = replace(style, dx=0.0, dy=0.0, rotation=style.rotation + rng.normal(0, 0.2))
+    pts = to_field(stroke_points(segs, shifted, rng, 0.5), shifted)
+    if side == 0:  # reaching down from the top edge
+        pts[:, 1] += depth - pts[:, 1].max()
+    elif side == 1:  # up from the bottom
+        pts[:, 1] += FIELD_H - depth - pts[:, 1].min()
+    elif side == 2:  # from the left
+        pts[:, 0] += depth - pts[:, 0].max()
+    else:
+        pts[:, 0] += FIELD_W - depth - pts[:, 0].min()
+    radius = np.full(len(pts), style.pen)
+    stamp(canvas, pts, radius, np.full(len(pts), style.ink))
+
+
+def render(
+    ch: str, style: Style, rng: np.random.Generator, cfg: SynthConfig,
+    neighbours: tuple[str, ...] = kana.hiragana71.chars,
+) -> np.ndarray:
+    """One field (127, 128), float ink in [0, 1] before quantisation."""
+    canvas = np.zeros((FIELD_H, FIELD_W))
+    for segs in character_strokes(ch):
+        draw_stroke(canvas, segs, style, rng)
+    if rng.random() < cfg.fragment_rate:
+        add_fragment(canvas, neighbours, style, rng)
+    return canvas
+
+
+def quantize(field: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
+    """Float ink -> ETL's 16 grey levels, with faint scanner noise."""
+    levels = field * 15 + rng.normal(0, noise, size=field.shape)
+    return np.clip(np.rint(levels), 0, 15).astype(np.uint8)
+
+
+def render_writer(writer: int, cfg: SynthConfig) -> np.ndarray:
+    """All of one writer's characters, (C, 127, 128) uint8 levels, from its own RNG."""
+    rng = np.random.default_rng([cfg.seed, writer])
+    chars = kana.get_class_set(cfg.classes).chars
+    style = writer_style(rng, cfg)
+    out = np.empty((len(chars), FIELD_H, FIELD_W), dtype=np.uint8)
+    for i, ch in enumerate(chars):
+        out[i] = quantize(render(ch, sample_style(style, rng, cfg), rng, cfg, chars), rng, cfg.noise)
+    return out
+
+
+_ROMAJI = (
+    "A I U E O KA GA KI GI KU GU KE GE KO GO SA ZA SI ZI SU ZU SE ZE SO ZO TA DA TI DI "
+    "TU DU TE DE TO DO NA NI NU NE NO HA BA PA HI BI PI HU BU PU HE BE PE HO BO PO MA MI MU "
+    "ME MO YA YU YO RA RI RU RE RO WA WO N"
+).split()
+_ROMAJI_OF = dict(zip(kana.hiragana71.chars, _ROMAJI))
+
+
+def reading(ch: str) -> bytes:
+    """ETL's 8-byte ASCII reading for a hiragana, e.g. b'KA.HIRA '."""
+    return f"{_ROMAJI_OF.get(ch, 'X')}.HIRA".ljust(8)[:8].encode("ascii")
+
+
+def writer_records(writers: range, images: list[np.ndarray], chars: tuple[str, ...]) -> np.ndarray:
+    """ETL9G records for consecutive writers, each writing `chars` in JIS order."""
+    fmt = etl.FORMATS["ETL9G"]
+    recs = etl.new_records(fmt, len(writers) * len(chars))
+    order = np.argsort([kana.char_to_jis(c) for c in chars])  # ETL9G runs in JIS order
+    for k, (w, imgs) in enumerate(zip(writers, images)):
+        rng = np.random.default_rng([10_007, w])  # the writer's sex and age
+        sex, age = rng.integers(1, 3), rng.integers(16, 60)
+        for j, ci in enumerate(order):
+            r = recs[k * len(chars) + j]
+            r["sheet"] = 1 + w * 60 + j // 50  # a sheet holds 50 characters
+            r["jis"] = kana.char_to_jis(chars[ci])
+            r["reading"] = reading(chars[ci])
+            r["serial"] = 1 + w * len(chars) + j
+            r["sex"], r["age"] = sex, age
+            r["gathered"], r["scanned"] = 7402, 7405
+            r["pos_x"], r["pos_y"] = j % 10, (j % 50) // 10
+        recs["image"][k * len(chars) : (k + 1) * len(chars)] = etl.pack_images(imgs[order], fmt)
+    return recs
+
+
+def generate(
+    out_dir: str | os.PathLike,
+    cfg: SynthConfig = SynthConfig(),
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Write cfg.writers writers as ETL9G_01, ETL9G_02, ... (4 a file) and a manifest."""
+    out = Path(out_dir)
+    existing = sorted(out.glob("ETL9G_*")) if out.exists() else []
+    if existing and not overwrite and (out / MANIFEST).exists() and not is_complete(out):
+        overwrite = True  # an earlier run was interrupted: its files are ours and partial
+    if existing and not overwrite:
+        raise etl.EtlFormatError(
+            f"{out}: already holds {len(existing)} ETL9G files; pass --force to replace them"
+        )
+    if cfg.writers < 1:
+        raise ValueError("at least one writer is needed")
+    for p in existing:
+        p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    chars = kana.get_class_set(cfg.classes).chars
+    start = time.perf_counter()
+    paths: list[Path] = []
+    manifest = dict(asdict(cfg), generator_version=GENERATOR_VERSION,
+                    records_per_writer=len(chars), complete=False,
+                    note="Synthetic ETL9G-format data from KanjiVG strokes (CC BY-SA 3.0).")
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))  # before any file: see etl
+    workers = max(1, min(cfg.workers, os.cpu_count() or 1))
+    with ProcessPoolExecutor(workers) if workers > 1 else _Inline() as pool:
+        writer_images = pool.map(render_writer, range(cfg.writers), [cfg] * cfg.writers)
+        batch: list[np.ndarray] = []
+        for w, imgs in enumerate(writer_images):
+            batch.append(imgs)
+            if progress is not None:
+                progress(1)
+            if len(batch) == WRITERS_PER_FILE or w == cfg.writers - 1:
+                first = w + 1 - len(batch)
+                number = first // WRITERS_PER_FILE + 1
+                recs = writer_records(range(first, w + 1), batch, chars)
+                paths.append(etl.write_etl(out / f"ETL9G_{number:02d}", recs, "ETL9G", overwrite=True))
+                batch = []
+    manifest.update(complete=True, files=len(paths),
+                    seconds=round(time.perf_counter() - start, 1))
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return paths
+
+
+def is_complete(folder: str | os.PathLike) -> bool:
+    """True when `folder` holds a synthetic set whose generation finished."""
+    manifest = Path(folder) / MANIFEST
+    try:
+        return bool(json.loads(manifest.read_text()).get("complete"))
+    except (OSError, ValueError):
+        return False
+
+
+class _Inline:
+    """A stand-in for a process pool when one process is asked for."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, fn, *iterables):
+        return map(fn, *iterables)
