@@ -1,0 +1,246 @@
+"""Builds the MAIST graphs, TF1 style. Not meant to be run: train.py runs them.
+
+    placeholders(C)                    -> x [None, 784], y_ [None, C], keep_prob, learning_rate
+    inference(name, x, keep_prob, C)   -> logits [None, C] (and the layers, by stable names)
+    loss(logits, y_, kind)             -> scalar: 'stable' mean cross-entropy, or 'tutorial'
+    training(loss, learning_rate, opt) -> the op that applies one step
+    evaluation(logits, y_)             -> number of correct predictions in the batch
+
+`build(...)` wires all five into a fresh tf.Graph and returns a `Graph` of handles. Every
+tensor a notebook or a restored checkpoint needs has a stable name ("x", "keep_prob",
+"logits", "W_conv1", "h_relu1", ...): `graph.get_tensor_by_name("h_pool1:0")`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._tf import tf, tf1
+
+IMAGE_SIZE = 28
+IMAGE_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+MODELS = ("beginner", "expert", "mlp", "deep")
+LOSSES = ("stable", "tutorial")
+OPTIMIZERS = ("adam", "gd")
+
+
+@dataclass
+class Inputs:
+    x: tf.Tensor  # [None, 784] images as rows, ink in [0, 1]
+    y_: tf.Tensor  # [None, C] one-hot labels
+    keep_prob: tf.Tensor  # dropout's keep probability; 1.0 unless fed, so eval is safe
+    learning_rate: tf.Tensor  # scalar, fed every step from the schedule
+
+
+def placeholders(num_classes: int) -> Inputs:
+    return Inputs(
+        x=tf1.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x"),
+        y_=tf1.placeholder(tf.float32, [None, num_classes], name="y_"),
+        keep_prob=tf1.placeholder_with_default(1.0, [], name="keep_prob"),
+        learning_rate=tf1.placeholder(tf.float32, [], name="learning_rate"),
+    )
+
+
+def weight_variable(shape, name: str, stddev: float = 0.1) -> tf.Variable:
+    return tf1.Variable(tf1.truncated_normal(shape, stddev=stddev), name=name)
+
+
+def bias_variable(shape, name: str, value: float = 0.1) -> tf.Variable:
+    return tf1.Variable(tf1.constant(value, shape=shape), name=name)
+
+
+def conv2d(x, w):
+    return tf1.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME")
+
+
+def max_pool_2x2(x, name: str):
+    return tf1.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME", name=name)
+
+
+def dropout(x, keep_prob, seed: int, salt: int, name: str):
+    """Dropout whose mask is a pure function of (seed, global step, salt).
+
+    A stateful dropout op restarts its random stream when a checkpoint is restored; this
+    one draws the same masks at step s whether or not the run was resumed in between.
+    """
+    step = tf1.train.get_or_create_global_step()
+    rng_seed = tf.stack([tf.constant(seed, tf.int64), step * 16 + salt])
+    return tf.nn.experimental.stateless_dropout(x, rate=1.0 - keep_prob, seed=rng_seed, name=name)
+
+
+def beginner(x, num_classes: int):
+    """Softmax regression: one matrix and a bias, both starting at zero."""
+    w = tf1.Variable(tf1.zeros([IMAGE_PIXELS, num_classes]), name="W")
+    b = tf1.Variable(tf1.zeros([num_classes]), name="b")
+    return tf.add(tf.matmul(x, w), b, name="logits")
+
+
+def expert(x, keep_prob, num_classes: int, seed: int = 0):
+    """The tutorial's CNN: two conv5x5 + max-pool blocks, 1024 hidden units, dropout.
+
+    h_convN is the convolution plus bias, h_reluN its ReLU and h_poolN the pooled map,
+    so the blog's "conv", "relu" and "pool" pictures are three tensors.
+    """
+    x_image = tf.reshape(x, [-1, IMAGE_SIZE, IMAGE_SIZE, 1], name="x_image")
+    # First block: 28x28x1 -> 32 filters of 5x5 -> 28x28x32 -> pool -> 14x14x32
+    w_conv1 = weight_variable([5, 5, 1, 32], "W_conv1")
+    b_conv1 = bias_variable([32], "b_conv1")
+    h_conv1 = tf.add(conv2d(x_image, w_conv1), b_conv1, name="h_conv1")
+    h_relu1 = tf.nn.relu(h_conv1, name="h_relu1")
+    h_pool1 = max_pool_2x2(h_relu1, "h_pool1")
+    # Second block: 14x14x32 -> 64 filters of 5x5x32 -> 14x14x64 -> pool -> 7x7x64
+    w_conv2 = weight_variable([5, 5, 32, 64], "W_conv2")
+    b_conv2 = bias_variable([64], "b_conv2")
+    h_conv2 = tf.add(conv2d(h_pool1, w_conv2), b_conv2, name="h_conv2")
+    h_relu2 = tf.nn.relu(h_conv2, name="h_relu2")
+    h_pool2 = max_pool_2x2(h_relu2, "h_pool2")
+    # Fully connected: 7*7*64 = 3136 features -> 1024 units, then dropout
+    w_fc1 = weight_variable([7 * 7 * 64, 1024], "W_fc1")
+    b_fc1 = bias_variable([1024], "b_fc1")
+    h_pool2_flat = tf.reshape(h_pool2, [-1, 7 * 7 * 64])
+    h_fc1 = tf.nn.relu(tf.matmul(h_pool2_flat, w_fc1) + b_fc1, name="h_fc1")
+    h_fc1_drop = dropout(h_fc1, keep_prob, seed, 1, "h_fc1_drop")
+    # Readout: 1024 -> C class scores
+    w_fc2 = weight_variable([1024, num_classes], "W_fc2")
+    b_fc2 = bias_variable([num_classes], "b_fc2")
+    return tf.add(tf.matmul(h_fc1_drop, w_fc2), b_fc2, name="logits")
+
+
+def mlp(x, num_classes: int, hidden: int = 16, activation: str = "sigmoid"):
+    """The MLP seed's 2-layer network: 784 -> hidden -> C (Keras' glorot-uniform start)."""
+    act = {"sigmoid": tf.nn.sigmoid, "relu": tf.nn.relu}.get(activation)
+    if act is None:
+        raise ValueError(f"unknown activation {activation!r}; use 'sigmoid' or 'relu'")
+    init = tf1.glorot_uniform_initializer()
+    w1 = tf1.Variable(init([IMAGE_PIXELS, hidden]), name="W_hidden")
+    b1 = tf1.Variable(tf1.zeros([hidden]), name="b_hidden")
+    h = act(tf.matmul(x, w1) + b1, name="h_hidden")
+    w2 = tf1.Variable(init([hidden, num_classes]), name="W_out")
+    b2 = tf1.Variable(tf1.zeros([num_classes]), name="b_out")
+    return tf.add(tf.matmul(h, w2), b2, name="logits")
+
+
+def deep(x, keep_prob, num_classes: int, seed: int = 0):
+    """The Keras CIFAR-10 seed's CNN on 28x28x1 (glorot-uniform weights, zero biases).
+
+    Its dropout rates are 0.25 after each conv block and 0.5 before the readout; here the
+    fed keep_prob k sets the dense dropout and the conv blocks keep (1 + k) / 2, which is
+    exactly the seed's 0.75 / 0.5 at k = 0.5, and no dropout at all at k = 1.
+    """
+    init = tf1.glorot_uniform_initializer()
+    keep_conv = (1.0 + keep_prob) / 2.0
+
+    def conv(h, n_in, n_out, name):
+        w = tf1.Variable(init([3, 3, n_in, n_out]), name=f"W_{name}")
+        b = tf1.Variable(tf1.zeros([n_out]), name=f"b_{name}")
+        return tf.nn.relu(conv2d(h, w) + b, name=f"h_{name}")
+
+    h = tf.reshape(x, [-1, IMAGE_SIZE, IMAGE_SIZE, 1])
+    h = conv(h, 1, 32, "conv1")  # 28x28x32
+    h = conv(h, 32, 32, "conv2")  # 28x28x32
+    h = dropout(max_pool_2x2(h, "h_pool1"), keep_conv, seed, 1, "h_drop1")  # 14x14x32
+    h = conv(h, 32, 64, "conv3")  # 14x14x64
+    h = conv(h, 64, 64, "conv4")  # 14x14x64
+    h = dropout(max_pool_2x2(h, "h_pool2"), keep_conv, seed, 2, "h_drop2")  # 7x7x64
+    h = tf.reshape(h, [-1, 7 * 7 * 64])
+    w = tf1.Variable(init([7 * 7 * 64, 512]), name="W_fc1")
+    b = tf1.Variable(tf1.zeros([512]), name="b_fc1")
+    h = dropout(tf.nn.relu(tf.matmul(h, w) + b, name="h_fc1"), keep_prob, seed, 3, "h_fc1_drop")
+    w = tf1.Variable(init([512, num_classes]), name="W_fc2")
+    b = tf1.Variable(tf1.zeros([num_classes]), name="b_fc2")
+    return tf.add(tf.matmul(h, w), b, name="logits")
+
+
+def inference(name: str, x, keep_prob, num_classes: int, seed: int = 0, **options):
+    if name == "beginner":
+        return beginner(x, num_classes)
+    if name == "expert":
+        return expert(x, keep_prob, num_classes, seed)
+    if name == "mlp":
+        return mlp(x, num_classes, **options)
+    if name == "deep":
+        return deep(x, keep_prob, num_classes, seed)
+    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+
+
+def loss(logits, labels, kind: str = "stable"):
+    """'stable': mean softmax cross-entropy from the logits.
+
+    'tutorial': the blog's -reduce_sum(y_ * log(softmax)), summed over the batch (about
+    50 x ln 71 = 213 at the start). A softmax output that underflows to 0 makes it
+    0 * log 0 = NaN, which is how long runs of the blog's code diverge.
+    """
+    if kind == "stable":
+        return tf.reduce_mean(
+            tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits), name="loss"
+        )
+    if kind == "tutorial":
+        return tf.negative(tf.reduce_sum(labels * tf1.log(tf.nn.softmax(logits))), name="loss")
+    raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
+
+
+def training(loss_op, learning_rate, optimizer: str = "adam"):
+    """One optimiser step at the fed learning rate; increments the global step."""
+    step = tf1.train.get_or_create_global_step()
+    if optimizer == "adam":
+        opt = tf1.train.AdamOptimizer(learning_rate)
+    elif optimizer == "gd":
+        opt = tf1.train.GradientDescentOptimizer(learning_rate)
+    else:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return opt.minimize(loss_op, global_step=step, name="train_op")
+
+
+def evaluation(logits, labels):
+    """Number of examples in the batch whose top class is the label."""
+    correct = tf.equal(tf.argmax(logits, 1), tf.argmax(labels, 1))
+    return tf.reduce_sum(tf.cast(correct, tf.int32), name="correct")
+
+
+@dataclass
+class Graph:
+    graph: tf.Graph
+    inputs: Inputs
+    logits: tf.Tensor
+    probabilities: tf.Tensor
+    loss: tf.Tensor  # the training loss (stable or tutorial)
+    xent: tf.Tensor  # per-example cross-entropy, for reporting whatever the training loss
+    correct: tf.Tensor
+    train_op: tf.Operation
+    global_step: tf.Variable
+    init: tf.Operation
+
+    def tensor(self, name: str) -> tf.Tensor:
+        return self.graph.get_tensor_by_name(f"{name}:0")
+
+
+def build(
+    model: str,
+    num_classes: int,
+    loss_kind: str = "stable",
+    optimizer: str = "adam",
+    seed: int = 0,
+    **options,
+) -> Graph:
+    """A fresh graph holding one model, its loss and training op."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf1.set_random_seed(seed)
+        global_step = tf1.train.get_or_create_global_step()
+        inputs = placeholders(num_classes)
+        logits = inference(model, inputs.x, inputs.keep_prob, num_classes, seed, **options)
+        probabilities = tf.nn.softmax(logits, name="probabilities")
+        loss_op = loss(logits, inputs.y_, loss_kind)
+        xent = tf.nn.softmax_cross_entropy_with_logits(labels=inputs.y_, logits=logits,
+                                                       name="xent")
+        correct = evaluation(logits, inputs.y_)
+        train_op = training(loss_op, inputs.learning_rate, optimizer)
+        init = tf1.global_variables_initializer()
+    return Graph(graph, inputs, logits, probabilities, loss_op, xent, correct, train_op,
+                 global_step, init)
+
+
+def parameter_count(graph: Graph) -> int:
+    """Trainable parameters, e.g. 3,337,159 for the expert CNN on 71 classes."""
+    with graph.graph.as_default():
+        return int(sum(v.shape.num_elements() for v in tf1.trainable_variables()))

@@ -1,0 +1,179 @@
+"""Step tables and the named training recipes of the blog.
+
+    StepTable.parse("1e-3, 1000:1e-4, 5000:1e-5")   a pure function of the step
+    table(step) -> value                              fed through a placeholder every step
+    RECIPES["seed-95"]                                the blog's tables, with its figures
+
+Boundaries are inclusive of the new value: in "1e-3, 1000:1e-4" step 999 trains at 1e-3
+and step 1000 at 1e-4, which is what the blog's `if i == 1000: L = 1e-4` meant.
+
+Why a placeholder: the blog built `AdamOptimizer(L)` from a Python float once, so its later
+`L = 1e-4` changed a Python name and never the graph; its learning rate stayed 1e-3. MAIST
+feeds the table's value at every step, so a table really takes effect (recipe
+"seed-95-as-run" reproduces what the blog's code actually did).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+
+class ScheduleError(ValueError):
+    """A step table or recipe that cannot be used."""
+
+
+@dataclass(frozen=True)
+class StepTable:
+    """Piecewise constant: values[0] before boundaries[0], values[i] from boundaries[i-1]."""
+
+    values: tuple[float, ...]
+    boundaries: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        if len(self.values) != len(self.boundaries) + 1:
+            raise ScheduleError(
+                f"a table with {len(self.boundaries)} boundaries needs "
+                f"{len(self.boundaries) + 1} values, got {len(self.values)}"
+            )
+        if any(b <= 0 for b in self.boundaries):
+            raise ScheduleError(f"boundaries must be positive steps, got {list(self.boundaries)}")
+        if any(b2 <= b1 for b1, b2 in zip(self.boundaries, self.boundaries[1:])):
+            raise ScheduleError(
+                f"boundaries must increase strictly, got {list(self.boundaries)}"
+            )
+
+    def __call__(self, step: int) -> float:
+        return self.values[bisect.bisect_right(self.boundaries, step)]
+
+    @classmethod
+    def constant(cls, value: float) -> "StepTable":
+        return cls((float(value),))
+
+    @classmethod
+    def parse(cls, text: str) -> "StepTable":
+        """'1e-3, 1000:1e-4' -> 1e-3 until step 999, 1e-4 from step 1000."""
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts:
+            raise ScheduleError("an empty table; give at least one value, e.g. '1e-4'")
+        try:
+            values = [float(parts[0])]
+            bounds = []
+            for p in parts[1:]:
+                step, value = p.split(":")
+                bounds.append(int(step))
+                values.append(float(value))
+        except ValueError:
+            raise ScheduleError(
+                f"cannot read table {text!r}; write 'VALUE, STEP:VALUE, ...' "
+                f"such as '1e-3, 1000:1e-4, 5000:1e-5'"
+            ) from None
+        return cls(tuple(values), tuple(bounds))
+
+    def __str__(self) -> str:
+        parts = [f"{self.values[0]:g}"] + [
+            f"{b}:{v:g}" for b, v in zip(self.boundaries, self.values[1:])
+        ]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    model: str
+    optimizer: str  # "adam" or "gd"
+    loss: str  # "stable" or "tutorial"
+    steps: int
+    batch_size: int
+    learning_rate: StepTable
+    keep_prob: StepTable
+    sampling: str = "random"  # the blog drew batches with replacement (random_index)
+    blog: dict = field(default_factory=dict)  # step -> the blog's test accuracy
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["learning_rate"], d["keep_prob"] = str(self.learning_rate), str(self.keep_prob)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Recipe":
+        d = dict(d)
+        for key in ("learning_rate", "keep_prob"):
+            if isinstance(d.get(key), (int, float)):
+                d[key] = StepTable.constant(d[key])
+            elif isinstance(d.get(key), str):
+                d[key] = StepTable.parse(d[key])
+        d["blog"] = {int(k): v for k, v in d.get("blog", {}).items()}
+        try:
+            return cls(**d)
+        except TypeError as e:
+            raise ScheduleError(f"recipe fields: {e}") from None
+
+
+_SEED_95_LR = StepTable((1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9),
+                        (1000, 3000, 7000, 10000, 14000, 19000))
+_SEED_95_KEEP = StepTable((1.0, 0.3, 0.1, 0.05, 0.8), (3000, 10000, 15000, 19000))
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        Recipe("beginner", "beginner", "gd", "tutorial", 10_000, 50,
+               StepTable.constant(1e-4), StepTable.constant(1.0),
+               blog={10_000: 0.2879, 50_000: 0.4086, 100_000: 0.4563},
+               note="The blog's softmax regression: GD at 1e-4 on the summed loss."),
+        Recipe("tutorial", "expert", "adam", "stable", 20_000, 50,
+               StepTable.constant(1e-4), StepTable.constant(0.5),
+               blog={10_000: 0.8715},
+               note="Deep MNIST for Experts as published: Adam 1e-4, keep 0.5."),
+        Recipe("seed-lr", "expert", "adam", "stable", 20_000, 50,
+               StepTable((1e-3, 1e-4, 1e-5, 1e-6), (1000, 5000, 10000)),
+               StepTable.constant(0.5), blog={20_000: 0.9199},
+               note="The blog's learning-rate table against divergence."),
+        Recipe("seed-95", "expert", "adam", "stable", 20_000, 50, _SEED_95_LR, _SEED_95_KEEP,
+               blog={20_000: 0.9504},
+               note="The blog's learning-rate and keep_prob tables, as it meant them."),
+        Recipe("seed-95-as-run", "expert", "adam", "stable", 20_000, 50,
+               StepTable.constant(1e-3), _SEED_95_KEEP, blog={20_000: 0.9504},
+               note="What the blog's code did: AdamOptimizer(L) took L once, so the "
+                    "rate stayed 1e-3; only the fed keep_prob table applied."),
+        Recipe("demo", "expert", "adam", "stable", 1_500, 50,
+               StepTable((1e-3, 3e-4), (1000,)), StepTable.constant(0.5), sampling="epoch",
+               note="A few minutes on 2 CPU cores; shows the expert CNN learning."),
+        Recipe("mlp", "mlp", "adam", "stable", 10_000, 128,
+               StepTable.constant(1e-3), StepTable.constant(1.0), sampling="epoch",
+               note="The MLP seed: 16 sigmoid units, Adam, batch 128."),
+        Recipe("deep", "deep", "adam", "stable", 10_000, 128,
+               StepTable.constant(1e-3), StepTable.constant(0.5), sampling="epoch",
+               note="The Keras CIFAR-10 seed's CNN, with its dropout."),
+    )
+}
+
+
+def get_recipe(name_or_path: str) -> Recipe:
+    """A named recipe, or a JSON file holding one (missing fields come from 'tutorial')."""
+    if name_or_path in RECIPES:
+        return RECIPES[name_or_path]
+    path = Path(name_or_path)
+    if path.suffix == ".json" and path.is_file():
+        try:
+            fields = json.loads(path.read_text())
+        except ValueError as e:
+            raise ScheduleError(f"{path}: not JSON ({e})") from None
+        base = RECIPES[fields.pop("base", "tutorial")].to_dict()
+        base.update(fields, name=fields.get("name", path.stem))
+        return Recipe.from_dict(base)
+    raise ScheduleError(
+        f"unknown recipe {name_or_path!r}; choose one of {', '.join(RECIPES)} or give a .json file"
+    )
+
+
+def with_overrides(recipe: Recipe, **changes) -> Recipe:
+    """The recipe with the given non-None fields replaced; tables may be strings."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    for key in ("learning_rate", "keep_prob"):
+        if isinstance(changes.get(key), str):
+            changes[key] = StepTable.parse(changes[key])
+    return replace(recipe, **changes)
