@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from maist import etl, kana, strokes, synth
+
+
+def test_every_hiragana_in_kanjivg_parses():
+    for cp in range(0x3041, 0x3097):
+        got = strokes.character_strokes(chr(cp))
+        assert got and all(s.ndim == 3 and s.shape[1:] == (4, 2) for s in got)
+        pts = np.concatenate(got).reshape(-1, 2)
+        assert pts.min() > -5 and pts.max() < strokes.KANJIVG_BOX + 5
+
+
+def test_path_commands_absolute_and_relative():
+    segs = strokes.parse_path("M10,10 L20,10 l0,10 H0 v-10 Z")
+    ends = [tuple(s[3]) for s in segs]
+    assert ends == [(20, 10), (20, 20), (0, 20), (0, 10), (10, 10)]
+    c = strokes.parse_path("M0,0c1,2,3,4,5,6s5,6,7,8")
+    np.testing.assert_allclose(c[0], [[0, 0], [1, 2], [3, 4], [5, 6]])
+    np.testing.assert_allclose(c[1], [[5, 6], [7, 8], [10, 12], [12, 14]])  # reflected control
+    q = strokes.parse_path("M0,0Q3,3,6,0T12,0")
+    np.testing.assert_allclose(strokes.sample_cubic(q[0], np.array([0.5])), [[3, 1.5]])
+    np.testing.assert_allclose(q[1][3], [12, 0])
+    implicit = strokes.parse_path("M0,0 5,5 10,0")  # pairs after M are line-tos
+    assert len(implicit) == 2
+    compact = strokes.parse_path("M1.5.5c-1-2.5.5,1e1,10,0")  # "1.5.5" is 1.5 then .5
+    np.testing.assert_allclose(compact[0][0], [1.5, 0.5])
+    np.testing.assert_allclose(compact[0][3], [11.5, 0.5])
+
+
+@pytest.mark.parametrize("bad,msg", [("L1,2", "must start with a move-to"),
+                                     ("M1,2 C1,2,3", "C needs 6 numbers"),
+                                     ("M1,2 X3,4", "cannot read"), ("M1,2", "draws nothing")])
+def test_malformed_paths(bad, msg):
+    with pytest.raises(strokes.StrokeError, match=msg):
+        strokes.parse_path(bad)
+
+
+def test_unknown_character():
+    with pytest.raises(strokes.StrokeError, match="no strokes"):
+        strokes.character_strokes("\ue000")
+
+
+def test_all_71_render_with_ink_and_writers_differ():
+    cfg = synth.SynthConfig()
+    a, b = synth.render_writer(0, cfg), synth.render_writer(1, cfg)
+    assert a.shape == (71, 127, 128) and a.dtype == np.uint8 and a.max() <= 15
+    assert all((img >= 8).sum() > 40 for img in a)  # every character has real strokes
+    assert all(np.abs(x.astype(int) - y).sum() > 1000 for x, y in zip(a, b))
+
+
+def test_same_seed_same_bytes_and_files_read_back(tmp_path):
+    cfg = synth.SynthConfig(writers=5, seed=3, workers=1)
+    paths = synth.generate(tmp_path / "a", cfg)
+    again = synth.generate(tmp_path / "b", cfg)
+    assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
+    assert [p.name for p in paths] == ["ETL9G_01", "ETL9G_02"]
+    files = etl.find_etl_files(tmp_path / "a")
+    sel = etl.select(files, kana.hiragana71)
+    assert len(sel.labels) == 5 * 71
+    assert sorted(np.unique(sel.writers)) == [0, 1, 2, 3, 4]
+    for w in range(5):
+        assert sorted(sel.labels[sel.writers == w]) == list(range(71))
+    _, recs = next(etl.iter_chunks(files[0]))
+    assert set(recs["jis"]) == set(int(c) for c in kana.hiragana71.jis_codes)
+    assert recs["reading"][recs["jis"] == 0x242B][0] == b"KA.HIRA "
+    other = synth.generate(tmp_path / "c", synth.SynthConfig(writers=5, seed=4, workers=1))
+    assert other[0].read_bytes() != paths[0].read_bytes()
+
+
+def test_generate_refuses_to_replace_files(tmp_path):
+    cfg = synth.SynthConfig(writers=1, workers=1)
+    synth.generate(tmp_path, cfg)
+    with pytest.raises(etl.EtlFormatError, match="--force"):
+        synth.generate(tmp_path, cfg)
+    assert synth.is_complete(tmp_path)
