@@ -1,0 +1,46 @@
+import json
+
+import pytest
+
+from maist import schedule
+from maist.schedule import ScheduleError, StepTable
+
+
+def test_boundary_step_takes_the_new_value():
+    t = StepTable.parse("1e-3, 1000:1e-4, 5000:1e-5")
+    assert [t(0), t(999), t(1000), t(4999), t(5000), t(10**6)] == [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5]
+    assert StepTable.parse(str(t)) == t
+
+
+def test_seed_95_tables():
+    r = schedule.RECIPES["seed-95"]
+    assert [r.learning_rate(s) for s in (0, 1000, 3000, 7000, 10000, 14000, 19000)] == \
+        [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9]
+    assert [r.keep_prob(s) for s in (2999, 3000, 9999, 10000, 15000, 19000)] == [1, .3, .3, .1, .05, .8]
+    as_run = schedule.RECIPES["seed-95-as-run"]
+    assert as_run.learning_rate(19999) == 1e-3 and as_run.keep_prob(3000) == 0.3
+
+
+@pytest.mark.parametrize("text,msg", [("", "empty"), ("1e-3, 1000", "cannot read"),
+                                      ("1e-3, 500:1e-4, 500:1e-5", "increase strictly"),
+                                      ("1e-3, 0:1e-4", "positive"), ("x", "cannot read")])
+def test_bad_tables(text, msg):
+    with pytest.raises(ScheduleError, match=msg):
+        StepTable.parse(text)
+
+
+def test_values_and_boundaries_must_agree():
+    with pytest.raises(ScheduleError, match="needs 2 values"):
+        StepTable((1.0,), (10,))
+
+
+def test_recipe_from_json_and_overrides(tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"base": "seed-95", "steps": 300, "learning_rate": "1e-3, 100:1e-4"}))
+    r = schedule.get_recipe(str(path))
+    assert r.name == "mine" and r.steps == 300 and r.learning_rate(100) == 1e-4
+    assert r.keep_prob(3000) == 0.3  # from the base
+    r2 = schedule.with_overrides(r, keep_prob="0.5", steps=None)
+    assert r2.keep_prob(0) == 0.5 and r2.steps == 300
+    with pytest.raises(ScheduleError, match="unknown recipe"):
+        schedule.get_recipe("nope")

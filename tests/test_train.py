@@ -1,0 +1,126 @@
+"""The session loop: learning, step tables, resume, the divergence guard, the CLI."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import tiny_data
+
+from maist import schedule
+from maist.schedule import StepTable
+from maist.train import TrainConfig, TrainingError, read_metrics, restore, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def recipe(**kw):
+    base = dict(name="t", model="expert", optimizer="adam", loss="stable", steps=40,
+                batch_size=16, learning_rate=StepTable.constant(1e-3),
+                keep_prob=StepTable.constant(0.5), sampling="epoch")
+    base.update(kw)
+    return schedule.Recipe(**base)
+
+
+def quiet(msg):
+    pass
+
+
+def test_loss_goes_down_and_accuracy_up(tiny, tmp_path):
+    cfg = TrainConfig(recipe(steps=150), eval_every=150, log_every=10)
+    result = train(tiny, cfg, tmp_path / "run", log=quiet, quiet=True)
+    rows = [r for r in result.history if r["split"] == "train"]
+    assert np.mean([r["loss"] for r in rows[-3:]]) < 0.5 * rows[0]["loss"]
+    assert result.test_accuracy >= 0.9 and result.stopped == "completed"
+    files = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"config.json", "metrics.csv", "result.json", "checkpoint", "events"} <= files
+    assert any(n.startswith("ckpt-0.") for n in files) and any(n.startswith("ckpt-150.") for n in files)
+
+
+def test_tables_reach_the_graph(tiny, tmp_path):
+    """A learning rate of 0 from step 20 freezes the weights: the table is really fed."""
+    cfg = TrainConfig(recipe(steps=30, learning_rate=StepTable.parse("1e-3, 20:0"),
+                             keep_prob=StepTable.parse("1, 10:0.5")), log_every=1, eval_every=100,
+                      checkpoint_every=20)
+    train(tiny, cfg, tmp_path / "run", log=quiet, quiet=True)
+    rows = read_metrics(tmp_path / "run")
+    logged = {r["step"]: (r["learning_rate"], r["keep_prob"]) for r in rows if r["split"] == "train"}
+    assert logged[9] == (1e-3, 1.0) and logged[10] == (1e-3, 0.5) and logged[20] == (0.0, 0.5)
+    a, b = restore(tmp_path / "run", step=20), restore(tmp_path / "run")
+    try:
+        assert b.step == 30
+        np.testing.assert_array_equal(a.run(["W_conv1"], tiny.test.x[:1])[0],
+                                      b.run(["W_conv1"], tiny.test.x[:1])[0])
+    finally:
+        a.close()
+        b.close()
+
+
+def test_resume_continues_the_same_losses(tmp_path):
+    data = tiny_data()
+    cfg = TrainConfig(recipe(steps=40), log_every=1, eval_every=20, checkpoint_every=20)
+    full = train(data, cfg, tmp_path / "full", log=quiet, quiet=True)
+    half = TrainConfig(recipe(steps=20), log_every=1, eval_every=20, checkpoint_every=20)
+    train(data, half, tmp_path / "split", log=quiet, quiet=True)
+    resumed = train(data, cfg, tmp_path / "split", resume=True, log=quiet, quiet=True)
+    losses = lambda res: [r["loss"] for r in res.history if r["split"] == "train"]  # noqa: E731
+    assert len(losses(resumed)) == len(losses(full)) == 40
+    np.testing.assert_allclose(losses(resumed), losses(full), rtol=1e-4)
+    assert resumed.test_accuracy == pytest.approx(full.test_accuracy)
+
+
+def test_divergence_guard_names_step_and_keeps_checkpoint(tmp_path):
+    data = tiny_data()
+    bad = recipe(model="beginner", optimizer="gd", loss="tutorial", steps=200,
+                 learning_rate=StepTable.constant(1e4), keep_prob=StepTable.constant(1.0))
+    with pytest.raises(TrainingError) as e:
+        train(data, TrainConfig(bad, checkpoint_every=1000), tmp_path / "run", log=quiet, quiet=True)
+    msg = str(e.value)
+    assert msg.startswith("step ") and "recipe t" in msg and "--loss stable" in msg
+    assert "ckpt-0" in msg and (tmp_path / "run" / "ckpt-0.index").exists()
+
+
+def test_early_stopping(tmp_path):
+    data = tiny_data()
+    frozen = recipe(steps=100, learning_rate=StepTable.constant(0.0))
+    result = train(data, TrainConfig(frozen, eval_every=10, early_stopping=2), tmp_path / "run",
+                   log=quiet, quiet=True)
+    assert result.stopped == "early stopping" and result.step == 30
+
+
+def test_run_dir_is_never_overwritten_and_resume_needs_a_checkpoint(tiny, tmp_path):
+    cfg = TrainConfig(recipe(steps=5), eval_every=5)
+    train(tiny, cfg, tmp_path / "run", log=quiet, quiet=True)
+    with pytest.raises(TrainingError, match="already holds a run"):
+        train(tiny, cfg, tmp_path / "run", log=quiet, quiet=True)
+    with pytest.raises(TrainingError, match="no checkpoint to resume"):
+        train(tiny, cfg, tmp_path / "other", resume=True, log=quiet, quiet=True)
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tiny, tmp_path):
+    train(tiny, TrainConfig(recipe(steps=5), eval_every=5), tmp_path / "run", log=quiet, quiet=True)
+    data_file = next((tmp_path / "run").glob("ckpt-5.data-*"))
+    data_file.write_bytes(b"\0" * 100)
+    with pytest.raises(TrainingError, match="cannot be read.*Delete its files"):
+        restore(tmp_path / "run")
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "train_maist.py"), *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_cli_dry_run_and_errors(tmp_path):
+    npz = tiny_data(num_classes=5).save(tmp_path / "tiny.npz")
+    out = run_cli("--data", str(npz), "--dry-run", "--run-dir", str(tmp_path / "r"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "i 0, training accuracy" in out.stdout and "test accuracy" in out.stdout
+    assert json.loads((tmp_path / "r" / "result.json").read_text())["step"] == 20
+    again = run_cli("--data", str(npz), "--dry-run", "--run-dir", str(tmp_path / "r"), cwd=tmp_path)
+    assert again.returncode == 1 and "error: " in again.stderr and "Traceback" not in again.stderr
+    missing = run_cli("--data", str(tmp_path / "nope"), cwd=tmp_path)
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+    bad_lr = run_cli("--data", str(npz), "--lr", "1e-3, 0:1", cwd=tmp_path)
+    assert bad_lr.returncode == 1 and "positive" in bad_lr.stderr
