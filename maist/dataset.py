@@ -137,7 +137,9 @@ class MaistData:
                 classes = tuple(str(c) for c in z["classes"])
                 meta = json.loads(str(z["meta"])) if "meta" in z else {}
         except FileNotFoundError:
-            raise DatasetError(f"{path}: no such file; build it with scripts/build_maist.py")
+            raise DatasetError(
+                f"{path}: no such file; build it with scripts/build_maist.py"
+            ) from None
         except (KeyError, ValueError, OSError, EOFError) as e:
             raise DatasetError(
                 f"{path}: not a MAIST .npz ({e}); rebuild it with scripts/build_maist.py"
@@ -310,5 +312,8 @@ def load(
     """A .npz as it is, or ETL files (a folder or file) built with `options`."""
     p = resolve_data(path, log)
     if p.suffix == ".npz":
-        return MaistData.load(p, seed=options.get("seed", 0))
-    return build(p, **options)
+        data = MaistData.load(p, seed=options.get("seed", 0))
+    else:
+        data = build(p, **options)
+    data.meta["path"] = str(p)  # so a run can find its data again (scripts/evaluate.py)
+    return data

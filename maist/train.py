@@ -315,6 +315,40 @@ def train(
         sess.close()
 
 
+def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
+    """The result of a run that finished (result.json), or None."""
+    run_dir = Path(run_dir)
+    path = run_dir / "result.json"
+    if not path.is_file():
+        return None
+    r = json.loads(path.read_text())
+    return RunResult(run_dir, r["step"], r["test_accuracy"], r["stopped"], read_metrics(run_dir))
+
+
+def train_or_reuse(
+    data: MaistData, cfg: TrainConfig, run_dir: str | os.PathLike,
+    log: Callable[[str], None] = print, quiet: bool = True,
+) -> RunResult:
+    """Train into run_dir, or return the finished run already there if it used the same
+    recipe, seed and data; an unfinished one (no result.json) is resumed."""
+    run_dir = Path(run_dir)
+    done = finished_result(run_dir)
+    if done is not None:
+        old = json.loads((run_dir / "config.json").read_text())
+        new = json.loads(json.dumps(_config_dict(cfg, data)))  # as it reads back from disk
+        same = all(old.get(k) == new.get(k) for k in ("recipe", "seed", "classes", "model_options"))
+        same = same and old.get("data", {}).get("sources") == new["data"].get("sources")
+        if not same:
+            raise TrainingError(
+                f"{run_dir}: holds a finished run with other options; remove it or pick "
+                f"another directory"
+            )
+        log(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
+        return done
+    resume = run_dir.exists() and latest_checkpoint(run_dir) is not None
+    return train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
+
+
 # --- restoring ----------------------------------------------------------------------------
 
 
@@ -387,4 +421,5 @@ def restore(run_dir: str | os.PathLike, step: int | None = None) -> Restored:
 
 
 __all__ = ["TrainConfig", "TrainingError", "RunResult", "Evaluation", "train", "restore",
+           "train_or_reuse", "finished_result",
            "evaluate", "free_run_dir", "read_metrics", "checkpoint_steps", "StepTable"]

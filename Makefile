@@ -1,0 +1,36 @@
+# Two commands on a fresh machine with Python 3.11:  make demo   and   make test
+# Each creates .venv if there is none and installs MAIST into it (editable, with dev tools).
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.maist-installed
+
+.PHONY: install demo test figures bench clean-cache
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Trains the expert CNN for a few minutes on the default data (data/ETL9G if you put
+# AIST's files there, else the synthetic set, generated once) and prints the accuracy.
+demo: $(STAMP)
+	$(BIN)/python scripts/train_maist.py --recipe demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# The figures in docs/: see docs/README.md for what each command makes.
+figures: $(STAMP)
+	$(BIN)/python scripts/contact_sheets.py --out docs/images
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_etl.py
+	$(BIN)/python benchmarks/bench_train.py
+
+clean-cache:
+	rm -rf data/cache
