@@ -512,12 +512,65 @@ def writer_ids(etl: EtlFile, positions: np.ndarray, recs: np.ndarray, base: int)
     return base + local
 
 
+def _pipeline(
+    files: Sequence[EtlFile],
+    work: Callable[[EtlFile, int, np.ndarray], object],
+    chunk_records: int,
+    workers: int,
+) -> Iterator[tuple[EtlFile, int, np.ndarray, object]]:
+    """(file, first, records, work(file, first, records)) for every chunk, in file order.
+
+    With workers > 1, `work` runs on a thread pool (numpy and BLAS release the GIL) while
+    the next chunk is read; at most 2 x workers chunks are in flight, so memory stays
+    bounded by a few chunks.
+    """
+    chunks = ((etl, first, recs) for etl in files for first, recs in iter_chunks(etl, chunk_records))
+    if workers <= 1:
+        for etl, first, recs in chunks:
+            yield etl, first, recs, work(etl, first, recs)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        for etl, first, recs in chunks:
+            pending.append((etl, first, recs, pool.submit(work, etl, first, recs)))
+            if len(pending) >= 2 * workers:
+                etl_, first_, recs_, fut = pending.popleft()
+                yield etl_, first_, recs_, fut.result()
+        while pending:
+            etl_, first_, recs_, fut = pending.popleft()
+            yield etl_, first_, recs_, fut.result()
+
+
+def iter_decoded(
+    files: Sequence[EtlFile],
+    transform: Callable[[np.ndarray, int], np.ndarray] | None = None,
+    chunk_records: int = 2048,
+    workers: int = 1,
+) -> Iterator[tuple[EtlFile, int, np.ndarray, np.ndarray]]:
+    """Every record, decoded (and transformed), a chunk at a time: (file, first, codes, images).
+
+    For converting a whole data set: memory is a few chunks, whatever the input's size.
+    """
+
+    def work(etl: EtlFile, first: int, recs: np.ndarray) -> np.ndarray:
+        check_codes(etl, first, recs)
+        images = decode_images(recs, etl.format)
+        return transform(images, etl.format.max_level) if transform is not None else images
+
+    for etl, first, recs, images in _pipeline(files, work, chunk_records, workers):
+        yield etl, first, recs["jis"].astype(np.int64), images
+
+
 def select(
     files: Sequence[EtlFile],
     class_set: ClassSet,
     transform: Callable[[np.ndarray, int], np.ndarray] | None = None,
     chunk_records: int = 2048,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> Selection:
     """Read the records of `class_set` from `files`; decode and transform only those.
 
@@ -525,32 +578,40 @@ def select(
     so memory is bounded by the selection, not by the input (ETL9G is 5 GB). Records of
     other classes (ETL9G's 2965 kanji) are read past. `progress(n_bytes)` is called per chunk.
     """
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("images", "labels", "writers", "codes")}
-    base = 0
+    tables = {}
     for etl in files:
-        codes = class_codes(class_set, etl.format)
-        table = class_set.label_table(np.where(codes >= 0, codes, 0xFFFF))
-        if (codes < 0).any():
-            table[0xFFFF] = -1
-        max_writer = base - 1
-        for first, recs in iter_chunks(etl, chunk_records):
-            check_codes(etl, first, recs)
-            labels = table[recs["jis"].astype(np.int64)]
-            keep = np.flatnonzero(labels >= 0)
-            positions = first + np.arange(len(recs))
-            writers = writer_ids(etl, positions, recs, base)
-            max_writer = max(max_writer, int(writers.max()))
-            if len(keep):
-                images = decode_images(recs[keep], etl.format)
-                if transform is not None:
-                    images = transform(images, etl.format.max_level)
-                parts["images"].append(images)
-                parts["labels"].append(labels[keep])
-                parts["writers"].append(writers[keep])
-                parts["codes"].append(recs["jis"][keep].astype(np.int64))
-            if progress is not None:
-                progress(len(recs) * etl.format.record_size)
-        base = max_writer + 1
+        if etl.format.name not in tables:
+            codes = class_codes(class_set, etl.format)
+            table = class_set.label_table(np.where(codes >= 0, codes, 0xFFFF))
+            if (codes < 0).any():
+                table[0xFFFF] = -1
+            tables[etl.format.name] = table
+
+    def work(etl: EtlFile, first: int, recs: np.ndarray):
+        check_codes(etl, first, recs)
+        labels = tables[etl.format.name][recs["jis"].astype(np.int64)]
+        keep = np.flatnonzero(labels >= 0)
+        if not len(keep):
+            return keep, labels[keep], None
+        images = decode_images(recs[keep], etl.format)
+        if transform is not None:
+            images = transform(images, etl.format.max_level)
+        return keep, labels[keep], images
+
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("images", "labels", "writers", "codes")}
+    base, max_writer, current = 0, -1, None
+    for etl, first, recs, (keep, labels, images) in _pipeline(files, work, chunk_records, workers):
+        if etl is not current:  # a new file: its writers follow the last file's
+            base, current = max_writer + 1, etl
+        writers = writer_ids(etl, first + np.arange(len(recs)), recs, base)
+        max_writer = max(max_writer, int(writers.max()))
+        if len(keep):
+            parts["images"].append(images)
+            parts["labels"].append(labels)
+            parts["writers"].append(writers[keep])
+            parts["codes"].append(recs["jis"][keep].astype(np.int64))
+        if progress is not None:
+            progress(len(recs) * etl.format.record_size)
     if not parts["labels"]:
         names = ", ".join(str(f.path) for f in files[:3]) + (" ..." if len(files) > 3 else "")
         raise EtlFormatError(
@@ -586,6 +647,7 @@ __all__ = [
     "new_records",
     "write_etl",
     "select",
+    "iter_decoded",
     "record_chars",
     "class_codes",
 ]

@@ -4,9 +4,9 @@
     centered(images, max_level)  MNIST's recipe: clean, crop, 20 px longest side, centre of mass
     from_picture(img, how)       a user's PNG/JPEG array -> the same 28x28, either recipe
 
-All return float32 in [0, 1], ink bright on dark. Resizing is a pair of matrix products
-(rows, then columns) with PIL's antialiased bilinear weights, so a whole chunk of images is
-resized at once: out = A @ img @ B.T with A (28, H) and B (28, W).
+All return float32 in [0, 1], ink bright on dark. Resizing applies PIL's antialiased
+bilinear weights as matrix products, out = A @ img @ B.T with A (28, H) and B (28, W),
+over a whole chunk of images at once; both matrices are bands, applied block by block.
 """
 
 from __future__ import annotations
@@ -43,18 +43,49 @@ def resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     return m.astype(np.float32)
 
 
-def resize(images: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-    """(n, H, W) -> (n, out_h, out_w) float32, antialiased."""
-    images = np.asarray(images, dtype=np.float32)
-    a = resize_matrix(images.shape[1], out_h)  # (out_h, H)
-    b = resize_matrix(images.shape[2], out_w)  # (out_w, W)
-    cols = images @ b.T  # (n, H, out_w): one large matrix product for the whole chunk
-    return np.matmul(a, cols)  # (out_h, H) broadcast over the chunk -> (n, out_h, out_w)
+@lru_cache(maxsize=None)
+def band_blocks(n_in: int, n_out: int, width: int = 32, scale: float = 1.0):
+    """resize_matrix(n_in, n_out).T cut into blocks of `width` input pixels.
+
+    Each block touches only the few outputs its pixels reach (the filter is a band), so
+    x @ M.T becomes a handful of small matrix products: 3-4x fewer multiply-adds than the
+    dense product. Entries: (in_start, in_stop, out_start, out_stop, (w, k) float32).
+    """
+    m = resize_matrix(n_in, n_out).T * np.float32(scale)  # (n_in, n_out)
+    blocks = []
+    for start in range(0, n_in, width):
+        sub = m[start : start + width]
+        cols = np.flatnonzero(np.abs(sub).sum(axis=0) > 0)
+        blocks.append((start, start + len(sub), int(cols[0]), int(cols[-1]) + 1,
+                       np.ascontiguousarray(sub[:, cols[0] : cols[-1] + 1])))
+    return tuple(blocks)
+
+
+def _resize_rows(x: np.ndarray, n_out: int, scale: float = 1.0) -> np.ndarray:
+    """(N, n_in) float32 -> (N, n_out): every row resized, by banded matrix products."""
+    out = np.zeros((x.shape[0], n_out), dtype=np.float32)
+    for start, stop, o0, o1, sub in band_blocks(x.shape[1], n_out, 32, scale):
+        out[:, o0:o1] += x[:, start:stop] @ sub  # a strided view: BLAS reads it in place
+    return out
+
+
+def resize(images: np.ndarray, out_h: int, out_w: int, scale: float = 1.0) -> np.ndarray:
+    """(n, H, W) -> (n, out_h, out_w) float32, antialiased, times `scale`.
+
+    Columns first over the whole chunk as one (n*H, W) matrix, then rows of the
+    transposed (n*out_w, H) result: a few large matrix products instead of n small ones.
+    """
+    n, h, w = images.shape
+    x = np.asarray(images).reshape(n * h, w).astype(np.float32, copy=False)
+    cols = _resize_rows(x, out_w, scale)  # (n*H, out_w)
+    cols_t = cols.reshape(n, h, out_w).transpose(0, 2, 1).reshape(n * out_w, h)
+    rows = _resize_rows(cols_t, out_h)  # (n*out_w, out_h)
+    return np.ascontiguousarray(rows.reshape(n, out_w, out_h).transpose(0, 2, 1))
 
 
 def seed(images: np.ndarray, max_level: int) -> np.ndarray:
     """The blog's preprocessing: the whole field (128x127 in ETL9G) resized to 28x28."""
-    return resize(images.astype(np.float32) * (1.0 / max_level), SIZE, SIZE)
+    return resize(images, SIZE, SIZE, scale=1.0 / max_level)  # the scale rides in the matrix
 
 
 def clean_ink(field: np.ndarray) -> np.ndarray:

@@ -1,0 +1,123 @@
+"""Training speed: MAIST's session loop against Keras model.fit, and the machine's ceiling.
+
+Measures, in one run and on the same in-memory data:
+  * the expert CNN trained by MAIST's TF1 session loop (feed_dict, one Session.run a step),
+    images per second at batch 50 and 128;
+  * the same network trained with Keras model.fit, the peer a user would pick instead;
+  * a large float32 matrix multiply, GFLOP/s: the practical ceiling of these cores.
+Prints the ratio to Keras (target >= 1.0x) and the loop's GFLOP/s as a share of the ceiling.
+One expert training step on one image is about 82 MFLOP (forward and backward).
+
+    python benchmarks/bench_train.py [--steps 200] [--batches 50,128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+import numpy as np  # noqa: E402
+from bench_train_keras import NUM_CLASSES, fake_data  # noqa: E402
+
+from maist import model as M  # noqa: E402  (sets TensorFlow up for graphs)
+from maist._tf import tf1  # noqa: E402
+from maist.schedule import Recipe, StepTable  # noqa: E402
+
+
+def expert_flops_per_image() -> float:
+    """Multiply-adds x 2 of the forward pass, x 3 for forward + backward."""
+    conv1 = 28 * 28 * 32 * 5 * 5 * 1
+    conv2 = 14 * 14 * 64 * 5 * 5 * 32
+    fc1 = 3136 * 1024
+    fc2 = 1024 * NUM_CLASSES
+    return 3 * 2 * (conv1 + conv2 + fc1 + fc2)
+
+
+def time_maist(x, y, batch: int, steps: int) -> float:
+    """Images/s of MAIST's loop body: sample, feed batch + lr + keep_prob, run the step."""
+    from maist.dataset import Split
+    from maist.train import one_hot
+
+    recipe = Recipe("bench", "expert", "adam", "stable", steps, batch, StepTable.constant(1e-4),
+                    StepTable.constant(0.5), sampling="epoch")
+    split = Split(x, y, np.zeros(len(y), np.int64))
+    g = M.build("expert", NUM_CLASSES, seed=0)
+    with tf1.Session(graph=g.graph) as sess:
+        sess.run(g.init)
+
+        def step(i):
+            idx = split.batch_indices(i, batch, recipe.sampling)
+            sess.run([g.train_op, g.loss], {
+                g.inputs.x: x[idx], g.inputs.y_: one_hot(y[idx], NUM_CLASSES),
+                g.inputs.learning_rate: recipe.learning_rate(i),
+                g.inputs.keep_prob: recipe.keep_prob(i)})
+
+        for i in range(10):  # warm-up: graph optimisation, allocations
+            step(i)
+        start = time.perf_counter()
+        for i in range(10, 10 + steps):
+            step(i)
+        return steps * batch / (time.perf_counter() - start)
+
+
+def time_keras_in_subprocess(batch: int, steps: int, n: int) -> float:
+    """Keras needs eager TensorFlow, which MAIST's process has turned off: run it apart."""
+    import subprocess
+    import sys
+
+    code = f"""
+import os, time, numpy as np
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1"); os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+import tensorflow as tf
+from bench_train_keras import keras_expert, fake_data
+x, y = fake_data({n})
+m = keras_expert()
+warm = {batch} * 10
+m.fit(x[:warm], y[:warm], batch_size={batch}, epochs=1, verbose=0, shuffle=True)
+take = {batch} * {steps}
+xs, ys = np.resize(x, (take, 784)), np.resize(y, take)
+t = time.perf_counter()
+m.fit(xs, ys, batch_size={batch}, epochs=1, verbose=0, shuffle=True)
+print(take / (time.perf_counter() - t))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def matmul_gflops(n: int = 2048, reps: int = 10) -> float:
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).random((n, n), dtype=np.float32)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=200, help="timed steps per case (default: %(default)s)")
+    p.add_argument("--batches", default="50,128", help="(default: %(default)s)")
+    args = p.parse_args()
+    x, y = fake_data(10_000)
+    flops = expert_flops_per_image()
+    ceiling = matmul_gflops()
+    print(f"oneDNN: TF_ENABLE_ONEDNN_OPTS={os.environ['TF_ENABLE_ONEDNN_OPTS']}, cores: {os.cpu_count()}")
+    print(f"float32 2048^2 matmul (numpy/OpenBLAS): {ceiling:.1f} GFLOP/s  (the ceiling)")
+    print(f"expert step: {flops / 1e6:.1f} MFLOP per image (forward + backward)\n")
+    print("| batch | MAIST img/s | Keras fit img/s | MAIST / Keras | MAIST GFLOP/s | share of ceiling |")
+    print("|---|---|---|---|---|---|")
+    for batch in (int(b) for b in args.batches.split(",")):
+        mine = time_maist(x, y, batch, args.steps)
+        keras = time_keras_in_subprocess(batch, args.steps, 10_000)
+        gf = mine * flops / 1e9
+        print(f"| {batch} | {mine:.0f} | {keras:.0f} | {mine / keras:.2f}x | {gf:.1f} | "
+              f"{gf / ceiling:.0%} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
