@@ -4,15 +4,32 @@ import pytest
 from maist.dataset import MaistData, Split
 
 
+def shape(k: int, dy: int = 0, dx: int = 0) -> np.ndarray:
+    """Class k's shape, centred in 28x28 like MNIST: a bar, a dash, a cross, a box, ..."""
+    img = np.zeros((28, 28), np.float32)
+    c = slice(12 + dy, 16 + dy), slice(12 + dx, 16 + dx)
+    rows, cols = slice(4 + dy, 24 + dy), slice(4 + dx, 24 + dx)
+    if k in (0, 2, 4):
+        img[rows, c[1]] = 1.0  # vertical stroke
+    if k in (1, 2, 4):
+        img[c[0], cols] = 1.0  # horizontal stroke
+    if k == 3:
+        img[rows, cols] = 1.0
+        img[8 + dy : 20 + dy, 8 + dx : 20 + dx] = 0.0  # a box outline
+    if k == 4:
+        img[4 + dy : 8 + dy, cols] = 1.0  # a cross with a lid
+    return img
+
+
 def tiny_data(num_classes=4, per_class=60, seed=0) -> MaistData:
-    """Separable 28x28 images: class k is a bright bar in column band k, plus noise."""
+    """Separable 28x28 images of a few shapes, jittered, with faint noise."""
     rng = np.random.default_rng(seed)
     splits = []
     for s in range(3):
         y = np.repeat(np.arange(num_classes), per_class if s == 0 else per_class // 4)
-        x = rng.random((len(y), 28, 28)).astype(np.float32) * 0.3
+        x = rng.random((len(y), 28, 28)).astype(np.float32) * 0.15
         for i, k in enumerate(y):
-            x[i, 4:24, 3 + 6 * k : 6 + 6 * k] = 1.0
+            x[i] = np.maximum(x[i], shape(k, *rng.integers(-2, 3, 2)))
         splits.append(Split(x.reshape(len(y), 784), y, np.full(len(y), s), seed=seed + s))
     classes = tuple("あいうえおかきくけこ"[:num_classes])
     return MaistData(*splits, classes, {"preprocess": "centered", "split": "test"})

@@ -60,3 +60,14 @@ def test_pictures_dark_on_light_and_light_on_dark_agree():
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert a.max() == pytest.approx(1.0) and a[0].max() == 0
     assert P.from_picture(pic, "seed").shape == (28, 28)
+
+
+def test_thin_pictures_are_thickened_to_the_training_width():
+    pic = np.zeros((300, 300), np.float32)
+    pic[50:250, 148:151] = 1.0  # a 3-px line, 200 px long: relative width 0.015
+    assert P.stroke_width(pic) < 0.02
+    thick = P.thicken(pic)
+    assert 0.8 * P.STROKE_WIDTH <= P.stroke_width(thick) <= 1.3 * P.STROKE_WIDTH
+    bold = np.zeros((300, 300), np.float32)
+    bold[50:250, 140:160] = 1.0
+    np.testing.assert_array_equal(P.thicken(bold), bold)  # already bold: left alone

@@ -1,0 +1,104 @@
+"""evaluate.py, predict.py and visualize.py on a run trained here; the touch-screen set."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import tiny_data
+from PIL import Image
+
+from maist import evaluate, schedule
+from maist.schedule import StepTable
+from maist.train import TrainConfig, restore, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def script(name, *args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """An expert trained on the tiny shapes set, saved as a run with its .npz."""
+    root = tmp_path_factory.mktemp("run")
+    data = tiny_data(num_classes=5, per_class=80)
+    npz = data.save(root / "tiny.npz")
+    data.meta["path"] = str(npz)
+    recipe = schedule.Recipe("t", "expert", "adam", "stable", 200, 32, StepTable.constant(1e-3),
+                             StepTable.constant(0.5), sampling="epoch")
+    result = train(data, TrainConfig(recipe, eval_every=200), root / "run", log=lambda s: None,
+                   quiet=True)
+    return root, data, result
+
+
+def test_evaluate_agrees_with_the_trainer(run):
+    root, _, result = run
+    out = script("evaluate.py", root / "run", cwd=root)
+    assert out.returncode == 0, out.stderr
+    report = json.loads((root / "run" / "evaluation.json").read_text())
+    assert report["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
+    assert f"test accuracy {result.test_accuracy:.4f}" in out.stdout
+    assert (root / "run" / "confusion.png").exists()
+
+
+def test_predict_reads_any_picture_the_right_way_up(run):
+    root, data, _ = run
+    paths, truth = [], []
+    for k in range(5):
+        i = int(np.flatnonzero(data.test.y == k)[0])
+        img = (data.test.images()[i] * 255).astype(np.uint8)
+        big = Image.fromarray(img).resize((140, 140), Image.BILINEAR)
+        for variant, pic in (("light", big), ("dark", Image.fromarray(255 - np.asarray(big)))):
+            path = root / f"c{k}_{variant}.png" if variant == "light" else root / f"c{k}_{variant}.jpg"
+            pic.save(path)
+            paths.append(path)
+            truth.append(data.classes[k])
+    out = script("predict.py", root / "run", *paths, cwd=root)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == len(paths)
+    top1 = [line.split(": ")[1].split()[0] for line in lines]
+    assert top1 == truth
+    assert all(len(line.split(": ")[1].split()) == 10 for line in lines)  # 5 x (char, p)
+
+
+def test_predict_bad_picture_is_a_clear_error(run, tmp_path):
+    root, _, _ = run
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG broken")
+    out = script("predict.py", root / "run", bad, cwd=root)
+    assert out.returncode == 1 and "bad.png" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_visualize_writes_step0_and_last(run, tmp_path):
+    root, _, _ = run
+    out = script("visualize.py", root / "run", "--out", tmp_path / "figs", cwd=root)
+    assert out.returncode == 0, out.stderr
+    names = {p.stem for p in (tmp_path / "figs").glob("*.png")}
+    assert {"filters_step0", "filters_step200", "h_relu1_step0", "h_pool2_step200",
+            "curves", "predictions", "confusion"} <= names
+
+
+def test_touch_hiragana_predictions_beat_chance(run):
+    """The real drawings load and preprocess; a shapes model is no judge, only a smoke test."""
+    try:
+        images, chars = evaluate.load_touch_hiragana()
+    except FileNotFoundError as e:
+        pytest.skip(f"../shared/data/touch-hiragana is not beside this checkout: {e}")
+    assert images.shape == (745, 300, 300) and len(chars) == 745
+    from maist import dataset, kana
+
+    x, y, kept = dataset.from_images(images, chars, kana.hiragana71, "centered")
+    assert len(kept) == 714 and x.shape == (714, 784)  # っ and ょ are not MAIST classes
+    assert 0.3 < x.mean() * 784 / 100 < 3  # ink present, not a blank or full frame
+    root, _, _ = run
+    r = restore(root / "run")
+    try:
+        assert r.probabilities(x[:5]).shape == (5, 5)
+    finally:
+        r.close()
