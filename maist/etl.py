@@ -324,21 +324,21 @@ def find_etl_files(
 def iter_chunks(etl: EtlFile, chunk_records: int = 2048) -> Iterator[tuple[int, np.ndarray]]:
     """(index of the chunk's first record, structured records), the dummy skipped.
 
-    Memory is one chunk (2048 G-type records are 16 MB), whatever the file's size.
+    The file is memory-mapped: a chunk is a view, and only the pages a caller touches
+    are read. Selecting by class reads each record's code field, not its 8 KB image, so
+    the kanji of ETL9G are passed over without being copied. Memory is bounded by one
+    file's mapping, which the kernel can drop at will, not by the data set.
     """
-    with open(etl.path, "rb") as f:
-        start = etl.first_sample
-        f.seek(start * etl.format.record_size)
-        while start < etl.n_records:
-            count = min(chunk_records, etl.n_records - start)
-            recs = np.fromfile(f, dtype=etl.format.dtype, count=count)
-            if len(recs) != count:  # the file shrank under us
-                raise EtlFormatError(
-                    f"{etl.path}: ended at record {start + len(recs)} of {etl.n_records} "
-                    f"while reading; was it being written to? Read it again."
-                )
-            yield start, recs
-            start += count
+    start = etl.first_sample
+    if start >= etl.n_records:
+        return
+    mapped = np.memmap(etl.path, dtype=etl.format.dtype, mode="r",
+                       offset=start * etl.format.record_size, shape=(etl.n_records - start,))
+    try:
+        for i in range(0, len(mapped), chunk_records):
+            yield start + i, mapped[i : i + chunk_records]
+    finally:
+        del mapped
 
 
 # --- codes -> characters ------------------------------------------------------------------
@@ -512,6 +512,18 @@ def writer_ids(etl: EtlFile, positions: np.ndarray, recs: np.ndarray, base: int)
     return base + local
 
 
+def apply_transform(
+    transform: Callable[[np.ndarray, int], np.ndarray] | None, recs: np.ndarray, fmt: EtlFormat
+) -> np.ndarray:
+    """Decode records' images and transform them. A transform with a `from_packed`
+    attribute (preprocess.seed) takes 4-bit records packed, skipping the decoded copy."""
+    packed_fn = getattr(transform, "from_packed", None)
+    if packed_fn is not None and fmt.bits == 4:
+        return packed_fn(recs["image"], fmt.height, fmt.width, fmt.max_level)
+    images = decode_images(recs, fmt)
+    return transform(images, fmt.max_level) if transform is not None else images
+
+
 def _pipeline(
     files: Sequence[EtlFile],
     work: Callable[[EtlFile, int, np.ndarray], object],
@@ -547,7 +559,7 @@ def _pipeline(
 def iter_decoded(
     files: Sequence[EtlFile],
     transform: Callable[[np.ndarray, int], np.ndarray] | None = None,
-    chunk_records: int = 2048,
+    chunk_records: int = 256,  # every record is decoded: small chunks keep temporaries small
     workers: int = 1,
 ) -> Iterator[tuple[EtlFile, int, np.ndarray, np.ndarray]]:
     """Every record, decoded (and transformed), a chunk at a time: (file, first, codes, images).
@@ -557,8 +569,7 @@ def iter_decoded(
 
     def work(etl: EtlFile, first: int, recs: np.ndarray) -> np.ndarray:
         check_codes(etl, first, recs)
-        images = decode_images(recs, etl.format)
-        return transform(images, etl.format.max_level) if transform is not None else images
+        return apply_transform(transform, recs, etl.format)
 
     for etl, first, recs, images in _pipeline(files, work, chunk_records, workers):
         yield etl, first, recs["jis"].astype(np.int64), images
@@ -593,10 +604,7 @@ def select(
         keep = np.flatnonzero(labels >= 0)
         if not len(keep):
             return keep, labels[keep], None
-        images = decode_images(recs[keep], etl.format)
-        if transform is not None:
-            images = transform(images, etl.format.max_level)
-        return keep, labels[keep], images
+        return keep, labels[keep], apply_transform(transform, recs[keep], etl.format)
 
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("images", "labels", "writers", "codes")}
     base, max_writer, current = 0, -1, None
