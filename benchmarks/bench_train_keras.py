@@ -1,7 +1,6 @@
 """The Keras side of bench_train.py, importable without MAIST (which turns eager off)."""
 
 import numpy as np
-import tensorflow as tf  # noqa: F401  (Keras below)
 
 NUM_CLASSES = 71
 
@@ -13,6 +12,8 @@ def fake_data(n: int, seed: int = 0):
 
 def keras_expert():
     """The same network in Keras (its own graph, run by model.fit)."""
+    import tensorflow as tf  # here, so that importing this file does not start TensorFlow
+
     k = tf.keras
     inputs = k.Input((784,))
     h = k.layers.Reshape((28, 28, 1))(inputs)
