@@ -109,21 +109,22 @@ def _reference_image(data: bytes) -> np.ndarray:
     return np.asarray(img.resize((28, 28), Image.BOX), dtype=np.float32) / 15.0
 
 
-def reference_select(paths, out):
-    from maist import kana
-
-    wanted = {int(c): i for i, c in enumerate(kana.hiragana71.jis_codes)}
-    images, labels = [], []
+def _reference_records(paths):
+    """The public readers' loop: one f.read and one struct.unpack per record."""
     for p in paths:
         with open(p, "rb") as f:
             while True:
                 data = f.read(RECORD)
                 if len(data) < RECORD:
                     break
-                r = struct.unpack(ETL9G_STRUCT, data)
-                if r[1] in wanted:
-                    images.append(_reference_image(r[14]))
-                    labels.append(wanted[r[1]])
+                yield struct.unpack(ETL9G_STRUCT, data)
+
+
+def reference_select(paths, out):
+    from maist import kana
+
+    wanted = {int(c): i for i, c in enumerate(kana.hiragana71.jis_codes)}
+    images = [_reference_image(r[14]) for r in _reference_records(paths) if r[1] in wanted]
     np.save(out, np.stack(images))
     return {"images": len(images)}
 
@@ -154,13 +155,8 @@ class NpyStream:
 def reference_decode_all(paths, out):
     n = sum(Path(p).stat().st_size // RECORD for p in paths)
     stream = NpyStream(out, (28, 28), n)
-    for p in paths:
-        with open(p, "rb") as f:
-            while True:
-                data = f.read(RECORD)
-                if len(data) < RECORD:
-                    break
-                stream.write(_reference_image(struct.unpack(ETL9G_STRUCT, data)[14]))
+    for r in _reference_records(paths):
+        stream.write(_reference_image(r[14]))
     stream.close()
     return {"images": n}
 

@@ -272,3 +272,19 @@ def test_arbitrary_bytes_give_records_or_format_error(tmp_path, kind, n, extra, 
         assert len(sel.labels) == len(sel.images) > 0
     except etl.EtlFormatError as e:
         assert str(path) in str(e) or "no ETL files" in str(e)
+
+
+def test_threads_give_the_same_selection_and_decoding(tmp_path):
+    from maist import preprocess
+
+    records = [g_record("ETL9G", c, salt=i) for i, c in enumerate([A, KANJI_ICHI, KA, I_] * 40)]
+    files = etl.find_etl_files(write(tmp_path / "ETL9G_01", records))
+    one = etl.select(files, kana.hiragana71, preprocess.seed, chunk_records=7)
+    two = etl.select(files, kana.hiragana71, preprocess.seed, chunk_records=7, workers=2)
+    np.testing.assert_array_equal(one.images, two.images)
+    np.testing.assert_array_equal(one.labels, two.labels)
+    decoded = [im for *_, im in etl.iter_decoded(files, None, chunk_records=9, workers=2)]
+    np.testing.assert_array_equal(np.concatenate(decoded)[2], np.array(pattern(127, 128, 16, 2)))
+    # seed straight from packed records equals seed of the decoded images
+    np.testing.assert_allclose(one.images[:3], preprocess.seed(np.stack(
+        [np.array(pattern(127, 128, 16, s)) for s in (0, 2, 3)]), 15), atol=1e-6)
