@@ -201,7 +201,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--files", type=int, default=5, help="ETL9G files of 12,144 records "
                    "(default: %(default)s)")
-    p.add_argument("--workers", type=int, default=1, help="MAIST's decoding threads; BLAS already uses every core "
+    p.add_argument("--workers", type=int, default=2, help="MAIST's decoding threads, one BLAS thread each "
                    "(default: %(default)s)")
     p.add_argument("--dir", default=str(ROOT / "data" / "bench"), help="(default: %(default)s)")
     args = p.parse_args()

@@ -544,7 +544,10 @@ def _pipeline(
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(workers) as pool:
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread per worker: BLAS's own threads on top of ours oversubscribe the cores.
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
         pending: deque = deque()
         for etl, first, recs in chunks:
             pending.append((etl, first, recs, pool.submit(work, etl, first, recs)))
@@ -560,7 +563,7 @@ def iter_decoded(
     files: Sequence[EtlFile],
     transform: Callable[[np.ndarray, int], np.ndarray] | None = None,
     chunk_records: int = 256,  # every record is decoded: small chunks keep temporaries small
-    workers: int = 1,
+    workers: int = 2,
 ) -> Iterator[tuple[EtlFile, int, np.ndarray, np.ndarray]]:
     """Every record, decoded (and transformed), a chunk at a time: (file, first, codes, images).
 
