@@ -124,3 +124,22 @@ def test_cli_dry_run_and_errors(tmp_path):
     assert missing.returncode == 1 and "no such file" in missing.stderr
     bad_lr = run_cli("--data", str(npz), "--lr", "1e-3, 0:1", cwd=tmp_path)
     assert bad_lr.returncode == 1 and "positive" in bad_lr.stderr
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
+    data = tiny_data()
+    real = data.train.batch_indices
+
+    def interrupted(step, *args):
+        if step == 7:
+            raise KeyboardInterrupt
+        return real(step, *args)
+
+    data.train.batch_indices = interrupted
+    cfg = TrainConfig(recipe(steps=12), eval_every=100, checkpoint_every=100)
+    result = train(data, cfg, tmp_path / "run", log=quiet, quiet=True)
+    assert result.stopped == "interrupted" and result.step == 7
+    assert (tmp_path / "run" / "ckpt-7.index").exists()
+    data.train.batch_indices = real
+    done = train(data, cfg, tmp_path / "run", resume=True, log=quiet, quiet=True)
+    assert done.stopped == "completed" and done.step == 12
