@@ -28,7 +28,7 @@ import numpy as np
 from . import model as M
 from ._tf import tf, tf1
 from .dataset import MaistData
-from .schedule import Recipe, StepTable
+from .schedule import Recipe
 
 METRIC_FIELDS = ["step", "split", "loss", "accuracy", "learning_rate", "keep_prob"]
 
@@ -422,4 +422,4 @@ def restore(run_dir: str | os.PathLike, step: int | None = None) -> Restored:
 
 __all__ = ["TrainConfig", "TrainingError", "RunResult", "Evaluation", "train", "restore",
            "train_or_reuse", "finished_result",
-           "evaluate", "free_run_dir", "read_metrics", "checkpoint_steps", "StepTable"]
+           "evaluate", "free_run_dir", "read_metrics", "checkpoint_steps"]
