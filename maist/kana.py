@@ -53,13 +53,6 @@ def char_to_jis(ch: str) -> int:
     return ((b[0] & 0x7F) << 8) | (b[1] & 0x7F)
 
 
-def hiragana_to_katakana(ch: str) -> str:
-    """'か' -> 'カ' (the katakana block sits 0x60 above hiragana)."""
-    if not (HIRAGANA_FIRST <= ord(ch) <= 0x3096):
-        raise KanaError(f"{ch!r} is not hiragana")
-    return chr(ord(ch) + 0x60)
-
-
 @dataclass(frozen=True)
 class ClassSet:
     """An ordered set of characters; a character's position is its class index."""

@@ -146,9 +146,8 @@ def _prepare_run_dir(run_dir: Path, resume: bool, config: dict) -> None:
         if not has_ckpt:
             raise TrainingError(f"{run_dir}: no checkpoint to resume from; drop --resume")
         old = json.loads((run_dir / "config.json").read_text())
-        for key in ("classes",):
-            if old.get(key) != config.get(key):
-                raise TrainingError(f"{run_dir}: was trained with other {key}; cannot resume")
+        if old.get("classes") != config.get("classes"):
+            raise TrainingError(f"{run_dir}: was trained with other classes; cannot resume")
         if old["recipe"]["model"] != config["recipe"]["model"]:
             raise TrainingError(
                 f"{run_dir}: holds a {old['recipe']['model']} model, not "
