@@ -7,6 +7,8 @@
 All return float32 in [0, 1], ink bright on dark. Resizing applies PIL's antialiased
 bilinear weights as matrix products, out = A @ img @ B.T with A (28, H) and B (28, W),
 over a whole chunk of images at once; both matrices are bands, applied block by block.
+`seed` on packed 4-bit ETL records skips all that: BOX shrinking is whole-number sums
+over bins, which a compiled kernel (maist._box, numba) adds straight from the nibbles.
 """
 
 from __future__ import annotations
@@ -116,35 +118,55 @@ def seed(images: np.ndarray, max_level: int) -> np.ndarray:
     return resize(images, SIZE, SIZE, SEED_FILTER, scale=1.0 / max_level)
 
 
-SUB_CHUNK = 32  # images per pass: 32 fields of temporaries (2 MB) stay in the CPU's cache
+@lru_cache(maxsize=None)
+def box_bins(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(owner (n_in,), count (n_out,)) when PIL's BOX reduction from n_in to n_out gives
+    every input pixel to one output pixel, in order: owner[x] is the output that pixel x
+    belongs to, count[j] how many pixels output j averages. None otherwise (enlarging)."""
+    m = resize_matrix(n_in, n_out, "box")
+    nonzero = m != 0
+    owner = nonzero.argmax(axis=0)
+    count = nonzero.sum(axis=1)
+    if (nonzero.sum(axis=0) != 1).any() or (np.diff(owner) < 0).any() or (count == 0).any():
+        return None
+    return owner.astype(np.int64), count.astype(np.int64)
 
 
 def seed_packed(packed: np.ndarray, height: int, width: int, max_level: int) -> np.ndarray:
     """`seed` straight from packed 4-bit records, (n, H*W/2) uint8 -> (n, 28, 28).
 
-    No (n, H, W) image is built: the high nibbles are the even columns and the low
-    nibbles the odd ones, so the column resize is high @ M[0::2] + low @ M[1::2]. Equal
-    to seed(decode_images(...)) up to float rounding, at a fraction of the memory traffic.
-    Works SUB_CHUNK images at a time: larger passes spill the cache and run slower.
+    `packed` may be a strided view into whole records (recs["image"] of a memory-mapped
+    file): its bytes are read in place, once. Shrinking with BOX is whole-number bin sums,
+    which maist._box adds up straight from the nibbles (compiled; see there). Equal to
+    seed(decode_images(...)) up to float32 rounding.
     """
-    if len(packed) > SUB_CHUNK:
-        return np.concatenate([seed_packed(packed[i : i + SUB_CHUNK], height, width, max_level)
-                               for i in range(0, len(packed), SUB_CHUNK)])
-    n = len(packed)
-    planes = packed.reshape(n * height, width // 2)
-    high = (planes >> 4).astype(np.float32)  # (n*H, W/2): pixels 0, 2, 4, ...
-    low = (planes & 0x0F).astype(np.float32)  # pixels 1, 3, 5, ...
-    scale = np.float32(1.0 / max_level)
-    periodic = _periodic_block(width, SIZE, SEED_FILTER)
-    if periodic is not None:
-        block, k = periodic  # (W/k, 28/k): k independent strips of the field
-        b = block * scale
-        rows = n * height * k
-        cols = (high.reshape(rows, -1) @ b[0::2] + low.reshape(rows, -1) @ b[1::2])
-    else:
-        m = resize_matrix(width, SIZE, SEED_FILTER).T * scale
-        cols = high @ m[0::2] + low @ m[1::2]
-    return _resize_rows_of(cols.reshape(n * height, SIZE), n, height, SIZE, SEED_FILTER)
+    packed = np.asarray(packed)
+    n, row_bytes = packed.shape
+    rows, cols = box_bins(height, SIZE), box_bins(width, SIZE)
+    if rows is None or cols is None or width % 2 or row_bytes != height * width // 2:
+        high, low = packed >> 4, packed & 0x0F  # the left pixel is the high nibble
+        images = np.stack([high, low], axis=-1).reshape(n, height, width)
+        return seed(images, max_level)
+    out = np.empty((n, SIZE, SIZE), dtype=np.float32)
+    if n == 0:
+        return out
+    if packed.strides[1] != 1 or packed.strides[0] < row_bytes:  # not rows in memory order
+        packed = np.ascontiguousarray(packed)
+    from maist import _box  # numba: imported (and compiled, once) only when used
+
+    # All n images as one flat byte run, image i at i * stride: a view, no copy.
+    stride = packed.strides[0]
+    flat = np.lib.stride_tricks.as_strided(packed, shape=((n - 1) * stride + row_bytes,),
+                                           strides=(1,), writeable=False)
+    row_bin, row_count = rows
+    col_end = np.cumsum(cols[1])
+    inv = (1.0 / (row_count[:, None] * cols[1][None, :] * float(max_level))).astype(np.float32)
+    # A row bin's column sums reach rows x 15: one byte holds them for bins up to 17 rows.
+    wide = np.uint8 if row_count.max() * max_level <= 255 else np.uint32
+    high = np.empty((SIZE, width // 2), dtype=wide)
+    low = np.empty_like(high)
+    _box.box_sum_packed(flat, n, stride, row_bin, col_end, inv, high, low, out)
+    return out
 
 
 seed.from_packed = seed_packed  # maist.etl hands 4-bit records to it undecoded

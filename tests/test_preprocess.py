@@ -19,6 +19,47 @@ def test_seed_keeps_the_whole_field():
     assert out[:, :13].min() > 0.99 and out[:, 15:].max() < 0.01
 
 
+def _pil_box(packed_row: bytes, height: int, width: int) -> np.ndarray:
+    """AIST's sample decoding: PIL reads the 4-bit field, then shrinks it with BOX."""
+    img = Image.frombytes("F", (width, height), packed_row, "bit", 4)
+    return np.asarray(img.resize((28, 28), Image.BOX), dtype=np.float32) / 15.0
+
+
+@pytest.mark.parametrize("height, width", [(127, 128), (63, 64)])  # ETL8G/9G, M type
+def test_seed_from_packed_records_matches_pil_box(height, width):
+    rng = np.random.default_rng(height)
+    n, half = 5, height * width // 2
+    # Records as they lie in a file: 40 header bytes, the image, 9 trailing bytes.
+    records = rng.integers(0, 256, (n, 40 + half + 9), dtype=np.uint8)
+    packed = records[:, 40 : 40 + half]  # a strided view, as recs["image"] is
+    assert packed.strides == (40 + half + 9, 1)
+    out = P.seed_packed(packed, height, width, 15)
+    for i in range(n):
+        np.testing.assert_allclose(out[i], _pil_box(packed[i].tobytes(), height, width), atol=1e-6)
+    decoded = np.stack([packed >> 4, packed & 15], axis=-1).reshape(n, height, width)
+    np.testing.assert_allclose(out, P.seed(decoded, 15), atol=1e-6)
+    # A contiguous copy and a reversed (negative-stride) view give the same images
+    np.testing.assert_array_equal(P.seed_packed(packed.copy(), height, width, 15), out)
+    np.testing.assert_array_equal(P.seed_packed(packed[::-1], height, width, 15), out[::-1])
+
+
+def test_seed_from_packed_extremes_and_empty():
+    full = np.full((2, 127 * 64), 0xFF, np.uint8)
+    np.testing.assert_allclose(P.seed_packed(full, 127, 128, 15), 1.0, atol=1e-6)
+    left = np.full((1, 127 * 64), 0xF0, np.uint8)  # only the left pixel of each byte inked
+    np.testing.assert_allclose(P.seed_packed(left, 127, 128, 15).mean(), 0.5, atol=0.02)
+    assert P.seed_packed(full[:0], 127, 128, 15).shape == (0, 28, 28)
+
+
+def test_box_bins_partition_a_reduction_and_refuse_an_enlargement():
+    owner, count = P.box_bins(128, 28)
+    assert count.sum() == 128 and set(count) == {4, 5} and (np.diff(owner) >= 0).all()
+    assert P.box_bins(20, 28) is None  # enlarging repeats pixels: no partition
+    small = np.random.default_rng(1).integers(0, 256, (3, 10 * 10), dtype=np.uint8)
+    decoded = np.stack([small >> 4, small & 15], axis=-1).reshape(3, 10, 20)
+    np.testing.assert_allclose(P.seed_packed(small, 10, 20, 15), P.seed(decoded, 15), atol=1e-6)
+
+
 def test_centered_square_lands_as_mnist_says():
     """A 40x40 square off in a corner: 20 px wide, centre of mass at the centre."""
     field = np.zeros((127, 128))
