@@ -10,10 +10,10 @@ two running sums. About 8 KB in and 3 KB out per image, nothing else: numpy's ve
 of the same arithmetic materialises nibble planes and runs skinny matrix products, at
 about 8x the time.
 
-Importing this module compiles the kernel for the two scratch widths it is called
-with (numba, eagerly: the cost lands at import, not inside the first chunk's timing)
-and caches the machine code beside this file (or under NUMBA_CACHE_DIR). The first
-import on a machine takes about 2 s; later ones about 0.5 s, loading the cache.
+Importing this module compiles the kernel for the one signature it is called with
+(numba, eagerly: the cost lands at import, not inside the first chunk's timing) and
+caches the machine code beside this file (or under NUMBA_CACHE_DIR). The first import
+on a machine takes about 2 s; later ones about 0.6 s, mostly numba's own start-up.
 """
 
 from __future__ import annotations
@@ -21,15 +21,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+_BYTES_RO = numba.types.Array(numba.uint8, 1, "C", readonly=True)  # a read-only mapped file
+_INDEX = numba.types.Array(numba.int64, 1, "C")
+_SIGNATURE = numba.void(_BYTES_RO, numba.int64, numba.int64, _INDEX, _INDEX,
+                        numba.float32[:, ::1], numba.uint8[:, ::1], numba.uint8[:, ::1],
+                        numba.float32[:, :, ::1])
 
-def _signature(scratch):
-    u1_ro = numba.types.Array(numba.uint8, 1, "C", readonly=True)  # a read-only mapped file
-    i8 = numba.types.Array(numba.int64, 1, "C")
-    return numba.void(u1_ro, numba.int64, numba.int64, i8, i8, numba.float32[:, ::1],
-                      scratch[:, ::1], scratch[:, ::1], numba.float32[:, :, ::1])
 
-
-@numba.njit([_signature(numba.uint8)], nogil=True, cache=True)
+@numba.njit(_SIGNATURE, nogil=True, cache=True)
 def box_sum_packed(buf, n, stride, row_bin, col_end, inv, high, low, out):
     """out[i] = the box sums of image i's pixels, times inv.
 
@@ -38,7 +37,8 @@ def box_sum_packed(buf, n, stride, row_bin, col_end, inv, high, low, out):
     row_bin: int64 (H,): the output row each input row belongs to (non-decreasing)
     col_end: int64 (out_w,): output column j sums input columns col_end[j-1] .. col_end[j]-1
     inv:     float32 (out_h, out_w): 1 / (pixels in the bin x max level)
-    high, low: (out_h, half) unsigned scratch, wide enough for a row bin's column sums
+    high, low: uint8 (out_h, half) scratch for a row bin's column sums: a bin may span
+             at most 255 // 15 = 17 rows (ETL's span 4-5; the caller checks)
     out:     float32 (n, out_h, out_w), written
     """
     out_h, half = high.shape

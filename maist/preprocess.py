@@ -143,7 +143,9 @@ def seed_packed(packed: np.ndarray, height: int, width: int, max_level: int) -> 
     packed = np.asarray(packed)
     n, row_bytes = packed.shape
     rows, cols = box_bins(height, SIZE), box_bins(width, SIZE)
-    if rows is None or cols is None or width % 2 or row_bytes != height * width // 2:
+    # maist._box keeps a row bin's column sums in bytes: up to 17 rows of 15 (ETL: 5)
+    fits = rows is not None and rows[1].max() * max_level <= 255
+    if not fits or cols is None or width % 2 or row_bytes != height * width // 2:
         high, low = packed >> 4, packed & 0x0F  # the left pixel is the high nibble
         images = np.stack([high, low], axis=-1).reshape(n, height, width)
         return seed(images, max_level)
@@ -161,9 +163,7 @@ def seed_packed(packed: np.ndarray, height: int, width: int, max_level: int) -> 
     row_bin, row_count = rows
     col_end = np.cumsum(cols[1])
     inv = (1.0 / (row_count[:, None] * cols[1][None, :] * float(max_level))).astype(np.float32)
-    # A row bin's column sums reach rows x 15: one byte holds them for bins up to 17 rows.
-    wide = np.uint8 if row_count.max() * max_level <= 255 else np.uint32
-    high = np.empty((SIZE, width // 2), dtype=wide)
+    high = np.empty((SIZE, width // 2), dtype=np.uint8)
     low = np.empty_like(high)
     _box.box_sum_packed(flat, n, stride, row_bin, col_end, inv, high, low, out)
     return out

@@ -58,6 +58,10 @@ def test_box_bins_partition_a_reduction_and_refuse_an_enlargement():
     small = np.random.default_rng(1).integers(0, 256, (3, 10 * 10), dtype=np.uint8)
     decoded = np.stack([small >> 4, small & 15], axis=-1).reshape(3, 10, 20)
     np.testing.assert_allclose(P.seed_packed(small, 10, 20, 15), P.seed(decoded, 15), atol=1e-6)
+    # 1000 rows -> 28: 35-36 rows a bin overflow the kernel's byte sums; numpy takes over
+    tall = np.random.default_rng(2).integers(0, 256, (2, 1000 * 32), dtype=np.uint8)
+    decoded = np.stack([tall >> 4, tall & 15], axis=-1).reshape(2, 1000, 64)
+    np.testing.assert_allclose(P.seed_packed(tall, 1000, 64, 15), P.seed(decoded, 15), atol=1e-6)
 
 
 def test_centered_square_lands_as_mnist_says():
