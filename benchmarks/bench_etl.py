@@ -136,7 +136,8 @@ def reference_select(paths, out):
 def maist_select(paths, out, workers=2):
     from maist import etl, kana, preprocess
 
-    sel = etl.select(etl.find_etl_files(paths), kana.hiragana71, preprocess.seed, workers=workers)
+    sel = etl.select(etl.find_etl_files(paths), kana.hiragana71, preprocess.seed, workers=workers,
+                     packed=preprocess.seed_packed)
     np.save(out, sel.images)
     return {"images": len(sel.images)}
 
@@ -171,7 +172,8 @@ def maist_decode_all(paths, out, workers=2):
     files = etl.find_etl_files(paths)
     stream = NpyStream(out, (28, 28), sum(f.n_samples for f in files))
     n = 0
-    for _, _, _, images in etl.iter_decoded(files, preprocess.seed, workers=workers):
+    for _, _, _, images in etl.iter_decoded(files, preprocess.seed, workers=workers,
+                                                   packed=preprocess.seed_packed):
         stream.write(images)
         n += len(images)
     stream.close()

@@ -39,7 +39,7 @@ def expert_flops_per_image() -> float:
 def time_maist(x, y, batch: int, steps: int) -> float:
     """Images/s of MAIST's loop body: sample, feed batch + lr + keep_prob, run the step."""
     from maist.dataset import Split
-    from maist.train import one_hot
+    from maist.runs import one_hot
 
     recipe = Recipe("bench", "expert", "adam", "stable", steps, batch, StepTable.constant(1e-4),
                     StepTable.constant(0.5), sampling="epoch")

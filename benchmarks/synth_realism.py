@@ -16,7 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from maist import dataset, report, schedule, synth
-from maist.train import TrainConfig, restore, train_or_reuse
+from maist.compare import train_or_reuse
+from maist.runs import restore
+from maist.train import TrainConfig
+
+TOUCH_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "touch-hiragana"
 
 
 def main() -> None:
@@ -28,6 +32,8 @@ def main() -> None:
     p.add_argument("--recipe", default="demo", help="(default: %(default)s)")
     p.add_argument("--preprocess", default="centered", help="(default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
+                   "(default: ../shared/data/touch-hiragana beside the checkout)")
     p.add_argument("--root", default="runs/realism", help="runs and data go here "
                    "(default: %(default)s)")
     args = p.parse_args()
@@ -49,7 +55,7 @@ def main() -> None:
                              root / f"{tag}-{recipe.name}-{args.steps}", log=lambda s: None)
         restored = restore(run.run_dir)
         try:
-            touch = report.touch_accuracy(restored)
+            touch = report.touch_accuracy(restored, args.touch)
         finally:
             restored.close()
         rows.append({field: value, "synthetic_test": run.test_accuracy, **touch,

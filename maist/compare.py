@@ -2,27 +2,34 @@
 
     plans(models, quick)            -> [Plan]  recipe, steps and the steps to test at
     run(data, plans, root)          -> [Outcome]  trains, or reuses finished runs
+    train_or_reuse(data, cfg, dir)  -> RunResult  a finished run with the same options is reused
     markdown(outcomes)              -> the table with the blog's figures beside MAIST's
 
 The blog tested the beginner at 10k, 50k and 100k steps and the expert at 10k and 20k.
-`quick` keeps the same recipes on a budget of a few minutes on 2 CPU cores.
+`quick` keeps the same recipes on a budget of a few minutes on 2 CPU cores. A model that
+is only registered (maist.model.register) is compared with its own recipe, tested at half
+and all of its steps (a tenth of those with `quick`).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
-from . import schedule
+from . import model as M
+from . import runs, schedule
 from .dataset import MaistData
-from .train import TrainConfig, train_or_reuse
+from .errors import RunError
+from .train import RunResult, TrainConfig, run_config, train
 
-# model -> (recipe, full test steps, quick test steps)
-PLANS = {
-    "beginner": ("beginner", (10_000, 50_000, 100_000), (2_000, 5_000, 10_000)),
-    "expert": ("tutorial", (10_000, 20_000), (500, 1_000)),
-    "mlp": ("mlp", (5_000, 10_000), (1_000, 2_000)),
-    "deep": ("deep", (5_000, 10_000), (250, 500)),
+# The blog's (and the seeds') test steps where they differ from the default: full, quick.
+TEST_STEPS = {
+    "beginner": ((10_000, 50_000, 100_000), (2_000, 5_000, 10_000)),
+    "expert": ((10_000, 20_000), (500, 1_000)),
+    "mlp": ((5_000, 10_000), (1_000, 2_000)),
+    "deep": ((5_000, 10_000), (250, 500)),
 }
 
 
@@ -43,13 +50,46 @@ class Outcome:
 def plans(models: list[str], quick: bool = False) -> list[Plan]:
     out = []
     for m in models:
-        if m not in PLANS:
-            raise ValueError(f"unknown model {m!r}; choose from {', '.join(PLANS)}")
-        name, full, fast = PLANS[m]
+        spec = M.get_model(m)
+        base = schedule.get_recipe(spec.recipe) if spec.recipe else replace(
+            schedule.RECIPES["tutorial"], name=m)
+        base = replace(base, model=m)
+        full = (base.steps // 2, base.steps)
+        fast = tuple(max(1, s // 10) for s in full)
+        full, fast = TEST_STEPS.get(m, (full, fast))
         test_at = fast if quick else full
-        recipe = replace(schedule.RECIPES[name], steps=max(test_at))
-        out.append(Plan(m, recipe, test_at))
+        out.append(Plan(m, replace(base, steps=max(test_at)), test_at))
     return out
+
+
+def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
+    """The result of a run that finished (result.json), or None."""
+    r = runs.read_result(run_dir)
+    if r is None:
+        return None
+    return RunResult(Path(run_dir), r["step"], r["test_accuracy"], r["stopped"],
+                     runs.read_metrics(run_dir))
+
+
+def train_or_reuse(
+    data: MaistData, cfg: TrainConfig, run_dir: str | os.PathLike,
+    log: Callable[[str], None] = print, quiet: bool = True,
+) -> RunResult:
+    """Train into run_dir, or return the finished run already there if it used the same
+    recipe, seed and data; an unfinished one (no result.json) is resumed."""
+    run_dir = Path(run_dir)
+    done = finished_result(run_dir)
+    if done is not None:
+        old, new = runs.read_config(run_dir), run_config(cfg, data)
+        same = all(old.get(k) == new.get(k) for k in ("recipe", "seed", "classes", "model_options"))
+        same = same and old.get("data", {}).get("sources") == new["data"].get("sources")
+        if not same:
+            raise RunError(f"{run_dir}: holds a finished run with other options; remove it or "
+                           f"pick another directory", params=("root",))
+        log(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
+        return done
+    resume = bool(runs.checkpoint_steps(run_dir))
+    return train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
 
 
 def run(data: MaistData, todo: list[Plan], root: str | Path, seed: int = 0, log=print) -> list[Outcome]:

@@ -2,9 +2,10 @@
 
     build(sources, ...)      -> MaistData   reads ETL files through maist.etl, or the cache
     MaistData.save / load    <-> .npz       x_train (n, 784) float32, y_train (n,) int, ...
-    Split.next_batch(n)      per-epoch shuffled batches (the tutorial's mnist.train.next_batch)
-    Split.random_index(n)    n indices drawn with replacement (the blog's random_index)
+    Split.batch_indices(step, n, sampling)  the batch of a step: per-epoch shuffles ('epoch',
+                             the tutorial's next_batch) or with replacement ('random', the blog's)
     resolve_data(path)       None -> data/ETL9G if a user put AIST's files there, else synthetic
+    from_images / load_touch_hiragana       pictures from elsewhere, e.g. the touch drawings
 """
 
 from __future__ import annotations
@@ -13,25 +14,23 @@ import hashlib
 import json
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from . import etl, kana
-from .preprocess import SIZE, get_preprocessor
+from .errors import DatasetError
+from .fileio import atomic_path, overlaps
+from .geometry import IMAGE_PIXELS, IMAGE_SIZE
+from .preprocess import DEFAULT_PREPROCESS, get_preprocessor
 
 FORMAT_VERSION = 1  # bump when preprocessing or the .npz layout changes: old caches rebuild
-IMAGE_PIXELS = SIZE * SIZE
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # 200 writers -> 160 / 20 / 20
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
-
-
-class DatasetError(ValueError):
-    """A data set that cannot be built or loaded as asked."""
 
 
 @dataclass
@@ -42,14 +41,12 @@ class Split:
     y: np.ndarray  # (n,) int64 class index
     writers: np.ndarray  # (n,) int64; -1 where unknown
     seed: int = 0
-    _epoch_pos: int = field(default=0, repr=False)
-    _rng: np.random.Generator | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.y)
 
     def images(self) -> np.ndarray:
-        return self.x.reshape(-1, SIZE, SIZE)
+        return self.x.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
 
     # Batches as a pure function of the step, so a resumed run draws the same batches.
     def batch_indices(self, step: int, batch_size: int, sampling: str = "epoch") -> np.ndarray:
@@ -72,18 +69,6 @@ class Split:
             out[filled : filled + take] = perm[pos : pos + take]
             filled += take
         return out
-
-    def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(x, y) of the next batch; the order is reshuffled at the start of every epoch."""
-        idx = self.batch_indices(self._epoch_pos, batch_size, "epoch")
-        self._epoch_pos += 1
-        return self.x[idx], self.y[idx]
-
-    def random_index(self, batch_size: int) -> np.ndarray:
-        """The blog's sampler: `batch_size` indices drawn uniformly with replacement."""
-        if self._rng is None:
-            self._rng = np.random.default_rng(self.seed)
-        return self._rng.integers(0, len(self), batch_size)
 
 
 @dataclass
@@ -113,9 +98,8 @@ class MaistData:
             arrays[f"x_{name}"] = s.x
             arrays[f"y_{name}"] = s.y
             arrays[f"writers_{name}"] = s.writers
-        tmp = path.with_name(path.name + ".part.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez(tmp, **arrays)
         return path
 
     @classmethod
@@ -194,6 +178,22 @@ def make_splits(
 # --- building and caching -----------------------------------------------------------------
 
 
+def find_files(
+    sources: str | os.PathLike | Sequence[str | os.PathLike], fmt: str | None = None
+) -> list[etl.EtlFile]:
+    """ETL files of each source, with the records per writer of a synthetic set (from its
+    manifest) passed to the reader, which knows nothing of the generator."""
+    from . import synth
+
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    files: list[etl.EtlFile] = []
+    for source in map(Path, sources):
+        folder = source if source.is_dir() else source.parent
+        files += etl.find_etl_files(source, fmt, synth.records_per_writer(folder))
+    return files
+
+
 def cache_key(files: Sequence[etl.EtlFile], options: dict) -> str:
     """Changes when any input file's name, size or mtime, an option, or the format does."""
     stats = []
@@ -208,7 +208,7 @@ def cache_key(files: Sequence[etl.EtlFile], options: dict) -> str:
 def build(
     sources: str | os.PathLike | Sequence[str | os.PathLike],
     classes: str = "hiragana71",
-    preprocess: str = "centered",
+    preprocess: str = DEFAULT_PREPROCESS,
     split: str = "writer",
     seed: int = 0,
     fmt: str | None = None,
@@ -219,9 +219,9 @@ def build(
 
     `progress(done_bytes, total_bytes)` is called as chunks are read.
     """
-    files = etl.find_etl_files(sources, fmt)
+    files = find_files(sources, fmt)
     class_set = kana.get_class_set(classes)
-    transform = get_preprocessor(preprocess)
+    prep = get_preprocessor(preprocess)
     options = {"classes": classes, "preprocess": preprocess, "split": split, "seed": seed}
     cache = None
     if cache_dir is not None:
@@ -239,7 +239,7 @@ def build(
         if progress is not None:
             progress(done, total)
 
-    sel = etl.select(files, class_set, transform, progress=tick)
+    sel = etl.select(files, class_set, prep.fields, progress=tick, packed=prep.packed)
     train, val, test = make_splits(sel.images, sel.labels, sel.writers, split, seed)
     meta = dict(options, sources=[str(p) for p in sel.files], formats=sorted(
         {f.format.name for f in files}))
@@ -247,6 +247,37 @@ def build(
     if cache is not None:
         data.save(cache)
     return data
+
+
+def check_output_path(
+    out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (), overwrite: bool = False
+) -> Path:
+    """`out` as a safe place for a new .npz: never one of the inputs, nor inside an input
+    folder or a folder MAIST manages (the cache, the synthetic set), nor a folder; an
+    existing file only with `overwrite`. Its folder is created if need be."""
+    out = Path(out)
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    managed = [DATA_DIR / "cache", DATA_DIR / "synthetic", DATA_DIR / "ETL9G"]
+    hit = overlaps(out, [Path(p) for p in inputs] + managed)
+    if hit is not None:
+        raise DatasetError(f"{out}: would write over or into {hit}, which MAIST reads; "
+                           f"write the output elsewhere", params=("out",))
+    if out.is_dir():
+        raise DatasetError(f"{out}: is a folder; give a file name such as {out / 'maist.npz'}",
+                           params=("out",))
+    if out.exists() and not overwrite:
+        raise DatasetError(f"{out}: exists; replace it knowingly, or write elsewhere "
+                           f"(nothing was changed)", params=("force", "out"))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DatasetError(f"{out.parent}: cannot be created ({e.strerror}); write elsewhere",
+                           params=("out",)) from None
+    if not os.access(out.parent, os.W_OK):
+        raise DatasetError(f"{out.parent}: cannot be written to; write elsewhere",
+                           params=("out",))
+    return out
 
 
 def summary(data: MaistData) -> list[str]:
@@ -270,7 +301,13 @@ def from_images(
     """
     from .preprocess import from_picture
 
+    if len(images) != len(chars):
+        raise DatasetError(f"{len(images)} pictures but {len(chars)} labels")
     kept = np.array([i for i, c in enumerate(chars) if c in class_set.chars], dtype=np.int64)
+    if not len(kept):
+        raise DatasetError(
+            f"none of the {len(chars)} pictures is of a class of {class_set.name}"
+        )
     x = np.stack([from_picture(images[i], how) for i in kept]).reshape(-1, IMAGE_PIXELS)
     y = np.array([class_set.index(chars[i]) for i in kept], dtype=np.int64)
     return x, y, kept
@@ -317,3 +354,54 @@ def load(
         data = build(p, **options)
     data.meta["path"] = str(p)  # so a run can find its data again (scripts/evaluate.py)
     return data
+
+
+TOUCH_FILE = "touch_hiragana_300.npz"  # the touch-hiragana set's file name
+
+
+def load_touch_hiragana(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
+    """The 745 touch-screen drawings (CC BY 4.0, Mediotaku/Kanji-Recognition):
+    (images (n, 300, 300) uint8, dark ink on white, chars). `path`: the .npz or its folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / TOUCH_FILE
+    if not path.is_file():
+        raise DatasetError(
+            f"{path}: the touch-hiragana set is not here; give the path of "
+            f"{TOUCH_FILE} or of its folder"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            images, chars = z["images"], [str(c) for c in z["chars"]]
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        raise DatasetError(f"{path}: not the touch-hiragana .npz ({e})") from None
+    if images.ndim != 3 or len(images) != len(chars):
+        raise DatasetError(f"{path}: images {images.shape} do not match {len(chars)} labels")
+    return images, chars
+
+
+def writer_grid(source: str | os.PathLike, writers: int = 6,
+                class_set: kana.ClassSet = kana.hiragana71) -> tuple[np.ndarray, np.ndarray, int]:
+    """Raw fields of the first `writers` writers x every class, for a contact sheet:
+    (grid (writers, C, H, W) uint8, writer ids, max_level). A missing sample stays blank."""
+    files = find_files(source)
+    sel = etl.select(files[: max(1, -(-writers // 4))], class_set)
+    ids = np.unique(sel.writers)[:writers]
+    grid = np.zeros((len(ids), len(class_set), *sel.images.shape[1:]), np.uint8)
+    for r, w in enumerate(ids):
+        mine = sel.writers == w
+        grid[r, sel.labels[mine]] = sel.images[mine]
+    return grid, ids, files[0].format.max_level
+
+
+def touch_grid(images: np.ndarray, chars: Sequence[str], class_set: kana.ClassSet = kana.hiragana71,
+               per_class: int = 6) -> tuple[np.ndarray, list[str]]:
+    """The first `per_class` drawings of each class present, as (per_class, C', H, W) ink in
+    [0, 1] (bright on dark, as ETL's), and the classes C' that have any."""
+    present = [c for c in class_set.chars if c in chars]
+    grid = np.zeros((per_class, len(present), *images.shape[1:]), np.float32)
+    for col, c in enumerate(present):
+        idx = [i for i, ch in enumerate(chars) if ch == c][:per_class]
+        for row, i in enumerate(idx):
+            grid[row, col] = 1.0 - images[i] / 255.0
+    return grid, present

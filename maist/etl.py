@@ -18,10 +18,8 @@ its byte offset, and saying what to do.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +27,9 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from . import kana
+from .errors import EtlFormatError
 from .kana import ClassSet
-
-
-class EtlFormatError(ValueError):
-    """An ETL file, folder or record that cannot be read as asked."""
 
 
 class EtlCountWarning(UserWarning):
@@ -219,9 +215,8 @@ def open_etl(
 ) -> EtlFile:
     """Check a file's name, format and size. `fmt` overrides detection from the name.
 
-    Files that MAIST generated (a folder with a MAIST_SYNTHETIC.json manifest) hold fewer
-    classes per writer than AIST's: they pass their own `records_per_writer` and skip the
-    comparison with AIST's record counts (`expect_counts=False`).
+    Files that MAIST generated hold fewer classes per writer than AIST's: their reader
+    passes `records_per_writer` and skips AIST's record counts (`expect_counts=False`).
     """
     path = Path(path)
     named, number = format_from_name(path)
@@ -269,30 +264,25 @@ def open_etl(
     return EtlFile(path, fmt, n, number, records_per_writer)
 
 
-SYNTHETIC_MANIFEST = "MAIST_SYNTHETIC.json"  # written by maist.synth beside its files
-
-
-def _manifest_rpw(folder: Path) -> int | None:
-    """records_per_writer from a MAIST manifest in `folder`, or None for AIST's files."""
-    manifest = folder / SYNTHETIC_MANIFEST
-    if not manifest.is_file():
-        return None
-    try:
-        return int(json.loads(manifest.read_text())["records_per_writer"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise EtlFormatError(f"{manifest}: unreadable ({e}); generate the set again") from None
-
-
 def find_etl_files(
-    sources: str | os.PathLike | Sequence[str | os.PathLike], fmt: str | None = None
+    sources: str | os.PathLike | Sequence[str | os.PathLike],
+    fmt: str | None = None,
+    records_per_writer: int | None = None,
 ) -> list[EtlFile]:
     """ETL data files in a folder (searched recursively) or a list of files and folders.
 
     AIST's *INFO text files and anything not named like ETL data are passed over in a
-    folder; a file named explicitly must be ETL data.
+    folder; a file named explicitly must be ETL data. `records_per_writer` is for files
+    that hold fewer classes per writer than AIST's (MAIST's synthetic set: the caller reads
+    it from the set's manifest); AIST's published record counts are then not checked.
     """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
+    expect = records_per_writer is None
+
+    def opened(p: Path) -> EtlFile:
+        return open_etl(p, fmt, records_per_writer, expect_counts=expect)
+
     files: list[EtlFile] = []
     for source in map(Path, sources):
         if source.is_dir():
@@ -308,12 +298,9 @@ def find_etl_files(
                     f"{source}: {len(entries)} files but none named like ETL data "
                     f"(ETL9G_01, ETL8G_01, ETL8B2C1, ...); see data/README.md"
                 )
-            for p in data or entries:
-                rpw = _manifest_rpw(p.parent)
-                files.append(open_etl(p, fmt, rpw, expect_counts=rpw is None))
+            files.extend(opened(p) for p in data or entries)
         elif source.exists():
-            rpw = _manifest_rpw(source.parent)
-            files.append(open_etl(source, fmt, rpw, expect_counts=rpw is None))
+            files.append(opened(source))
         else:
             raise EtlFormatError(f"{source}: no such file or folder")
     if not files:
@@ -344,48 +331,11 @@ def iter_chunks(etl: EtlFile, chunk_records: int = 2048) -> Iterator[tuple[int, 
 # --- codes -> characters ------------------------------------------------------------------
 
 
-def _jis0208_table() -> np.ndarray:
-    """table[code] = Unicode code point of a JIS X 0208 code, or 0 where there is none."""
-    table = np.zeros(1 << 16, dtype=np.int32)
-    for hi in range(0x21, 0x7F):
-        for lo in range(0x21, 0x7F):
-            try:
-                ch = bytes([hi | 0x80, lo | 0x80]).decode("euc_jp")
-            except UnicodeDecodeError:
-                continue
-            if len(ch) == 1:
-                table[(hi << 8) | lo] = ord(ch)
-    return table
-
-
-def _jis0201_table(hiragana: bool) -> np.ndarray:
-    """JIS X 0201 (8 bit) -> code point; half-width katakana become full-width.
-
-    ETL7 files its hiragana under the katakana codes: with `hiragana`, those become
-    hiragana. The prolonged sound mark and the punctuation stay as they are.
-    """
-    table = np.zeros(1 << 16, dtype=np.int32)
-    for code in range(0x20, 0x7F):
-        table[code] = {0x5C: 0xA5, 0x7E: 0x203E}.get(code, code)  # yen sign, overline
-    for code in range(0xA1, 0xE0):
-        ch = unicodedata.normalize("NFKC", bytes([code]).decode("shift_jis"))
-        if hiragana and "\u30a1" <= ch <= "\u30f6":
-            ch = chr(ord(ch) - 0x60)
-        table[code] = ord(ch)
-    return table
-
-
-_CODE_TABLES: dict[tuple[str, bool], np.ndarray] = {}
-
-
 def code_table(fmt: EtlFormat) -> np.ndarray:
     """table[raw code] = Unicode code point (0: no character) for a format's code field."""
-    key = (fmt.code_space, fmt.hiragana_as_katakana)
-    if key not in _CODE_TABLES:
-        _CODE_TABLES[key] = (
-            _jis0208_table() if fmt.code_space == "jis0208" else _jis0201_table(key[1])
-        )
-    return _CODE_TABLES[key]
+    if fmt.code_space == "jis0208":
+        return kana.jis0208_table()
+    return kana.jis0201_table(fmt.hiragana_as_katakana)
 
 
 def class_codes(class_set: ClassSet, fmt: EtlFormat) -> np.ndarray:
@@ -419,17 +369,23 @@ def check_codes(etl: EtlFile, first: int, recs: np.ndarray) -> None:
 # --- images -------------------------------------------------------------------------------
 
 
+def unpack_4bit(packed: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(n, height*width/2) packed bytes -> (n, height, width) uint8 0..15, left pixel high."""
+    packed = np.asarray(packed)
+    n = len(packed)
+    out = np.empty((n, packed.shape[1] * 2), dtype=np.uint8)
+    np.right_shift(packed, 4, out=out[:, 0::2])
+    np.bitwise_and(packed, 0x0F, out=out[:, 1::2])
+    return out.reshape(n, height, width)
+
+
 def decode_images(recs: np.ndarray, fmt: EtlFormat) -> np.ndarray:
     """Packed image bytes -> (n, height, width) uint8, 0..max_level, left pixel high."""
     packed = recs["image"]
-    n = len(packed)
     if fmt.bits == 4:
-        out = np.empty((n, packed.shape[1] * 2), dtype=np.uint8)
-        np.right_shift(packed, 4, out=out[:, 0::2])
-        np.bitwise_and(packed, 0x0F, out=out[:, 1::2])
-    else:
-        out = np.unpackbits(packed, axis=1)  # MSB first: the left pixel
-    return out.reshape(n, fmt.height, fmt.width)
+        return unpack_4bit(packed, fmt.height, fmt.width)
+    out = np.unpackbits(packed, axis=1)  # MSB first: the left pixel
+    return out.reshape(len(packed), fmt.height, fmt.width)
 
 
 def pack_images(images: np.ndarray, fmt: EtlFormat) -> np.ndarray:
@@ -512,14 +468,19 @@ def writer_ids(etl: EtlFile, positions: np.ndarray, recs: np.ndarray, base: int)
     return base + local
 
 
+Transform = Callable[[np.ndarray, int], np.ndarray]  # (images (k, H, W), max_level) -> any
+# (packed (k, H*W/2) uint8, height, width, max_level) -> the same as Transform's output
+PackedTransform = Callable[[np.ndarray, int, int, int], np.ndarray]
+
+
 def apply_transform(
-    transform: Callable[[np.ndarray, int], np.ndarray] | None, recs: np.ndarray, fmt: EtlFormat
+    transform: Transform | None, recs: np.ndarray, fmt: EtlFormat,
+    packed: PackedTransform | None = None,
 ) -> np.ndarray:
-    """Decode records' images and transform them. A transform with a `from_packed`
-    attribute (preprocess.seed) takes 4-bit records packed, skipping the decoded copy."""
-    packed_fn = getattr(transform, "from_packed", None)
-    if packed_fn is not None and fmt.bits == 4:
-        return packed_fn(recs["image"], fmt.height, fmt.width, fmt.max_level)
+    """Decode records' images and transform them. `packed`, where given, does the same
+    work straight from 4-bit records (preprocess.seed_packed), skipping the decoded copy."""
+    if packed is not None and fmt.bits == 4:
+        return packed(recs["image"], fmt.height, fmt.width, fmt.max_level)
     images = decode_images(recs, fmt)
     return transform(images, fmt.max_level) if transform is not None else images
 
@@ -559,11 +520,17 @@ def _pipeline(
             yield etl_, first_, recs_, fut.result()
 
 
+def default_workers() -> int:
+    """Decoding threads: every core (numpy, BLAS and maist._box release the GIL)."""
+    return os.cpu_count() or 1
+
+
 def iter_decoded(
     files: Sequence[EtlFile],
-    transform: Callable[[np.ndarray, int], np.ndarray] | None = None,
+    transform: Transform | None = None,
     chunk_records: int = 2048,  # 6 MB of 28x28 output a chunk: few thread hand-offs
-    workers: int = 2,
+    workers: int | None = None,
+    packed: PackedTransform | None = None,
 ) -> Iterator[tuple[EtlFile, int, np.ndarray, np.ndarray]]:
     """Every record, decoded (and transformed), a chunk at a time: (file, first, codes, images).
 
@@ -572,8 +539,9 @@ def iter_decoded(
 
     def work(etl: EtlFile, first: int, recs: np.ndarray) -> np.ndarray:
         check_codes(etl, first, recs)
-        return apply_transform(transform, recs, etl.format)
+        return apply_transform(transform, recs, etl.format, packed)
 
+    workers = default_workers() if workers is None else workers
     for etl, first, recs, images in _pipeline(files, work, chunk_records, workers):
         yield etl, first, recs["jis"].astype(np.int64), images
 
@@ -581,16 +549,19 @@ def iter_decoded(
 def select(
     files: Sequence[EtlFile],
     class_set: ClassSet,
-    transform: Callable[[np.ndarray, int], np.ndarray] | None = None,
+    transform: Transform | None = None,
     chunk_records: int = 2048,
     progress: Callable[[int], None] | None = None,
-    workers: int = 1,
+    workers: int | None = None,
+    packed: PackedTransform | None = None,
 ) -> Selection:
     """Read the records of `class_set` from `files`; decode and transform only those.
 
     `transform(images uint8 (k, H, W), max_level)` runs on each chunk's selected images,
     so memory is bounded by the selection, not by the input (ETL9G is 5 GB). Records of
     other classes (ETL9G's 2965 kanji) are read past. `progress(n_bytes)` is called per chunk.
+    `packed` is the transform's fast path from packed 4-bit records (see apply_transform).
+    `workers` threads decode (default: every core).
     """
     tables = {}
     for etl in files:
@@ -607,8 +578,9 @@ def select(
         keep = np.flatnonzero(labels >= 0)
         if not len(keep):
             return keep, labels[keep], None
-        return keep, labels[keep], apply_transform(transform, recs[keep], etl.format)
+        return keep, labels[keep], apply_transform(transform, recs[keep], etl.format, packed)
 
+    workers = default_workers() if workers is None else workers
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("images", "labels", "writers", "codes")}
     base, max_writer, current = 0, -1, None
     for etl, first, recs, (keep, labels, images) in _pipeline(files, work, chunk_records, workers):
@@ -654,6 +626,7 @@ __all__ = [
     "find_etl_files",
     "iter_chunks",
     "decode_images",
+    "unpack_4bit",
     "pack_images",
     "new_records",
     "write_etl",

@@ -1,29 +1,17 @@
-"""What a trained model gets right and wrong: confusion, per-class accuracy, prediction.
+"""What a trained model gets right and wrong: pure metrics on labels and probabilities.
 
     confusion(y, pred, C)           -> (C, C) counts, rows true, columns predicted
     most_confused(cm, classes, k)   -> [(a, b, count)] the pairs mixed up most, both ways
     per_class_accuracy(cm)          -> (C,)
-    read_picture(path)              -> greyscale array of any PNG or JPEG
     top_k(probabilities, classes)   -> [(char, p)] best first
-    load_touch_hiragana(path)       -> (images, chars) the real touch-screen drawings
+    top_k_accuracy(probs, y, k)     -> share of rows whose label is among the k best
 
-Pure numpy; nothing here imports TensorFlow.
+Pure numpy: nothing here reads files or imports TensorFlow.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
-
-from .dataset import REPO_ROOT
-
-TOUCH_HIRAGANA = REPO_ROOT.parent / "shared" / "data" / "touch-hiragana" / "touch_hiragana_300.npz"
-
-
-class PictureError(ValueError):
-    """An image file that cannot be read as a picture of a character."""
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
@@ -51,31 +39,9 @@ def top_k(probabilities: np.ndarray, classes, k: int = 5) -> list[tuple[str, flo
     return [(classes[i], float(probabilities[i])) for i in order]
 
 
-def read_picture(path: str | os.PathLike) -> np.ndarray:
-    """A PNG or JPEG, any size or mode, as a greyscale float array (0..255)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            if im.mode in ("RGBA", "LA") or "transparency" in im.info:
-                # Transparent pixels are paper: composite on white.
-                rgba = im.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(white, rgba)
-            return np.asarray(im.convert("L"), dtype=np.float32)
-    except FileNotFoundError:
-        raise PictureError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, OSError) as e:
-        raise PictureError(f"{path}: not a readable image ({e}); give a PNG or JPEG") from None
-
-
-def load_touch_hiragana(path: str | os.PathLike | None = None) -> tuple[np.ndarray, list[str]]:
-    """The 745 touch-screen drawings (CC BY 4.0, Mediotaku/Kanji-Recognition)."""
-    path = Path(path) if path else TOUCH_HIRAGANA
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: the touch-hiragana set is not here (it sits in ../shared beside a "
-            f"MAIST checkout in CI); pass its path"
-        )
-    with np.load(path, allow_pickle=False) as z:
-        return z["images"], [str(c) for c in z["chars"]]
+def top_k_accuracy(probabilities: np.ndarray, y: np.ndarray, k: int = 5) -> float:
+    """Share of rows whose true class is among the k most probable (k=1: accuracy)."""
+    if len(y) == 0:
+        return float("nan")
+    top = np.argsort(-probabilities, axis=1)[:, :k]
+    return float((top == np.asarray(y)[:, None]).any(axis=1).mean())

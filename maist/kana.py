@@ -7,13 +7,19 @@
 JIS X 0208 puts hiragana in row 4, in Unicode order: code 0x2421 is ぁ (U+3041), so
 Unicode = U+3041 + (code - 0x2421). Other rows (kanji, katakana, symbols) go through
 Python's EUC-JP codec, which is JIS X 0208 with 0x80 set on both bytes.
+`jis0208_table()` and `jis0201_table()` are the same facts as lookup arrays, for reading
+a whole column of ETL codes at once.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+
+from .errors import KanaError
 
 HIRAGANA_FIRST, HIRAGANA_LAST = 0x3041, 0x3093  # ぁ .. ん
 JIS_HIRAGANA_FIRST = 0x2421  # row 4, cell 1
@@ -24,10 +30,6 @@ VOICED_KANA = "がぎぐげござじずぜぞだぢづでどばびぶべぼ"
 SEMI_VOICED_KANA = "ぱぴぷぺぽ"
 
 _ALL_HIRAGANA = "".join(chr(c) for c in range(HIRAGANA_FIRST, HIRAGANA_LAST + 1))
-
-
-class KanaError(ValueError):
-    """A character or code that has no place in a class set or in JIS X 0208."""
 
 
 def jis_to_char(code: int) -> str:
@@ -51,6 +53,41 @@ def char_to_jis(ch: str) -> int:
     if len(b) != 2:
         raise KanaError(f"{ch!r} is not a two-byte JIS X 0208 character")
     return ((b[0] & 0x7F) << 8) | (b[1] & 0x7F)
+
+
+@lru_cache(maxsize=None)
+def jis0208_table() -> np.ndarray:
+    """table[code] = Unicode code point of a JIS X 0208 code, or 0 where there is none."""
+    table = np.zeros(1 << 16, dtype=np.int32)
+    for hi in range(0x21, 0x7F):
+        for lo in range(0x21, 0x7F):
+            try:
+                ch = jis_to_char((hi << 8) | lo)
+            except KanaError:
+                continue
+            if len(ch) == 1:
+                table[(hi << 8) | lo] = ord(ch)
+    table.flags.writeable = False
+    return table
+
+
+@lru_cache(maxsize=None)
+def jis0201_table(hiragana: bool = False) -> np.ndarray:
+    """JIS X 0201 (8 bit) -> code point; half-width katakana become full-width.
+
+    ETL7 files its hiragana under the katakana codes: with `hiragana`, those become
+    hiragana. The prolonged sound mark and the punctuation stay as they are.
+    """
+    table = np.zeros(1 << 16, dtype=np.int32)
+    for code in range(0x20, 0x7F):
+        table[code] = {0x5C: 0xA5, 0x7E: 0x203E}.get(code, code)  # yen sign, overline
+    for code in range(0xA1, 0xE0):
+        ch = unicodedata.normalize("NFKC", bytes([code]).decode("shift_jis"))
+        if hiragana and "\u30a1" <= ch <= "\u30f6":
+            ch = chr(ord(ch) - 0x60)
+        table[code] = ord(ch)
+    table.flags.writeable = False
+    return table
 
 
 @dataclass(frozen=True)

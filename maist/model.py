@@ -9,17 +9,21 @@
 `build(...)` wires all five into a fresh tf.Graph and returns a `Graph` of handles. Every
 tensor a notebook or a restored checkpoint needs has a stable name ("x", "keep_prob",
 "logits", "W_conv1", "h_relu1", ...): `graph.get_tensor_by_name("h_pool1:0")`.
+
+`MODELS[name]` is a `ModelSpec`: the builder, its options and the tensors worth showing.
+Adding a model is one `register(ModelSpec(...))`: the trainer, the scripts, restoring and
+`report`'s figures all read it from there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 from ._tf import tf, tf1
+from .errors import ModelError
+from .geometry import IMAGE_PIXELS, IMAGE_SIZE
 
-IMAGE_SIZE = 28
-IMAGE_PIXELS = IMAGE_SIZE * IMAGE_SIZE
-MODELS = ("beginner", "expert", "mlp", "deep")
 LOSSES = ("stable", "tutorial")
 OPTIMIZERS = ("adam", "gd")
 
@@ -110,7 +114,10 @@ def mlp(x, num_classes: int, hidden: int = 16, activation: str = "sigmoid"):
     """The MLP seed's 2-layer network: 784 -> hidden -> C (Keras' glorot-uniform start)."""
     act = {"sigmoid": tf.nn.sigmoid, "relu": tf.nn.relu}.get(activation)
     if act is None:
-        raise ValueError(f"unknown activation {activation!r}; use 'sigmoid' or 'relu'")
+        raise ModelError(f"unknown activation {activation!r}; use 'sigmoid' or 'relu'",
+                         params=("activation",))
+    if int(hidden) < 1:
+        raise ModelError(f"hidden units must be at least 1, not {hidden}", params=("hidden",))
     init = tf1.glorot_uniform_initializer()
     w1 = tf1.Variable(init([IMAGE_PIXELS, hidden]), name="W_hidden")
     b1 = tf1.Variable(tf1.zeros([hidden]), name="b_hidden")
@@ -151,16 +158,81 @@ def deep(x, keep_prob, num_classes: int, seed: int = 0):
     return tf.add(tf.matmul(h, w), b, name="logits")
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model: how to build it, what it takes, and which of its tensors to show."""
+
+    name: str
+    # (x [None, 784], keep_prob, num_classes, seed, **options) -> logits [None, C]
+    inference: Callable[..., tf.Tensor]
+    options: dict = field(default_factory=dict)  # option -> default (its type too)
+    filters: str | None = None  # first-layer weights [k, k, 1, N], drawn as filters
+    activations: tuple[str, ...] = ()  # [None, H, W, N] maps of one image, drawn per channel
+    weights: str | None = None  # [784, K] weights, drawn as K 28x28 images
+    weights_per_class: bool = False  # the K weight images are the classes (the beginner's)
+    recipe: str | None = None  # the recipe that trains it by default
+    note: str = ""
+
+    def check_options(self, options: dict) -> dict:
+        """The options with defaults filled in; an unknown one is an error, not dropped."""
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            takes = ", ".join(self.options) or "no options"
+            raise ModelError(f"model {self.name} takes {takes}; not {', '.join(unknown)}",
+                             params=("model_options",))
+        return {**self.options, **options}
+
+    def parse_option(self, text: str) -> tuple[str, object]:
+        """'hidden=32' -> ('hidden', 32), typed like the option's default."""
+        key, sep, raw = text.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in self.options:
+            takes = ", ".join(f"{k}={v}" for k, v in self.options.items()) or "no options"
+            raise ModelError(f"model {self.name} takes {takes}; cannot use {text!r}",
+                             params=("model_options",))
+        kind = type(self.options[key])
+        try:
+            return key, kind(raw.strip())
+        except ValueError:
+            raise ModelError(f"{key} of model {self.name} is a {kind.__name__}, not {raw!r}",
+                             params=("model_options",)) from None
+
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Make a model known by name to build(), the trainer, restore() and the figures."""
+    MODELS[spec.name] = spec
+    return spec
+
+
+def get_model(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ModelError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}",
+                         params=("model",)) from None
+
+
+_CONV_LAYERS = ("h_conv1", "h_relu1", "h_pool1", "h_conv2", "h_relu2", "h_pool2")
+register(ModelSpec("beginner", lambda x, keep_prob, c, seed: beginner(x, c),
+                   weights="W", weights_per_class=True, recipe="beginner",
+                   note="softmax regression, the blog's beginner"))
+register(ModelSpec("expert", expert, filters="W_conv1", activations=_CONV_LAYERS,
+                   recipe="tutorial", note="the tutorial's CNN, the blog's expert"))
+register(ModelSpec("mlp", lambda x, keep_prob, c, seed, **o: mlp(x, c, **o),
+                   options={"hidden": 16, "activation": "sigmoid"}, weights="W_hidden",
+                   recipe="mlp", note="the MLP seed's 2-layer network"))
+register(ModelSpec("deep", deep, filters="W_conv1",
+                   activations=("h_conv1", "h_conv2", "h_pool1", "h_conv3", "h_conv4", "h_pool2"),
+                   recipe="deep", note="the Keras CIFAR-10 seed's CNN"))
+
+
 def inference(name: str, x, keep_prob, num_classes: int, seed: int = 0, **options):
-    if name == "beginner":
-        return beginner(x, num_classes)
-    if name == "expert":
-        return expert(x, keep_prob, num_classes, seed)
-    if name == "mlp":
-        return mlp(x, num_classes, **options)
-    if name == "deep":
-        return deep(x, keep_prob, num_classes, seed)
-    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    """The logits of model `name` (see MODELS) for images x."""
+    spec = get_model(name)
+    return spec.inference(x, keep_prob, num_classes, seed, **spec.check_options(options))
 
 
 def loss(logits, labels, kind: str = "stable"):
@@ -176,7 +248,8 @@ def loss(logits, labels, kind: str = "stable"):
         )
     if kind == "tutorial":
         return tf.negative(tf.reduce_sum(labels * tf1.log(tf.nn.softmax(logits))), name="loss")
-    raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
+    raise ModelError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}",
+                     params=("loss",))
 
 
 def training(loss_op, learning_rate, optimizer: str = "adam"):
@@ -187,7 +260,8 @@ def training(loss_op, learning_rate, optimizer: str = "adam"):
     elif optimizer == "gd":
         opt = tf1.train.GradientDescentOptimizer(learning_rate)
     else:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        raise ModelError(f"unknown optimizer {optimizer!r}; choose one of "
+                         f"{', '.join(OPTIMIZERS)}", params=("optimizer",))
     return opt.minimize(loss_op, global_step=step, name="train_op")
 
 

@@ -2,7 +2,9 @@
 
     seed(images, max_level)      the whole field resized to 28x28, antialiased (the blog's way)
     centered(images, max_level)  MNIST's recipe: clean, crop, 20 px longest side, centre of mass
-    from_picture(img, how)       a user's PNG/JPEG array -> the same 28x28, either recipe
+    PREPROCESSORS[name]          the registry: seed, centered (fields, user pictures, packed)
+    read_picture(path)           a PNG/JPEG -> greyscale array, size checked before decoding
+    from_picture(img, how)       a user's picture (array or path) -> the same 28x28
 
 All return float32 in [0, 1], ink bright on dark. Resizing applies PIL's antialiased
 bilinear weights as matrix products, out = A @ img @ B.T with A (28, H) and B (28, W),
@@ -13,12 +15,18 @@ over bins, which a compiled kernel (maist._box, numba) adds straight from the ni
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 from scipy import ndimage
 
-SIZE = 28  # MNIST's image side
+from .errors import PictureError
+from .geometry import IMAGE_SIZE
+
+SIZE = IMAGE_SIZE  # every preprocessor's output side
 BOX = 20  # MNIST fits the ink's longer side into 20 px, leaving a 4 px margin
 INK_THRESHOLD = 0.2  # of full ink; ETL's scanner noise sits at 1-2 of 15 levels
 FIELD_FILL = 0.55  # how much of a 128-px ETL field a writer's character spans, roughly
@@ -146,9 +154,9 @@ def seed_packed(packed: np.ndarray, height: int, width: int, max_level: int) -> 
     # maist._box keeps a row bin's column sums in bytes: up to 17 rows of 15 (ETL: 5)
     fits = rows is not None and rows[1].max() * max_level <= 255
     if not fits or cols is None or width % 2 or row_bytes != height * width // 2:
-        high, low = packed >> 4, packed & 0x0F  # the left pixel is the high nibble
-        images = np.stack([high, low], axis=-1).reshape(n, height, width)
-        return seed(images, max_level)
+        from .etl import unpack_4bit
+
+        return seed(unpack_4bit(packed, height, width), max_level)
     out = np.empty((n, SIZE, SIZE), dtype=np.float32)
     if n == 0:
         return out
@@ -167,9 +175,6 @@ def seed_packed(packed: np.ndarray, height: int, width: int, max_level: int) -> 
     low = np.empty_like(high)
     _box.box_sum_packed(flat, n, stride, row_bin, col_end, inv, high, low, out)
     return out
-
-
-seed.from_packed = seed_packed  # maist.etl hands 4-bit records to it undecoded
 
 
 def clean_ink(field: np.ndarray) -> np.ndarray:
@@ -236,14 +241,38 @@ def centered(images: np.ndarray, max_level: int) -> np.ndarray:
     )
 
 
-PREPROCESSORS = {"seed": seed, "centered": centered}
+@dataclass(frozen=True)
+class Preprocessor:
+    """A way from ETL fields to 28x28, and its place in `from_picture` for user pictures."""
+
+    name: str
+    fields: Callable[[np.ndarray, int], np.ndarray]  # (n, H, W) ints, max_level -> (n, 28, 28)
+    from_ink: Callable[[np.ndarray], np.ndarray]  # one picture's ink (h, w) -> (28, 28)
+    packed: Callable[..., np.ndarray] | None = None  # the same from packed 4-bit records
+    note: str = ""
 
 
-def get_preprocessor(name: str):
+def _seed_from_ink(ink: np.ndarray) -> np.ndarray:
+    return seed(as_field(ink)[None], 1)[0]
+
+
+PREPROCESSORS: dict[str, Preprocessor] = {
+    p.name: p
+    for p in (
+        Preprocessor("centered", centered, center_one,
+                     note="MNIST's recipe: crop, 20 px longest side, centre of mass"),
+        Preprocessor("seed", seed, _seed_from_ink, packed=seed_packed,
+                     note="the blog's: the whole field resized"),
+    )
+}
+DEFAULT_PREPROCESS = "centered"  # MNIST's recipe; "seed" is the blog's
+
+
+def get_preprocessor(name: str) -> Preprocessor:
     try:
         return PREPROCESSORS[name]
     except KeyError:
-        raise ValueError(
+        raise PictureError(
             f"unknown preprocessing {name!r}; choose one of {', '.join(PREPROCESSORS)}"
         ) from None
 
@@ -313,16 +342,52 @@ def thicken(ink: np.ndarray, target: float = STROKE_WIDTH) -> np.ndarray:
     return ndimage.grey_dilation(ink, footprint=(yy**2 + xx**2) <= radius**2)
 
 
-def from_picture(picture: np.ndarray, how: str, stroke: float | None = STROKE_WIDTH) -> np.ndarray:
-    """A user's picture of one character -> (28, 28) float32 the way `how` trained.
+MAX_PICTURE_PIXELS = 4096 * 4096  # a photo of one character needs far fewer
+
+
+def read_picture(path: str | os.PathLike, max_pixels: int = MAX_PICTURE_PIXELS) -> np.ndarray:
+    """A PNG or JPEG, any size or mode, as a greyscale float array (0..255).
+
+    The size is checked from the header before any pixel is decoded, so a huge picture
+    (a decompression bomb) is refused cheaply.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise PictureError(
+                    f"{path}: {w}x{h} pixels is over the limit of {max_pixels:,}; scale the "
+                    f"picture down (a character needs a few hundred pixels a side)"
+                )
+            if im.mode in ("RGBA", "LA") or "transparency" in im.info:
+                # Transparent pixels are paper: composite on white.
+                rgba = im.convert("RGBA")
+                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                im = Image.alpha_composite(white, rgba)
+            return np.asarray(im.convert("L"), dtype=np.float32)
+    except FileNotFoundError:
+        raise PictureError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise PictureError(f"{path}: is a folder, not a picture") from None
+    except PermissionError:
+        raise PictureError(f"{path}: not readable (permission denied)") from None
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as e:
+        raise PictureError(f"{path}: not a readable image ({e}); give a PNG or JPEG") from None
+
+
+def from_picture(picture: np.ndarray | str | os.PathLike, how: str = DEFAULT_PREPROCESS,
+                 stroke: float | None = STROKE_WIDTH) -> np.ndarray:
+    """A user's picture of one character (an array, or a PNG/JPEG path) -> (28, 28)
+    float32 the way `how` trained: the one path from a picture to the network's input.
 
     `stroke`: thicken thin lines to this relative width first (None: leave them).
     """
+    prep = get_preprocessor(how)
+    if isinstance(picture, (str, os.PathLike)):
+        picture = read_picture(picture)
     ink = to_ink(picture)
     if stroke:
         ink = thicken(ink, stroke)
-    if how == "centered":
-        return center_one(ink)
-    if how == "seed":
-        return seed(as_field(ink)[None], 1)[0]
-    raise ValueError(f"unknown preprocessing {how!r}")
+    return prep.from_ink(ink)

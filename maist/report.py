@@ -2,26 +2,26 @@
 
     data_for_run(run_dir, path=None)        -> MaistData the run was trained on
     evaluate_run(restored, data)            -> RunReport  test accuracy, confusion, pairs
-    predict_pictures(restored, pictures)    -> [[(char, p)] * 5]
+    touch_accuracy(restored, touch_path)    -> {n, accuracy, top5} on real touch drawings
     run_figures(run_dir, data)              -> {name: Figure}  filters, activations, curves ...
     save_figures(figures, out_dir)          -> [paths]
+
+What to draw comes from the model's registry entry (maist.model.MODELS): its filters, its
+activation layers, its weight images. Restoring is maist.runs'; nothing here trains.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import dataset, evaluate, visualize
-from .preprocess import from_picture
+from . import dataset, evaluate, kana, runs, visualize
+from .errors import RunError
+from .runs import Restored
 from .schedule import Recipe
-from .train import Restored, checkpoint_steps, read_metrics, restore
-
-ACTIVATION_LAYERS = ("h_conv1", "h_relu1", "h_pool1", "h_conv2", "h_relu2", "h_pool2")
 
 
 @dataclass
@@ -46,7 +46,7 @@ class RunReport:
 def data_for_run(run_dir: str | os.PathLike, path: str | os.PathLike | None = None,
                  log=print) -> dataset.MaistData:
     """The data a run was trained on (through the cache), or `path` built the same way."""
-    config = json.loads((Path(run_dir) / "config.json").read_text())
+    config = runs.read_config(run_dir)
     meta = config.get("data", {})
     source = path or meta.get("path")
     options = {k: meta[k] for k in ("preprocess", "split", "classes", "seed") if k in meta}
@@ -56,22 +56,16 @@ def data_for_run(run_dir: str | os.PathLike, path: str | os.PathLike | None = No
 def evaluate_run(restored: Restored, data: dataset.MaistData, split: str = "test") -> RunReport:
     s = data.split(split)
     if tuple(restored.classes) != tuple(data.classes):
-        raise dataset.DatasetError(
+        raise RunError(
             f"{restored.run_dir} was trained on {len(restored.classes)} classes "
-            f"({''.join(restored.classes[:5])}...), the data has {len(data.classes)}"
+            f"({''.join(restored.classes[:5])}...), the data has {len(data.classes)} "
+            f"({''.join(data.classes[:5])}...); evaluate it on data of its own classes"
         )
     ev = restored.evaluate(s.x, s.y)
     cm = evaluate.confusion(s.y, ev.predictions, data.num_classes)
     per_class = dict(zip(data.classes, evaluate.per_class_accuracy(cm).tolist()))
     return RunReport(restored.step, ev.accuracy, ev.loss, per_class, cm,
                      evaluate.most_confused(cm, data.classes, 10), ev.predictions)
-
-
-def predict_pictures(restored: Restored, pictures: list[np.ndarray], k: int = 5):
-    """Top-k (character, probability) for each picture, preprocessed as the run's data."""
-    x = np.stack([from_picture(p, restored.preprocess) for p in pictures]).reshape(-1, 784)
-    probs = restored.probabilities(x)
-    return [evaluate.top_k(p, restored.classes, k) for p in probs], x
 
 
 def pick_example(data: dataset.MaistData, char: str = "ず") -> int:
@@ -83,8 +77,22 @@ def pick_example(data: dataset.MaistData, char: str = "ず") -> int:
     return 0
 
 
-def _recipe(config: dict) -> Recipe:
-    return Recipe.from_dict(config["recipe"])
+def model_figures(r: Restored, x: np.ndarray, label: str, tag: str) -> dict:
+    """The figures the run's model offers (its ModelSpec) for one image x (1, 784)."""
+    spec, figs = r.spec, {}
+    names = [n for n in (spec.filters, spec.weights) if n] + list(spec.activations)
+    values = dict(zip(names, r.run(names, x)))
+    if spec.filters:
+        figs[f"filters_{tag}"] = visualize.filter_grid(values[spec.filters],
+                                                       f"{spec.filters} at {tag}")
+    if spec.weights:
+        w = values[spec.weights]
+        titles = r.classes if spec.weights_per_class else range(w.shape[1])
+        figs[f"weights_{tag}"] = visualize.weight_images(w, titles, title=f"{spec.weights} at {tag}")
+    for name in spec.activations:
+        figs[f"{name}_{tag}"] = visualize.activation_grid(values[name][0],
+                                                          f"{name} of {label} at {tag}")
+    return figs
 
 
 def run_figures(run_dir: str | os.PathLike, data: dataset.MaistData, n_grid: int = 40,
@@ -92,30 +100,19 @@ def run_figures(run_dir: str | os.PathLike, data: dataset.MaistData, n_grid: int
     """Every figure of a run: at step 0 beside the last checkpoint where the model allows."""
     run_dir = Path(run_dir)
     figs = {}
-    steps = checkpoint_steps(run_dir)
-    last = restore(run_dir)
-    first = restore(run_dir, steps[0]) if steps and steps[0] != last.step else None
+    steps = runs.checkpoint_steps(run_dir)
+    last = runs.restore(run_dir)
+    first = None
     try:
-        config = last.config
-        recipe = _recipe(config)
-        figs["curves"] = visualize.learning_curves(read_metrics(run_dir), recipe,
+        first = runs.restore(run_dir, steps[0]) if steps and steps[0] != last.step else None
+        recipe = Recipe.from_dict(last.config["recipe"])
+        figs["curves"] = visualize.learning_curves(runs.read_metrics(run_dir), recipe,
                                                    f"{recipe.name} ({recipe.model})")
         i = pick_example(data)
-        x = data.test.x[i : i + 1]
+        label = data.classes[data.test.y[i]] if len(data.test) else "?"
         for tag, r in (("step0", first), (f"step{last.step}", last)):
-            if r is None:
-                continue
-            if recipe.model == "expert":
-                w, *maps = r.run(["W_conv1", *ACTIVATION_LAYERS], x)
-                figs[f"filters_{tag}"] = visualize.filter_grid(w, f"W_conv1 at {tag}")
-                for name, m in zip(ACTIVATION_LAYERS, maps):
-                    figs[f"{name}_{tag}"] = visualize.activation_grid(
-                        m[0], f"{name} of {data.classes[data.test.y[i]]} at {tag}")
-            elif recipe.model in ("beginner", "mlp"):
-                name = "W" if recipe.model == "beginner" else "W_hidden"
-                (w,) = r.run([name], x)
-                titles = data.classes if recipe.model == "beginner" else range(w.shape[1])
-                figs[f"weights_{tag}"] = visualize.weight_images(w, titles, title=f"{name} at {tag}")
+            if r is not None:
+                figs.update(model_figures(r, data.test.x[i : i + 1], label, tag))
         rep = evaluate_run(last, data)
         pick = np.random.default_rng(seed).choice(len(data.test), min(n_grid, len(data.test)),
                                                   replace=False)
@@ -141,46 +138,11 @@ def save_figures(figures: dict, out_dir: str | os.PathLike, dpi: int = 100) -> l
     return paths
 
 
-def etl_sheet(source: str | os.PathLike, writers: int = 6, classes=None):
-    """Contact sheet of the first `writers` writers x all classes, decoded by maist.etl."""
-    from . import etl, kana
-
-    class_set = classes or kana.hiragana71
-    files = etl.find_etl_files(source)
-    sel = etl.select(files[: max(1, -(-writers // 4))], class_set)
-    ids = np.unique(sel.writers)[:writers]
-    grid = np.zeros((len(ids), len(class_set), 127, 128), np.uint8)
-    for r, w in enumerate(ids):
-        for img, label in zip(sel.images[sel.writers == w], sel.labels[sel.writers == w]):
-            grid[r, label] = img
-    return visualize.contact_sheet(grid / 15.0, [f"writer {w}" for w in ids], class_set.chars,
-                                   title=f"{Path(source).name}: raw 128x127 fields, {len(ids)} writers")
-
-
-def touch_sheet(path=None, per_class: int = 6, classes=None):
-    """The touch-screen drawings on the same kind of sheet (their classes only)."""
-    from . import kana
-
-    class_set = classes or kana.hiragana71
-    images, chars = evaluate.load_touch_hiragana(path)
-    present = [c for c in class_set.chars if c in chars]
-    grid = np.zeros((per_class, len(present), *images.shape[1:]), np.float32)
-    for col, c in enumerate(present):
-        idx = [i for i, ch in enumerate(chars) if ch == c][:per_class]
-        for row, i in enumerate(idx):
-            grid[row, col] = 1.0 - images[i] / 255.0  # ink bright, as ETL's
-    return visualize.contact_sheet(grid, [f"#{r}" for r in range(per_class)], present,
-                                   title="touch-hiragana (CC BY 4.0): real drawings, ink inverted")
-
-
-def touch_accuracy(restored: Restored, path=None) -> dict:
+def touch_accuracy(restored: Restored, path: str | os.PathLike) -> dict:
     """Accuracy on the real touch-screen drawings whose class the run knows."""
-    from . import kana
-
-    images, chars = evaluate.load_touch_hiragana(path)
+    images, chars = dataset.load_touch_hiragana(path)
     class_set = kana.ClassSet("run", tuple(restored.classes))
     x, y, kept = dataset.from_images(images, chars, class_set, restored.preprocess)
     probs = restored.probabilities(x)
-    top5 = np.argsort(-probs, axis=1)[:, :5]
-    return {"n": int(len(y)), "accuracy": float((probs.argmax(1) == y).mean()),
-            "top5": float(np.mean([t in row for t, row in zip(y, top5)]))}
+    return {"n": int(len(y)), "accuracy": evaluate.top_k_accuracy(probs, y, 1),
+            "top5": evaluate.top_k_accuracy(probs, y, 5)}

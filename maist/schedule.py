@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .errors import ScheduleError
 
-class ScheduleError(ValueError):
-    """A step table or recipe that cannot be used."""
+SAMPLING = ("epoch", "random")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,31 @@ class Recipe:
     blog: dict = field(default_factory=dict)  # step -> the blog's test accuracy
     note: str = ""
 
+    def __post_init__(self):
+        def whole(name: str, value) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ScheduleError(f"recipe {self.name}: {name} must be a whole number of at "
+                                    f"least 1, not {value!r}", params=(name,))
+
+        whole("steps", self.steps)
+        whole("batch_size", self.batch_size)
+        for name in ("learning_rate", "keep_prob"):
+            if not isinstance(getattr(self, name), StepTable):
+                raise ScheduleError(f"recipe {self.name}: {name} must be a StepTable "
+                                    f"(StepTable.parse('1e-3, 1000:1e-4'))", params=(name,))
+        bad = [v for v in self.learning_rate.values if not (math.isfinite(v) and v >= 0)]
+        if bad:
+            raise ScheduleError(f"recipe {self.name}: a learning rate must be 0 or more and "
+                                f"finite, not {bad[0]:g}", params=("learning_rate",))
+        bad = [v for v in self.keep_prob.values if not (0 < v <= 1)]
+        if bad:
+            raise ScheduleError(
+                f"recipe {self.name}: keep_prob is the share of units kept by dropout, above 0 "
+                f"and at most 1 (1 = no dropout), not {bad[0]:g}", params=("keep_prob",))
+        if self.sampling not in SAMPLING:
+            raise ScheduleError(f"recipe {self.name}: sampling {self.sampling!r} is not one of "
+                                f"{', '.join(SAMPLING)}", params=("sampling",))
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["learning_rate"], d["keep_prob"] = str(self.learning_rate), str(self.keep_prob)
@@ -159,10 +185,15 @@ def get_recipe(name_or_path: str) -> Recipe:
     path = Path(name_or_path)
     if path.suffix == ".json" and path.is_file():
         try:
-            fields = json.loads(path.read_text())
-        except ValueError as e:
+            fields = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
             raise ScheduleError(f"{path}: not JSON ({e})") from None
-        base = RECIPES[fields.pop("base", "tutorial")].to_dict()
+        if not isinstance(fields, dict):
+            raise ScheduleError(f"{path}: a recipe file holds a JSON object of recipe fields")
+        base_name = fields.pop("base", "tutorial")
+        if base_name not in RECIPES:
+            raise ScheduleError(f"{path}: base {base_name!r} is not one of {', '.join(RECIPES)}")
+        base = RECIPES[base_name].to_dict()
         base.update(fields, name=fields.get("name", path.stem))
         return Recipe.from_dict(base)
     raise ScheduleError(
@@ -174,6 +205,11 @@ def with_overrides(recipe: Recipe, **changes) -> Recipe:
     """The recipe with the given non-None fields replaced; tables may be strings."""
     changes = {k: v for k, v in changes.items() if v is not None}
     for key in ("learning_rate", "keep_prob"):
-        if isinstance(changes.get(key), str):
+        if isinstance(changes.get(key), (int, float)):
+            changes[key] = StepTable.constant(changes[key])
+        elif isinstance(changes.get(key), str):
             changes[key] = StepTable.parse(changes[key])
-    return replace(recipe, **changes)
+    try:
+        return replace(recipe, **changes)
+    except TypeError as e:
+        raise ScheduleError(f"recipe fields: {e}") from None

@@ -16,14 +16,12 @@ from importlib import metadata
 
 import numpy as np
 
+from .errors import StrokeError
+
 KANJIVG_BOX = 109  # KanjiVG draws every character in a 109x109 box
 
 _TOKEN = re.compile(r"([MmLlHhVvCcSsQqTtZz])|([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|([\s,]+)")
 _ARITY = {"M": 2, "L": 2, "H": 1, "V": 1, "C": 6, "S": 4, "Q": 4, "T": 2, "Z": 0}
-
-
-class StrokeError(ValueError):
-    """A stroke path that cannot be parsed, or a character KanjiVG does not have."""
 
 
 def _tokens(d: str) -> list[str | float]:

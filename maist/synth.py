@@ -28,11 +28,13 @@ from typing import Callable
 import numpy as np
 
 from . import etl, kana
+from .errors import SynthError
 from .strokes import KANJIVG_BOX, character_strokes, sample_cubic
 
-FIELD_H, FIELD_W = 127, 128  # ETL9G's field: 127 rows of 128 pixels
-WRITERS_PER_FILE = 4  # as in AIST's ETL9G_01 .. ETL9G_50
-MANIFEST = etl.SYNTHETIC_MANIFEST  # marks a folder as generated: no AIST record counts apply
+ETL9G = etl.FORMATS["ETL9G"]
+FIELD_H, FIELD_W = ETL9G.height, ETL9G.width  # 127 rows of 128 pixels
+WRITERS_PER_FILE = ETL9G.writers_per_file  # 4, as in AIST's ETL9G_01 .. ETL9G_50
+MANIFEST = "MAIST_SYNTHETIC.json"  # marks a folder as generated: no AIST record counts apply
 GENERATOR_VERSION = 1
 
 
@@ -284,11 +286,12 @@ def generate(
     if existing and not overwrite and (out / MANIFEST).exists() and not is_complete(out):
         overwrite = True  # an earlier run was interrupted: its files are ours and partial
     if existing and not overwrite:
-        raise etl.EtlFormatError(
-            f"{out}: already holds {len(existing)} ETL9G files; pass --force to replace them"
-        )
+        raise SynthError(
+            f"{out}: already holds {len(existing)} ETL9G files; replace them (overwrite) or "
+            f"generate into another folder", params=("overwrite", "out"))
     if cfg.writers < 1:
-        raise ValueError("at least one writer is needed")
+        raise SynthError(f"at least one writer is needed, not {cfg.writers}",
+                         params=("writers",))
     for p in existing:
         p.unlink()
     out.mkdir(parents=True, exist_ok=True)
@@ -317,6 +320,23 @@ def generate(
                     seconds=round(time.perf_counter() - start, 1))
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return paths
+
+
+def records_per_writer(folder: str | os.PathLike) -> int | None:
+    """Records per writer of the synthetic set in `folder` (its manifest), or None where
+    the folder holds no synthetic set (AIST's files, whose counts AIST publishes)."""
+    manifest = Path(folder) / MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
+        value = int(json.loads(manifest.read_text())["records_per_writer"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise SynthError(f"{manifest}: unreadable ({e}); generate the set again") from None
+    except OSError as e:
+        raise SynthError(f"{manifest}: cannot be read ({e.strerror}); check its permissions") from None
+    if value < 1:
+        raise SynthError(f"{manifest}: records_per_writer {value}; generate the set again")
+    return value
 
 
 def is_complete(folder: str | os.PathLike) -> bool:

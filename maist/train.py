@@ -1,13 +1,10 @@
 """The session loop: feed a batch and that step's learning rate and keep_prob, every step.
 
-    train(data, TrainConfig(...), run_dir)  -> RunResult    runs/NAME/ holds everything
-    restore(run_dir)                        -> Restored     graph + session at a checkpoint
-    evaluate(sess, graph, x, y)             -> Evaluation   in batches, dropout off
+    train(data, TrainConfig(recipe), run_dir)   -> RunResult    runs/NAME/ holds everything
 
-A run directory holds config.json (the options as given), metrics.csv (one row per
-evaluation: step, split, loss, accuracy, learning_rate, keep_prob), checkpoints ckpt-STEP
-(step 0 included, so the untrained filters can be shown), TensorBoard events under
-events/, and result.json at the end.
+The loop is flat, in the manner of TensorFlow's fully_connected_feed.py: `feed_dict` makes
+a step's batch, `train_step` runs it (and stops on a diverging loss), `evaluate_split`
+scores a split with dropout off. maist.runs owns the run directory and restoring.
 
 Batches and dropout masks are pure functions of (seed, step), and Adam's moments are in
 the checkpoint, so a resumed run continues with the very losses an uninterrupted one has.
@@ -15,8 +12,6 @@ the checkpoint, so a resumed run continues with the very losses an uninterrupted
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -26,15 +21,12 @@ from typing import Callable
 import numpy as np
 
 from . import model as M
+from . import runs
 from ._tf import tf, tf1
-from .dataset import MaistData
+from .dataset import MaistData, Split
+from .errors import TrainingError
+from .runs import evaluate_split, one_hot
 from .schedule import Recipe
-
-METRIC_FIELDS = ["step", "split", "loss", "accuracy", "learning_rate", "keep_prob"]
-
-
-class TrainingError(RuntimeError):
-    """A run that cannot start, continue or finish: the message says what to do."""
 
 
 @dataclass
@@ -49,13 +41,17 @@ class TrainConfig:
     eval_batch: int = 1000
     model_options: dict = field(default_factory=dict)  # e.g. mlp's hidden, activation
 
-
-@dataclass
-class Evaluation:
-    loss: float  # mean per-example cross-entropy
-    accuracy: float
-    predictions: np.ndarray  # (n,) top class
-    probabilities: np.ndarray  # (n, C)
+    def __post_init__(self):
+        for name in ("eval_every", "log_every", "checkpoint_every", "eval_batch"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise TrainingError(f"{name} must be a whole number of steps of at least 1, "
+                                    f"not {value!r}", params=(name,))
+        if self.early_stopping is not None and self.early_stopping < 1:
+            raise TrainingError(f"early_stopping (patience) must be at least 1 evaluation, "
+                                f"not {self.early_stopping}", params=("early_stopping",))
+        if self.seed < 0:
+            raise TrainingError(f"seed must be 0 or more, not {self.seed}", params=("seed",))
 
 
 @dataclass
@@ -67,115 +63,21 @@ class RunResult:
     history: list[dict]
 
 
-def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    return np.eye(num_classes, dtype=np.float32)[labels]
-
-
-def evaluate(sess, g: M.Graph, x: np.ndarray, y: np.ndarray, batch: int = 1000) -> Evaluation:
-    """Whole-split figures, computed in batches with dropout off (keep_prob's default)."""
-    c = g.inputs.y_.shape[1]
-    losses, probs = [], []
-    for i in range(0, len(x), batch):
-        xent, p = sess.run([g.xent, g.probabilities],
-                           {g.inputs.x: x[i : i + batch], g.inputs.y_: one_hot(y[i : i + batch], c)})
-        losses.append(xent)
-        probs.append(p)
-    if not probs:
-        return Evaluation(float("nan"), float("nan"), np.zeros(0, int), np.zeros((0, c)))
-    p = np.concatenate(probs)
-    pred = p.argmax(1)
-    return Evaluation(float(np.concatenate(losses).mean()), float((pred == y).mean()), pred, p)
-
-
-# --- run directories ----------------------------------------------------------------------
-
-
-def free_run_dir(root: Path, name: str) -> Path:
-    """runs/NAME, or runs/NAME-2, -3, ... : a new run never writes into an old one."""
-    path, k = root / name, 2
-    while path.exists():
-        path, k = root / f"{name}-{k}", k + 1
-    return path
-
-
-def latest_checkpoint(run_dir: Path) -> str | None:
-    return tf1.train.latest_checkpoint(str(run_dir))
-
-
-def checkpoint_steps(run_dir: Path) -> list[int]:
-    """Steps with a checkpoint in the run, ascending."""
-    state = tf1.train.get_checkpoint_state(str(run_dir))
-    paths = list(state.all_model_checkpoint_paths) if state else []
-    return sorted(int(p.rsplit("-", 1)[1]) for p in paths)
-
-
-def read_metrics(run_dir: Path) -> list[dict]:
-    path = Path(run_dir) / "metrics.csv"
-    if not path.exists():
-        return []
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        r["step"] = int(r["step"])
-        for k in ("loss", "accuracy", "learning_rate", "keep_prob"):
-            r[k] = float(r[k])
-    return rows
-
-
-def _write_metrics(run_dir: Path, rows: list[dict]) -> None:
-    tmp = run_dir / "metrics.csv.part"
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, METRIC_FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, run_dir / "metrics.csv")
-
-
-def _config_dict(cfg: TrainConfig, data: MaistData) -> dict:
+def run_config(cfg: TrainConfig, data: MaistData) -> dict:
+    """What config.json records: the options as given, the classes and the data's origin."""
     d = asdict(cfg)
     d["recipe"] = cfg.recipe.to_dict()
     d["test_at"] = list(cfg.test_at)
     d["classes"] = list(data.classes)
     d["data"] = data.meta
-    return d
+    return json_ready(d)
 
 
-def _prepare_run_dir(run_dir: Path, resume: bool, config: dict) -> None:
-    has_ckpt = latest_checkpoint(run_dir) is not None if run_dir.exists() else False
-    if resume:
-        if not has_ckpt:
-            raise TrainingError(f"{run_dir}: no checkpoint to resume from; drop --resume")
-        old = json.loads((run_dir / "config.json").read_text())
-        if old.get("classes") != config.get("classes"):
-            raise TrainingError(f"{run_dir}: was trained with other classes; cannot resume")
-        if old["recipe"]["model"] != config["recipe"]["model"]:
-            raise TrainingError(
-                f"{run_dir}: holds a {old['recipe']['model']} model, not "
-                f"{config['recipe']['model']}; resume with the same --model"
-            )
-    elif run_dir.exists() and any(run_dir.iterdir()):
-        raise TrainingError(
-            f"{run_dir}: already holds a run; pass --resume to continue it, or choose "
-            f"another --run-dir (nothing was overwritten)"
-        )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
+def json_ready(d: dict) -> dict:
+    """As it reads back from disk (tuples become lists), so configs compare equal."""
+    import json
 
-
-def _summary(values: dict[str, float]):
-    return tf1.Summary(value=[tf1.Summary.Value(tag=k, simple_value=v) for k, v in values.items()])
-
-
-def _filter_summary(g: M.Graph):
-    """First-layer filters as TensorBoard images, where the model has W_conv1 (5x5x1xN)."""
-    try:
-        w = g.tensor("W_conv1")
-    except KeyError:
-        return None
-    with g.graph.as_default():
-        lo, hi = tf.reduce_min(w), tf.reduce_max(w)
-        imgs = tf.transpose((w - lo) / (hi - lo + 1e-8), [3, 0, 1, 2])  # [N, 5, 5, 1]
-        return tf1.summary.image("W_conv1", imgs, max_outputs=32)
+    return json.loads(json.dumps(d))
 
 
 def divergence_message(step: int, loss: float, recipe: Recipe, lr: float, ckpt: str | None) -> str:
@@ -192,6 +94,61 @@ def divergence_message(step: int, loss: float, recipe: Recipe, lr: float, ckpt: 
     )
 
 
+# --- one step -----------------------------------------------------------------------------
+
+
+def feed_dict(g: M.Graph, split: Split, step: int, recipe: Recipe) -> tuple[dict, int]:
+    """The batch of `step` as a feed (images and one-hot labels), and its size."""
+    idx = split.batch_indices(step, recipe.batch_size, recipe.sampling)
+    c = g.inputs.y_.shape[1]
+    return {g.inputs.x: split.x[idx], g.inputs.y_: one_hot(split.y[idx], c)}, len(idx)
+
+
+def batch_figures(sess, g: M.Graph, feed: dict, n: int) -> tuple[float, float]:
+    """(accuracy, loss) on the batch about to be trained on, dropout off, as the blog did."""
+    correct, loss = sess.run([g.correct, g.loss], feed)
+    return float(correct) / n, float(loss)
+
+
+def train_step(sess, g: M.Graph, feed: dict, step: int, recipe: Recipe,
+               ckpt: str | None) -> float:
+    """One optimiser step at the step's table values; a non-finite loss stops the run."""
+    lr, keep = recipe.learning_rate(step), recipe.keep_prob(step)
+    _, loss = sess.run([g.train_op, g.loss],
+                       {**feed, g.inputs.learning_rate: lr, g.inputs.keep_prob: keep})
+    if not np.isfinite(loss):
+        raise TrainingError(divergence_message(step, loss, recipe, lr, ckpt))
+    return float(loss)
+
+
+def filter_summary(g: M.Graph, spec: M.ModelSpec):
+    """The model's first-layer filters (k x k x 1 x N) as TensorBoard images, if it has them."""
+    if spec.filters is None:
+        return None
+    w = g.tensor(spec.filters)
+    with g.graph.as_default():
+        lo, hi = tf.reduce_min(w), tf.reduce_max(w)
+        imgs = tf.transpose((w - lo) / (hi - lo + 1e-8), [3, 0, 1, 2])  # [N, k, k, 1]
+        return tf1.summary.image(spec.filters, imgs, max_outputs=32)
+
+
+class EarlyStopping:
+    """Counts evaluations since the best validation loss."""
+
+    def __init__(self, patience: int | None):
+        self.patience, self.best, self.best_step, self.since = patience, math.inf, 0, 0
+
+    def update(self, loss: float, step: int) -> None:
+        if loss < self.best:
+            self.best, self.best_step, self.since = loss, step, 0
+        else:
+            self.since += 1
+
+    @property
+    def stop(self) -> bool:
+        return bool(self.patience) and self.since >= self.patience
+
+
 # --- the loop -----------------------------------------------------------------------------
 
 
@@ -202,223 +159,109 @@ def train(
     resume: bool = False,
     log: Callable[[str], None] = print,
     quiet: bool = False,
+    override: bool = False,
 ) -> RunResult:
-    """Train cfg.recipe on data, logging, evaluating and checkpointing into run_dir."""
+    """Train cfg.recipe on data, logging, evaluating and checkpointing into run_dir.
+
+    `resume` continues run_dir from its last checkpoint; it must have been trained with
+    the same settings unless `override`.
+    """
     from tqdm import tqdm
 
     recipe, run_dir = cfg.recipe, Path(run_dir)
-    c = data.num_classes
-    _prepare_run_dir(run_dir, resume, _config_dict(cfg, data))
-    g = M.build(recipe.model, c, recipe.loss, recipe.optimizer, cfg.seed, **cfg.model_options)
+    spec = M.get_model(recipe.model)
+    if len(data.train) == 0:
+        raise TrainingError("the training split is empty; give data with training images",
+                            params=("data",))
+    runs.prepare(run_dir, run_config(cfg, data), resume, override)
+    g = M.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
+                **cfg.model_options)
     with g.graph.as_default():
         saver = tf1.train.Saver(max_to_keep=5)
-        filters = _filter_summary(g)
-    writer = tf1.summary.FileWriter(str(run_dir / "events"), graph=g.graph if not resume else None)
-    history = read_metrics(run_dir) if resume else []
+        filters = filter_summary(g, spec)
     sess = tf1.Session(graph=g.graph)
-    stopped, best, since_best = "completed", (math.inf, 0), 0
+    metrics = None
     try:
+        # --- start: a fresh graph (checkpoint 0) or the last checkpoint
         if resume:
-            ckpt = latest_checkpoint(run_dir)
-            _restore_into(sess, saver, ckpt)
+            ckpt = runs.latest_checkpoint(run_dir)
+            runs.restore_into(sess, saver, ckpt)
             start = int(sess.run(g.global_step))
-            # Rows after the checkpoint are replayed; an evaluation at `start` was made
-            # after step start-1 and stays, the training line at `start` comes again.
-            history = [r for r in history
-                       if r["step"] < start or (r["step"] == start and r["split"] != "train")]
             log(f"resumed {run_dir} at step {start}")
         else:
             sess.run(g.init)
             start = 0
-            ckpt = saver.save(sess, str(run_dir / "ckpt"), global_step=0)
-        x_tr, y_tr = data.train.x, data.train.y
+            ckpt = saver.save(sess, runs.checkpoint_path(run_dir, 0))
+        metrics = runs.Metrics(run_dir, None if resume else g.graph, start if resume else None)
+        save = lambda step: saver.save(sess, runs.checkpoint_path(run_dir, step))  # noqa: E731
+
+        # --- the steps
         bar = tqdm(total=recipe.steps, initial=start, unit="step", disable=None, leave=False,
                    dynamic_ncols=True)  # None: a bar on a terminal, none in a log file
         say = (lambda s: None) if quiet else bar.write
-        step = start
+        stopper, stopped = EarlyStopping(cfg.early_stopping), "completed"
         try:
             for step in range(start, recipe.steps):
                 lr, keep = recipe.learning_rate(step), recipe.keep_prob(step)
-                idx = data.train.batch_indices(step, recipe.batch_size, recipe.sampling)
-                feed = {g.inputs.x: x_tr[idx], g.inputs.y_: one_hot(y_tr[idx], c)}
+                feed, n = feed_dict(g, data.train, step, recipe)
                 if step % cfg.log_every == 0:
-                    # As the blog did: the batch about to be trained on, dropout off.
-                    correct, batch_loss = sess.run([g.correct, g.loss], feed)
-                    acc = correct / len(idx)
+                    acc, batch_loss = batch_figures(sess, g, feed, n)
                     say(f"i {step}, training accuracy {acc:g} cross_entropy {batch_loss:g}"
                         f"  (learning_rate {lr:g}, keep_prob {keep:g})")
-                    history.append(dict(step=step, split="train", loss=float(batch_loss),
-                                        accuracy=float(acc), learning_rate=lr, keep_prob=keep))
-                    writer.add_summary(_summary({"train/loss": float(batch_loss),
-                                                 "train/accuracy": float(acc),
-                                                 "learning_rate": lr, "keep_prob": keep}), step)
-                feed[g.inputs.learning_rate] = lr
-                feed[g.inputs.keep_prob] = keep
-                _, loss_value = sess.run([g.train_op, g.loss], feed)
-                if not np.isfinite(loss_value):
-                    raise TrainingError(divergence_message(step, loss_value, recipe, lr, ckpt))
+                    metrics.add(step, "train", batch_loss, acc, lr, keep)
+                train_step(sess, g, feed, step, recipe, ckpt)
                 bar.update(1)
                 done = step + 1
                 if done % cfg.eval_every == 0 or done == recipe.steps:
-                    ev = evaluate(sess, g, data.val.x, data.val.y, cfg.eval_batch)
-                    history.append(dict(step=done, split="val", loss=ev.loss, accuracy=ev.accuracy,
-                                        learning_rate=lr, keep_prob=keep))
-                    writer.add_summary(_summary({"val/loss": ev.loss, "val/accuracy": ev.accuracy}), done)
+                    ev = evaluate_split(sess, g, data.val.x, data.val.y, cfg.eval_batch)
+                    metrics.add(done, "val", ev.loss, ev.accuracy, lr, keep)
                     if filters is not None:
-                        writer.add_summary(sess.run(filters), done)
+                        metrics.add_summary(sess.run(filters), done)
                     say(f"step {done}: validation accuracy {ev.accuracy:.4f}, loss {ev.loss:.4f}")
-                    if ev.loss < best[0]:
-                        best, since_best = (ev.loss, done), 0
-                    else:
-                        since_best += 1
+                    stopper.update(ev.loss, done)
                 if done in cfg.test_at:
-                    ev = evaluate(sess, g, data.test.x, data.test.y, cfg.eval_batch)
-                    history.append(dict(step=done, split="test", loss=ev.loss, accuracy=ev.accuracy,
-                                        learning_rate=lr, keep_prob=keep))
+                    ev = evaluate_split(sess, g, data.test.x, data.test.y, cfg.eval_batch)
+                    metrics.add(done, "test", ev.loss, ev.accuracy, lr, keep)
                 if done % cfg.checkpoint_every == 0 or done == recipe.steps:
-                    ckpt = saver.save(sess, str(run_dir / "ckpt"), global_step=done)
-                    _write_metrics(run_dir, history)
-                if cfg.early_stopping and since_best >= cfg.early_stopping:
+                    ckpt = save(done)
+                    metrics.flush()
+                if stopper.stop:
                     stopped = "early stopping"
                     say(f"early stopping at step {done}: validation loss has not improved for "
-                        f"{since_best} evaluations (best {best[0]:.4f} at step {best[1]})")
+                        f"{stopper.since} evaluations (best {stopper.best:.4f} at step "
+                        f"{stopper.best_step})")
                     break
         except KeyboardInterrupt:
             done = int(sess.run(g.global_step))
             stopped = "interrupted"
-            ckpt = saver.save(sess, str(run_dir / "ckpt"), global_step=done)
-            log(f"interrupted at step {done}; saved {ckpt}; continue with --resume")
+            ckpt = save(done)
+            log(f"interrupted at step {done}; saved {ckpt}; resume the run to continue")
         finally:
             bar.close()
+
+        # --- the end: a last checkpoint, the test split, result.json
         done = int(sess.run(g.global_step))
-        if done and (latest_checkpoint(run_dir) or "").rsplit("-", 1)[-1] != str(done):
-            saver.save(sess, str(run_dir / "ckpt"), global_step=done)
-        ev = evaluate(sess, g, data.test.x, data.test.y, cfg.eval_batch)
-        if not history or history[-1]["split"] != "test" or history[-1]["step"] != done:
-            history.append(dict(step=done, split="test", loss=ev.loss, accuracy=ev.accuracy,
-                                learning_rate=recipe.learning_rate(max(done - 1, 0)),
-                                keep_prob=recipe.keep_prob(max(done - 1, 0))))
-        _write_metrics(run_dir, history)
-        writer.add_summary(_summary({"test/accuracy": ev.accuracy}), done)
+        if done and runs.checkpoint_steps(run_dir)[-1:] != [done]:
+            save(done)
+        ev = evaluate_split(sess, g, data.test.x, data.test.y, cfg.eval_batch)
+        last = metrics.rows[-1] if metrics.rows else None
+        if not last or last["split"] != "test" or last["step"] != done:
+            before = max(done - 1, 0)
+            metrics.add(done, "test", ev.loss, ev.accuracy, recipe.learning_rate(before),
+                        recipe.keep_prob(before))
+        metrics.flush()
         log(f"test accuracy {ev.accuracy:g}")
-        result = RunResult(run_dir, done, ev.accuracy, stopped, history)
-        (run_dir / "result.json").write_text(json.dumps(
-            {"step": done, "test_accuracy": ev.accuracy, "test_loss": ev.loss,
-             "stopped": stopped}, indent=2))
-        return result
+        runs.write_result(run_dir, {"step": done, "test_accuracy": ev.accuracy,
+                                    "test_loss": ev.loss, "stopped": stopped})
+        return RunResult(run_dir, done, ev.accuracy, stopped, metrics.rows)
     except TrainingError:
-        _write_metrics(run_dir, history)
+        if metrics is not None:
+            metrics.flush()
         raise
     finally:
-        writer.close()
+        if metrics is not None:
+            metrics.close()
         sess.close()
 
 
-def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
-    """The result of a run that finished (result.json), or None."""
-    run_dir = Path(run_dir)
-    path = run_dir / "result.json"
-    if not path.is_file():
-        return None
-    r = json.loads(path.read_text())
-    return RunResult(run_dir, r["step"], r["test_accuracy"], r["stopped"], read_metrics(run_dir))
-
-
-def train_or_reuse(
-    data: MaistData, cfg: TrainConfig, run_dir: str | os.PathLike,
-    log: Callable[[str], None] = print, quiet: bool = True,
-) -> RunResult:
-    """Train into run_dir, or return the finished run already there if it used the same
-    recipe, seed and data; an unfinished one (no result.json) is resumed."""
-    run_dir = Path(run_dir)
-    done = finished_result(run_dir)
-    if done is not None:
-        old = json.loads((run_dir / "config.json").read_text())
-        new = json.loads(json.dumps(_config_dict(cfg, data)))  # as it reads back from disk
-        same = all(old.get(k) == new.get(k) for k in ("recipe", "seed", "classes", "model_options"))
-        same = same and old.get("data", {}).get("sources") == new["data"].get("sources")
-        if not same:
-            raise TrainingError(
-                f"{run_dir}: holds a finished run with other options; remove it or pick "
-                f"another directory"
-            )
-        log(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
-        return done
-    resume = run_dir.exists() and latest_checkpoint(run_dir) is not None
-    return train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
-
-
-# --- restoring ----------------------------------------------------------------------------
-
-
-def _restore_into(sess, saver, ckpt: str) -> None:
-    try:
-        saver.restore(sess, ckpt)
-    except (tf.errors.DataLossError, tf.errors.NotFoundError, tf.errors.InvalidArgumentError,
-            tf.errors.OutOfRangeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0][:200]
-        raise TrainingError(
-            f"checkpoint {ckpt} cannot be read ({first}); it is corrupt or from another "
-            f"model. Delete its files to fall back on an earlier checkpoint, or start a new run."
-        ) from None
-
-
-@dataclass
-class Restored:
-    run_dir: Path
-    config: dict
-    graph: M.Graph
-    session: object
-    step: int
-
-    @property
-    def classes(self) -> list[str]:
-        return self.config["classes"]
-
-    @property
-    def preprocess(self) -> str:
-        return self.config.get("data", {}).get("preprocess", "centered")
-
-    def close(self) -> None:
-        self.session.close()
-
-    def evaluate(self, x: np.ndarray, y: np.ndarray) -> Evaluation:
-        return evaluate(self.session, self.graph, x, y)
-
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run(self.graph.probabilities, {self.graph.inputs.x: x})
-
-    def run(self, names: list[str], x: np.ndarray) -> list[np.ndarray]:
-        """Named tensors (e.g. 'h_relu1', 'W_conv1') for inputs x, dropout off."""
-        return self.session.run([self.graph.tensor(n) for n in names], {self.graph.inputs.x: x})
-
-
-def restore(run_dir: str | os.PathLike, step: int | None = None) -> Restored:
-    """Rebuild a run's graph from config.json and load a checkpoint (default: the last)."""
-    run_dir = Path(run_dir)
-    cfg_path = run_dir / "config.json"
-    if not cfg_path.is_file():
-        raise TrainingError(f"{run_dir}: no config.json; is this a MAIST run directory?")
-    config = json.loads(cfg_path.read_text())
-    r = config["recipe"]
-    g = M.build(r["model"], len(config["classes"]), r["loss"], r["optimizer"], config["seed"],
-                **config.get("model_options", {}))
-    if step is None:
-        ckpt = latest_checkpoint(run_dir)
-    else:
-        ckpt = str(run_dir / f"ckpt-{step}") if step in checkpoint_steps(run_dir) else None
-    if ckpt is None:
-        raise TrainingError(
-            f"{run_dir}: no checkpoint{'' if step is None else f' at step {step}'}; "
-            f"available: {checkpoint_steps(run_dir) or 'none'}"
-        )
-    with g.graph.as_default():
-        saver = tf1.train.Saver()
-    sess = tf1.Session(graph=g.graph)
-    _restore_into(sess, saver, ckpt)
-    return Restored(run_dir, config, g, sess, int(sess.run(g.global_step)))
-
-
-__all__ = ["TrainConfig", "TrainingError", "RunResult", "Evaluation", "train", "restore",
-           "train_or_reuse", "finished_result",
-           "evaluate", "free_run_dir", "read_metrics", "checkpoint_steps"]
+__all__ = ["TrainConfig", "RunResult", "train", "feed_dict", "train_step", "evaluate_split"]

@@ -7,6 +7,7 @@
     prediction_grid(images, pred, true, classes) mistakes as predicted(true) on red
     confusion_figure(cm, classes)               71x71 confusion matrix
     contact_sheet(images, row_labels, col_labels)  a grid of characters, e.g. writers x classes
+    writer_sheet / touch_sheet                  the contact sheets of docs/ (data from dataset)
     accuracy_vs_step(curves)                    one line per model
 
 Japanese labels use IPAex Gothic from the matplotlib-fontja package, so they render as
@@ -21,6 +22,8 @@ import matplotlib_fontja  # noqa: F401  (sets the Japanese font family)
 import numpy as np
 from matplotlib import font_manager
 from matplotlib.figure import Figure  # pyplot-free: no global state, any backend
+
+from .geometry import IMAGE_SIZE
 
 JAPANESE_FONT = "IPAexGothic"
 WRONG = "#d62728"
@@ -78,7 +81,7 @@ def weight_images(w: np.ndarray, titles, cols: int = 12, title: str | None = Non
     lim = np.abs(w).max() or 1.0
     fig, axes = _grid(w.shape[1], cols=min(cols, w.shape[1]), size=0.9, title=title)
     for i, ax in enumerate(axes):
-        ax.imshow(w[:, i].reshape(28, 28), cmap="bwr", vmin=-lim, vmax=lim)
+        ax.imshow(w[:, i].reshape(IMAGE_SIZE, IMAGE_SIZE), cmap="bwr", vmin=-lim, vmax=lim)
         ax.set_title(str(titles[i]), fontsize=9)
     return fig
 
@@ -124,7 +127,7 @@ def learning_curves(history: list[dict], recipe=None, title: str | None = None) 
 
 def prediction_grid(images, pred, true, classes, cols: int = 10, title: str | None = None) -> Figure:
     """Images titled with the predicted character; mistakes as predicted(true) on red."""
-    images = np.asarray(images).reshape(-1, 28, 28)
+    images = np.asarray(images).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
     fig, axes = _grid(len(images), cols=cols, size=1.0, title=title)
     for ax, img, p, t in zip(axes, images, pred, true):
         wrong = p != t
@@ -174,6 +177,19 @@ def contact_sheet(images: np.ndarray, row_labels=None, col_labels=None, title: s
     if title:
         fig.suptitle(title)
     return fig
+
+
+def writer_sheet(grid: np.ndarray, writer_ids, chars, source: str, max_level: int) -> Figure:
+    """Raw ETL fields, writers x classes (dataset.writer_grid), as they are on disk."""
+    h, w = grid.shape[-2:]
+    return contact_sheet(grid / float(max_level), [f"writer {i}" for i in writer_ids], chars,
+                         title=f"{source}: raw {w}x{h} fields, {len(writer_ids)} writers")
+
+
+def touch_sheet(grid: np.ndarray, chars) -> Figure:
+    """The touch-screen drawings (dataset.touch_grid), ink inverted to match ETL's."""
+    return contact_sheet(grid, [f"#{r}" for r in range(len(grid))], chars,
+                         title="touch-hiragana (CC BY 4.0): real drawings, ink inverted")
 
 
 def accuracy_vs_step(curves: dict[str, list[tuple[int, float]]], blog: dict | None = None,

@@ -5,20 +5,23 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from tqdm import tqdm
-
-from maist import dataset, etl, kana
+from maist import cli
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    from maist import kana, preprocess
+
+    p = cli.parser(__doc__)
     p.add_argument("--etl", nargs="+", required=True, metavar="DIR_OR_FILE",
                    help="ETL folder(s) or file(s), e.g. data/ETL9G (required)")
-    p.add_argument("--out", default="data/maist.npz", help="output .npz (default: %(default)s)")
-    p.add_argument("--preprocess", choices=["seed", "centered"], default="centered",
+    p.add_argument("--out", default="data/maist.npz", help="output .npz; never one of the "
+                   "inputs (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists "
+                   "(default: refuse)")
+    p.add_argument("--preprocess", choices=list(preprocess.PREPROCESSORS),
+                   default=preprocess.DEFAULT_PREPROCESS,
                    help="seed: the whole field resized, as the blog did; centered: MNIST's "
                         "recipe (default: %(default)s)")
     p.add_argument("--split", choices=["writer", "random"], default="writer",
@@ -30,20 +33,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="split seed (default: %(default)s)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write data/cache "
                    "(default: use it)")
-    args = p.parse_args(argv)
-    try:
-        with tqdm(total=0, unit="B", unit_scale=True, desc="reading ETL", leave=False) as bar:
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+    return p
 
-            data = dataset.build(args.etl, args.classes, args.preprocess, args.split, args.seed,
-                                 fmt=args.format, cache_dir=None if args.no_cache else
-                                 dataset.DATA_DIR / "cache", progress=progress)
-        out = data.save(args.out)
-    except (etl.EtlFormatError, dataset.DatasetError, kana.KanaError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+
+@cli.command(build_parser)
+def main(args) -> int:
+    from tqdm import tqdm
+
+    from maist import dataset
+
+    # Checked before anything is read, so a bad --out costs nothing and harms nothing.
+    out = dataset.check_output_path(args.out, args.etl, overwrite=args.force)
+    with tqdm(total=0, unit="B", unit_scale=True, desc="reading ETL", leave=False) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        data = dataset.build(args.etl, args.classes, args.preprocess, args.split, args.seed,
+                             fmt=args.format, cache_dir=None if args.no_cache else
+                             dataset.DATA_DIR / "cache", progress=progress)
+    data.save(out)
     for line in dataset.summary(data):
         print(line)
     print(f"wrote {out}")

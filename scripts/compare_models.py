@@ -6,44 +6,47 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+from maist import cli
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+def build_parser():
+    from maist import model, preprocess
+
+    p = cli.parser(__doc__)
     p.add_argument("--data", default=None, help="ETL folder/file or .npz (default: data/ETL9G "
                    "if present, else the synthetic set)")
     p.add_argument("--models", default="beginner,expert", help="comma-separated, from "
-                   "beginner, expert, mlp, deep (default: %(default)s)")
+                   f"{', '.join(model.MODELS)} (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="a few minutes on 2 CPU cores: fewer "
                    "steps, same recipes (default: the blog's steps)")
-    p.add_argument("--preprocess", choices=["seed", "centered"], default="centered",
-                   help="(default: %(default)s)")
+    p.add_argument("--preprocess", choices=list(preprocess.PREPROCESSORS),
+                   default=preprocess.DEFAULT_PREPROCESS, help="(default: %(default)s)")
     p.add_argument("--split", choices=["writer", "random"], default="writer",
                    help="(default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     p.add_argument("--root", default="runs/compare", help="runs, table, plot and JSON go here; "
                    "finished runs are reused (default: %(default)s)")
-    args = p.parse_args(argv)
-    from maist import compare, dataset, etl, visualize
-    from maist.train import TrainingError
+    return p
 
-    try:
-        todo = compare.plans([m.strip() for m in args.models.split(",") if m.strip()], args.quick)
-        data = dataset.load(args.data, preprocess=args.preprocess, split=args.split, seed=args.seed)
-        outcomes = compare.run(data, todo, args.root, args.seed)
-    except (ValueError, TrainingError, dataset.DatasetError, etl.EtlFormatError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+
+@cli.command(build_parser)
+def main(args) -> int:
+    from maist import compare, dataset, visualize
+    from maist.fileio import write_text_atomic
+
+    todo = compare.plans([m.strip() for m in args.models.split(",") if m.strip()], args.quick)
+    data = dataset.load(args.data, preprocess=args.preprocess, split=args.split, seed=args.seed)
+    outcomes = compare.run(data, todo, args.root, args.seed)
     root = Path(args.root)
     table = compare.markdown(outcomes)
     print(table)
-    (root / "comparison.md").write_text(table + "\n")
-    (root / "comparison.json").write_text(json.dumps(compare.to_json(outcomes, data), indent=2,
-                                                     ensure_ascii=False))
+    write_text_atomic(root / "comparison.md", table + "\n")
+    write_text_atomic(root / "comparison.json", json.dumps(compare.to_json(outcomes, data),
+                                                           indent=2, ensure_ascii=False))
     fig = visualize.accuracy_vs_step(
         {o.plan.model: list(o.accuracy_at.items()) for o in outcomes},
         {o.plan.model: o.plan.recipe.blog for o in outcomes})

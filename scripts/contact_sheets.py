@@ -5,38 +5,48 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from maist import cli
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+# Where CI and the developers' machines keep the touch-hiragana set: beside the checkout.
+TOUCH_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "touch-hiragana"
+
+
+def build_parser():
+    p = cli.parser(__doc__)
     p.add_argument("--etl", default=None, help="ETL folder (default: data/ETL9G if present, "
                    "else the synthetic set)")
-    p.add_argument("--touch", default=None, help="touch_hiragana_300.npz (default: "
-                   "../shared/data/touch-hiragana/)")
+    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder or its "
+                   ".npz (default: ../shared/data/touch-hiragana beside the checkout)")
     p.add_argument("--writers", type=int, default=6, help="(default: %(default)s)")
     p.add_argument("--out", default="docs/images", help="(default: %(default)s)")
-    args = p.parse_args(argv)
-    from maist import dataset, etl, report
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
+    from maist import dataset, kana, visualize
+    from maist.errors import DatasetError
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    source = dataset.resolve_data(args.etl)
+    grid, ids, max_level = dataset.writer_grid(source, args.writers)
+    fig = visualize.writer_sheet(grid, ids, kana.hiragana71.chars, Path(source).name,
+                                 max_level)
+    fig.savefig(out / "synthetic_sheet.png", dpi=80, bbox_inches="tight")
+    print(out / "synthetic_sheet.png")
     try:
-        source = dataset.resolve_data(args.etl)
-        fig = report.etl_sheet(source, args.writers)
-        fig.savefig(out / "synthetic_sheet.png", dpi=80, bbox_inches="tight")
-        print(out / "synthetic_sheet.png")
-    except (etl.EtlFormatError, dataset.DatasetError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    try:
-        fig = report.touch_sheet(args.touch)
-        fig.savefig(out / "touch_sheet.png", dpi=80, bbox_inches="tight")
-        print(out / "touch_sheet.png")
-    except FileNotFoundError as e:
+        images, chars = dataset.load_touch_hiragana(args.touch)
+    except DatasetError as e:
         print(f"skipped the touch sheet: {e}", file=sys.stderr)
+        return 0
+    grid, present = dataset.touch_grid(images, chars)
+    visualize.touch_sheet(grid, present).savefig(out / "touch_sheet.png", dpi=80,
+                                                 bbox_inches="tight")
+    print(out / "touch_sheet.png")
     return 0
 
 

@@ -5,17 +5,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
-from tqdm import tqdm
-
-from maist import etl, synth
+from maist import cli
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = cli.parser(__doc__)
     p.add_argument("--writers", type=int, default=200, help="writers, 71 characters each; 4 a "
                    "file (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same bytes "
@@ -30,7 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="processes (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="replace ETL9G files already in --out "
                    "(default: refuse)")
-    args = p.parse_args(argv)
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
+    from tqdm import tqdm
+
+    from maist import synth
+
     cfg = synth.SynthConfig(writers=args.writers, seed=args.seed, variation=args.variation,
                             fragment_rate=args.fragment_rate, noise=args.noise,
                             workers=args.workers)
@@ -38,9 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tqdm(total=cfg.writers, unit="writer", desc="rendering") as bar:
             paths = synth.generate(args.out, cfg, overwrite=args.force, progress=bar.update)
-    except (etl.EtlFormatError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except synth.SynthError as e:
+        # The library speaks of `overwrite`; this script's flag for it is --force.
+        e.params = tuple("force" if p == "overwrite" else p for p in e.params)
+        raise
     print(f"wrote {len(paths)} ETL9G files ({cfg.writers} writers x 71) to {args.out} "
           f"in {time.perf_counter() - start:.1f} s")
     return 0

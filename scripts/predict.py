@@ -5,32 +5,39 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from maist import cli
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+def build_parser():
+    p = cli.parser(__doc__)
     p.add_argument("run_dir", help="a run directory written by scripts/train_maist.py")
     p.add_argument("images", nargs="+", help="picture files, one character each")
-    p.add_argument("--top", type=int, default=5, help="how many guesses (default: %(default)s)")
-    args = p.parse_args(argv)
-    from maist import evaluate, report
-    from maist.train import TrainingError, restore
+    p.add_argument("--top", type=int, default=5, help="how many guesses, 1 or more "
+                   "(default: %(default)s)")
+    p.add_argument("--step", type=int, default=None, help="checkpoint step (default: the last)")
+    return p
 
-    try:
-        pictures = [evaluate.read_picture(path) for path in args.images]
-        restored = restore(args.run_dir)
-        try:
-            guesses, _ = report.predict_pictures(restored, pictures, args.top)
-        finally:
-            restored.close()
-    except (evaluate.PictureError, TrainingError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    for path, top in zip(args.images, guesses):
-        print(f"{path}: " + "  ".join(f"{c} {p:.3f}" for c, p in top))
-    return 0
+
+@cli.command(build_parser)
+def main(args) -> int:
+    from maist import runs
+    from maist.errors import MaistError, PictureError
+
+    if args.top < 1:
+        raise MaistError(f"--top must be 1 or more, not {args.top}")
+    failed = 0
+    with runs.restore(args.run_dir, args.step) as model:
+        for path in args.images:
+            try:
+                (top,), _ = model.predict([path], args.top)
+            except PictureError as e:
+                failed += 1
+                print(cli.error_line(e), file=sys.stderr)
+                continue
+            print(f"{path}: " + "  ".join(f"{c} {p:.3f}" for c, p in top))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

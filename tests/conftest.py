@@ -1,7 +1,24 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from maist.dataset import MaistData, Split
+
+# The real touch drawings sit in ../shared beside the checkout on CI and developers'
+# machines, not in a user's clone: tests that read them skip there, and say so.
+TOUCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "touch-hiragana"
+
+
+def touch_or_skip():
+    """(images, chars) of the touch-hiragana set, or a pytest skip that says why."""
+    from maist import dataset
+    from maist.errors import DatasetError
+
+    try:
+        return dataset.load_touch_hiragana(TOUCH)
+    except DatasetError as e:
+        pytest.skip(f"../shared/data/touch-hiragana is not beside this checkout: {e}")
 
 
 def shape(k: int, dy: int = 0, dx: int = 0) -> np.ndarray:

@@ -3,7 +3,7 @@ import os
 import numpy as np
 import pytest
 
-from maist import dataset, etl, kana
+from maist import dataset, etl, kana, synth
 
 FMT = etl.FORMATS["ETL9G"]
 
@@ -24,7 +24,7 @@ def make_etl_folder(folder, writers=10, per_file=4, classes=kana.hiragana71, kan
         recs["image"] = etl.pack_images(images, FMT)
         etl.write_etl(folder / f"ETL9G_{start // per_file + 1:02d}", recs, FMT)
     # These files hold 72 records per writer, not AIST's 3036: say so, as synth does.
-    (folder / etl.SYNTHETIC_MANIFEST).write_text(f'{{"records_per_writer": {len(chars)}}}')
+    (folder / synth.MANIFEST).write_text(f'{{"records_per_writer": {len(chars)}}}')
     return folder
 
 
@@ -108,20 +108,20 @@ def test_bad_npz_is_a_clear_error(tmp_path):
         dataset.MaistData.load(tmp_path / "missing.npz")
 
 
-def test_next_batch_covers_each_epoch_once_then_reshuffles():
+def test_epoch_batches_cover_each_epoch_once_then_reshuffle():
     s = dataset.Split(np.arange(10, dtype=np.float32)[:, None].repeat(784, 1), np.arange(10),
                       np.zeros(10, np.int64), seed=5)
-    epoch1 = np.concatenate([s.next_batch(5)[1] for _ in range(2)])
-    epoch2 = np.concatenate([s.next_batch(5)[1] for _ in range(2)])
+    epoch1 = np.concatenate([s.y[s.batch_indices(step, 5)] for step in (0, 1)])
+    epoch2 = np.concatenate([s.y[s.batch_indices(step, 5)] for step in (2, 3)])
     assert sorted(epoch1) == list(range(10)) and sorted(epoch2) == list(range(10))
     assert list(epoch1) != list(epoch2)
     # The same step gives the same batch: what resuming relies on.
     np.testing.assert_array_equal(s.batch_indices(3, 4), s.batch_indices(3, 4))
 
 
-def test_random_index_draws_with_replacement():
+def test_random_sampling_draws_with_replacement():
     s = dataset.Split(np.zeros((5, 784), np.float32), np.arange(5), np.zeros(5, np.int64))
-    idx = s.random_index(1000)
+    idx = s.batch_indices(0, 1000, "random")
     assert idx.min() >= 0 and idx.max() < 5 and len(np.unique(idx)) == 5
     b = s.batch_indices(7, 20, "random")
     assert (b == s.batch_indices(7, 20, "random")).all()

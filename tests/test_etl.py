@@ -279,8 +279,10 @@ def test_threads_give_the_same_selection_and_decoding(tmp_path):
 
     records = [g_record("ETL9G", c, salt=i) for i, c in enumerate([A, KANJI_ICHI, KA, I_] * 40)]
     files = etl.find_etl_files(write(tmp_path / "ETL9G_01", records))
-    one = etl.select(files, kana.hiragana71, preprocess.seed, chunk_records=7)
-    two = etl.select(files, kana.hiragana71, preprocess.seed, chunk_records=7, workers=2)
+    one = etl.select(files, kana.hiragana71, preprocess.seed, chunk_records=7, workers=1,
+                     packed=preprocess.seed_packed)
+    two = etl.select(files, kana.hiragana71, preprocess.seed, chunk_records=7, workers=2,
+                     packed=preprocess.seed_packed)
     np.testing.assert_allclose(one.images, two.images, atol=1e-6)  # BLAS threads: rounding
     np.testing.assert_array_equal(one.labels, two.labels)
     decoded = [im for *_, im in etl.iter_decoded(files, None, chunk_records=9, workers=2)]

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_data
+from conftest import tiny_data, touch_or_skip
 from PIL import Image
 
-from maist import evaluate, schedule
+from maist import schedule
+from maist.runs import restore
 from maist.schedule import StepTable
-from maist.train import TrainConfig, restore, train
+from maist.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,10 +87,7 @@ def test_visualize_writes_step0_and_last(run, tmp_path):
 
 def test_touch_hiragana_predictions_beat_chance(run):
     """The real drawings load and preprocess; a shapes model is no judge, only a smoke test."""
-    try:
-        images, chars = evaluate.load_touch_hiragana()
-    except FileNotFoundError as e:
-        pytest.skip(f"../shared/data/touch-hiragana is not beside this checkout: {e}")
+    images, chars = touch_or_skip()
     assert images.shape == (745, 300, 300) and len(chars) == 745
     from maist import dataset, kana
 

@@ -56,7 +56,7 @@ def test_same_seed_same_bytes_and_files_read_back(tmp_path):
     again = synth.generate(tmp_path / "b", cfg)
     assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
     assert [p.name for p in paths] == ["ETL9G_01", "ETL9G_02"]
-    files = etl.find_etl_files(tmp_path / "a")
+    files = etl.find_etl_files(tmp_path / "a", records_per_writer=synth.records_per_writer(tmp_path / "a"))
     sel = etl.select(files, kana.hiragana71)
     assert len(sel.labels) == 5 * 71
     assert sorted(np.unique(sel.writers)) == [0, 1, 2, 3, 4]
@@ -72,6 +72,7 @@ def test_same_seed_same_bytes_and_files_read_back(tmp_path):
 def test_generate_refuses_to_replace_files(tmp_path):
     cfg = synth.SynthConfig(writers=1, workers=1)
     synth.generate(tmp_path, cfg)
-    with pytest.raises(etl.EtlFormatError, match="--force"):
+    with pytest.raises(synth.SynthError, match="already holds 1 ETL9G files; replace them") as e:
         synth.generate(tmp_path, cfg)
+    assert e.value.params == ("overwrite", "out")  # the script says --force, --out
     assert synth.is_complete(tmp_path)

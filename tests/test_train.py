@@ -10,8 +10,10 @@ import pytest
 from conftest import tiny_data
 
 from maist import schedule
+from maist.errors import RunError, TrainingError
+from maist.runs import read_metrics, restore
 from maist.schedule import StepTable
-from maist.train import TrainConfig, TrainingError, read_metrics, restore, train
+from maist.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,9 +95,9 @@ def test_early_stopping(tmp_path):
 def test_run_dir_is_never_overwritten_and_resume_needs_a_checkpoint(tiny, tmp_path):
     cfg = TrainConfig(recipe(steps=5), eval_every=5)
     train(tiny, cfg, tmp_path / "run", log=quiet, quiet=True)
-    with pytest.raises(TrainingError, match="already holds a run"):
+    with pytest.raises(RunError, match="already holds a run"):
         train(tiny, cfg, tmp_path / "run", log=quiet, quiet=True)
-    with pytest.raises(TrainingError, match="no checkpoint to resume"):
+    with pytest.raises(RunError, match="no checkpoint to resume"):
         train(tiny, cfg, tmp_path / "other", resume=True, log=quiet, quiet=True)
 
 
@@ -103,7 +105,7 @@ def test_corrupt_checkpoint_is_a_clear_error(tiny, tmp_path):
     train(tiny, TrainConfig(recipe(steps=5), eval_every=5), tmp_path / "run", log=quiet, quiet=True)
     data_file = next((tmp_path / "run").glob("ckpt-5.data-*"))
     data_file.write_bytes(b"\0" * 100)
-    with pytest.raises(TrainingError, match="cannot be read.*Delete its files"):
+    with pytest.raises(RunError, match="cannot be read.*Delete its files"):
         restore(tmp_path / "run")
 
 

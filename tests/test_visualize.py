@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 
-from maist import evaluate, kana, visualize
+from maist import evaluate, kana, preprocess, visualize
 from maist.schedule import RECIPES
 
 
@@ -68,7 +68,7 @@ def test_confusion_and_most_confused_pairs():
 
 def test_read_picture_errors(tmp_path):
     (tmp_path / "x.png").write_text("not an image")
-    with pytest.raises(evaluate.PictureError, match="not a readable image"):
-        evaluate.read_picture(tmp_path / "x.png")
-    with pytest.raises(evaluate.PictureError, match="no such file"):
-        evaluate.read_picture(tmp_path / "missing.png")
+    with pytest.raises(preprocess.PictureError, match="not a readable image"):
+        preprocess.read_picture(tmp_path / "x.png")
+    with pytest.raises(preprocess.PictureError, match="no such file"):
+        preprocess.read_picture(tmp_path / "missing.png")

@@ -1,0 +1,69 @@
+"""MAIST's one error root. Every domain's error inherits it, so a caller catches one type.
+
+    MaistError                      the root: a message that says what went wrong and what to do
+      EtlFormatError   (etl)        an ETL file, folder or record that cannot be read as asked
+      KanaError        (kana)       a character or code with no place in a class set
+      PictureError     (preprocess) a picture that cannot be read or holds no character
+      DatasetError     (dataset)    a data set that cannot be built or loaded as asked
+      SynthError       (synth)      a synthetic set that cannot be generated where asked
+      StrokeError      (strokes)    a KanjiVG path that cannot be parsed
+      ModelError       (model)      an unknown model, option, loss or optimiser
+      ScheduleError    (schedule)   a step table or recipe that cannot be used
+      RunError         (runs)       a run directory that is missing, damaged or mismatched
+      TrainingError    (train)      a run that cannot start, continue or finish
+
+The input-shaped ones keep `ValueError` as a second base, so `except ValueError` code that
+predates the root still works. Messages speak in library terms ("resume it"); `params`
+names the keyword arguments that would fix it, and maist.cli turns those into the
+script's flags ("--resume").
+"""
+
+from __future__ import annotations
+
+
+class MaistError(Exception):
+    """Base of every error MAIST raises on purpose."""
+
+    def __init__(self, message: str, *, params: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.params = tuple(params)  # keyword arguments that would fix it, e.g. ("resume",)
+
+
+class EtlFormatError(MaistError, ValueError):
+    """An ETL file, folder or record that cannot be read as asked."""
+
+
+class KanaError(MaistError, ValueError):
+    """A character or code that has no place in a class set or in JIS X 0208."""
+
+
+class PictureError(MaistError, ValueError):
+    """An image file that cannot be read as a picture of a character."""
+
+
+class DatasetError(MaistError, ValueError):
+    """A data set that cannot be built or loaded as asked."""
+
+
+class SynthError(MaistError, ValueError):
+    """A synthetic set that cannot be generated as asked."""
+
+
+class StrokeError(MaistError, ValueError):
+    """A stroke path that cannot be parsed, or a character KanjiVG does not have."""
+
+
+class ModelError(MaistError, ValueError):
+    """An unknown model, model option, loss or optimiser."""
+
+
+class ScheduleError(MaistError, ValueError):
+    """A step table or recipe that cannot be used."""
+
+
+class RunError(MaistError):
+    """A run directory that is missing, damaged, or does not fit what is asked of it."""
+
+
+class TrainingError(MaistError, RuntimeError):
+    """A run that cannot start, continue or finish: the message says what to do."""

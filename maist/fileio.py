@@ -1,0 +1,59 @@
+"""Writing files so that a crash never leaves half of one: a temp file beside it, then a rename.
+
+    atomic_path(path)            -> a temp path in the same folder, renamed onto `path` on success
+    write_text_atomic(path, s)   config.json, result.json, manifests
+    overlaps(path, protected)    the input or managed folder that an output path would hit
+
+os.replace is atomic within one file system, which a temp file in the same folder is on:
+a reader sees the old file or the new one, never a prefix of the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a fresh temp path beside `path`; on a clean exit it replaces `path`.
+
+    On an error the temp file is removed and `path` is left as it was. `suffix` keeps an
+    extension a writer insists on (np.savez appends ".npz" to names without it).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".part{suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    """True when `path` is `folder` or lies under it (both resolved)."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def overlaps(path: Path, protected: Iterable[Path]) -> Path | None:
+    """The first protected path that `path` is, or lies inside; None if it touches none."""
+    for p in map(Path, protected):
+        if (p.is_dir() and is_inside(path, p)) or path.resolve() == p.resolve():
+            return p
+    return None
