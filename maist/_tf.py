@@ -45,4 +45,6 @@ with _muted_stderr(_QUIET):
     tf1.disable_resource_variables()
     tf.config.list_physical_devices()  # probes for GPUs now, while stderr is muted
 
-tf1.logging.set_verbosity(tf1.logging.ERROR)
+# MAIST turns TensorFlow's failures into its own errors; its log lines would only repeat
+# them ("Couldn't match files for checkpoint ..."). TF_CPP_MIN_LOG_LEVEL set: all of it.
+tf1.logging.set_verbosity(tf1.logging.FATAL if _QUIET else tf1.logging.INFO)

@@ -14,6 +14,8 @@ import hashlib
 import json
 import os
 import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,7 +24,7 @@ import numpy as np
 
 from . import etl, kana
 from .errors import DatasetError
-from .fileio import atomic_path, overlaps
+from .fileio import atomic_path, overlaps, remove_stale_parts
 from .geometry import IMAGE_PIXELS, IMAGE_SIZE
 from .preprocess import DEFAULT_PREPROCESS, get_preprocessor
 
@@ -92,6 +94,7 @@ class MaistData:
         """Write the .npz that scripts/build_maist.py documents (atomically)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(path.parent)
         arrays = {"classes": np.array(self.classes), "meta": np.array(json.dumps(self.meta))}
         for name in SPLITS:
             s = self.split(name)
@@ -104,34 +107,63 @@ class MaistData:
 
     @classmethod
     def load(cls, path: str | os.PathLike, seed: int = 0) -> "MaistData":
+        """Read an .npz written by save(), checking what comes back: any damage (a
+        truncated or corrupt file, a missing key, a wrong shape or dtype, labels out of
+        range, non-finite pixels) is a DatasetError, never a wrong result."""
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as z:
-                splits = {
-                    name: Split(
-                        np.asarray(z[f"x_{name}"], dtype=np.float32).reshape(-1, IMAGE_PIXELS),
-                        np.asarray(z[f"y_{name}"], dtype=np.int64),
-                        np.asarray(z[f"writers_{name}"], dtype=np.int64)
-                        if f"writers_{name}" in z
-                        else np.full(len(z[f"y_{name}"]), -1, np.int64),
-                        seed=seed + i,
-                    )
-                    for i, name in enumerate(SPLITS)
-                }
-                classes = tuple(str(c) for c in z["classes"])
-                meta = json.loads(str(z["meta"])) if "meta" in z else {}
+                arrays = {k: z[k] for k in z.files}
         except FileNotFoundError:
             raise DatasetError(
                 f"{path}: no such file; build it with scripts/build_maist.py"
             ) from None
-        except (KeyError, ValueError, OSError, EOFError) as e:
+        except IsADirectoryError:
+            raise DatasetError(f"{path}: is a folder, not an .npz") from None
+        except PermissionError:
+            raise DatasetError(f"{path}: not readable (permission denied)") from None
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
             raise DatasetError(
-                f"{path}: not a MAIST .npz ({e}); rebuild it with scripts/build_maist.py"
+                f"{path}: not a MAIST .npz ({type(e).__name__}: {e}); rebuild it with "
+                f"scripts/build_maist.py"
             ) from None
-        for name, s in splits.items():
-            if len(s.x) != len(s.y) or (len(s.y) and (s.y.min() < 0 or s.y.max() >= len(classes))):
-                raise DatasetError(f"{path}: {name} images and labels disagree; rebuild it")
-        return cls(splits["train"], splits["val"], splits["test"], classes, meta)
+        return cls.from_arrays(arrays, path, seed)
+
+    @classmethod
+    def from_arrays(cls, z: dict, path: Path, seed: int = 0) -> "MaistData":
+        def bad(why: str) -> DatasetError:
+            return DatasetError(f"{path}: not a MAIST .npz ({why}); rebuild it with "
+                                f"scripts/build_maist.py")
+
+        needed = ["classes"] + [f"{k}_{s}" for s in SPLITS for k in ("x", "y")]
+        missing = [k for k in needed if k not in z]
+        if missing:
+            raise bad(f"missing {', '.join(missing)}")
+        classes = z["classes"]
+        if classes.ndim != 1 or classes.dtype.kind != "U" or not len(classes):
+            raise bad("classes is not a list of characters")
+        try:
+            meta = json.loads(str(z["meta"])) if "meta" in z else {}
+        except ValueError:
+            raise bad("its meta is not JSON") from None
+        splits = {}
+        for i, name in enumerate(SPLITS):
+            x, y = z[f"x_{name}"], z[f"y_{name}"]
+            w = z.get(f"writers_{name}", np.full(len(y), -1, np.int64))
+            if x.dtype.kind != "f" or y.dtype.kind not in "iu" or w.dtype.kind not in "iu":
+                raise bad(f"{name}: dtypes {x.dtype}/{y.dtype}/{w.dtype}, not float/int/int")
+            if x.ndim not in (2, 3) or x.size != len(x) * IMAGE_PIXELS or y.ndim != 1:
+                raise bad(f"{name}: images of shape {x.shape}, not (n, {IMAGE_PIXELS})")
+            if not (len(x) == len(y) == len(w)):
+                raise bad(f"{name}: {len(x)} images, {len(y)} labels, {len(w)} writers")
+            if len(y) and (y.min() < 0 or y.max() >= len(classes)):
+                raise bad(f"{name}: labels outside 0..{len(classes) - 1}")
+            x = np.asarray(x, dtype=np.float32).reshape(-1, IMAGE_PIXELS)
+            if not np.isfinite(x).all():
+                raise bad(f"{name}: non-finite pixels")
+            splits[name] = Split(x, y.astype(np.int64), w.astype(np.int64), seed=seed + i)
+        return cls(splits["train"], splits["val"], splits["test"],
+                   tuple(str(c) for c in classes), meta)
 
 
 # --- splitting ----------------------------------------------------------------------------
@@ -226,6 +258,7 @@ def build(
     cache = None
     if cache_dir is not None:
         cache = Path(cache_dir) / f"maist-{cache_key(files, options)}.npz"
+        remove_stale_parts(cache_dir)  # a build killed mid-write left its temp file
         if cache.exists():
             try:
                 return MaistData.load(cache, seed=seed)

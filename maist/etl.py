@@ -236,6 +236,8 @@ def open_etl(
         fmt = named
     if not path.is_file():
         raise EtlFormatError(f"{path}: no such file")
+    if not os.access(path, os.R_OK):
+        raise EtlFormatError(f"{path}: not readable (permission denied); check its permissions")
     size = path.stat().st_size
     if size == 0:
         raise EtlFormatError(f"{path}: the file is empty; download and unzip it again")
@@ -319,8 +321,12 @@ def iter_chunks(etl: EtlFile, chunk_records: int = 2048) -> Iterator[tuple[int, 
     start = etl.first_sample
     if start >= etl.n_records:
         return
-    mapped = np.memmap(etl.path, dtype=etl.format.dtype, mode="r",
-                       offset=start * etl.format.record_size, shape=(etl.n_records - start,))
+    try:
+        mapped = np.memmap(etl.path, dtype=etl.format.dtype, mode="r",
+                           offset=start * etl.format.record_size, shape=(etl.n_records - start,))
+    except OSError as e:
+        raise EtlFormatError(f"{etl.path}: cannot be read ({e.strerror or e}); check that the "
+                             f"file is there and readable") from None
     try:
         for i in range(0, len(mapped), chunk_records):
             yield start + i, mapped[i : i + chunk_records]

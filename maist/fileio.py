@@ -2,6 +2,7 @@
 
     atomic_path(path)            -> a temp path in the same folder, renamed onto `path` on success
     write_text_atomic(path, s)   config.json, result.json, manifests
+    remove_stale_parts(folder)   the leftovers of a writer that was killed mid-write
     overlaps(path, protected)    the input or managed folder that an output path would hit
 
 os.replace is atomic within one file system, which a temp file in the same folder is on:
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -25,7 +27,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     extension a writer insists on (np.savez appends ".npz" to names without it).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".part{suffix}", dir=path.parent)
+    # The writer's pid in the name: remove_stale_parts knows a dead writer's leftovers.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=f".part{suffix}",
+                               dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -34,6 +38,34 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+_PART = re.compile(r"^\..+\.(\d+)-[^.]+\.part(\.\w+)?$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def remove_stale_parts(folder: str | os.PathLike) -> list[Path]:
+    """Delete temp files of atomic_path whose writer died (killed mid-write): a partial
+    file is never trusted, and never left to pile up. Live writers' files stay."""
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for p in folder.iterdir():
+        m = _PART.match(p.name)
+        if m and not _alive(int(m.group(1))):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:

@@ -373,7 +373,11 @@ def read_picture(path: str | os.PathLike, max_pixels: int = MAX_PICTURE_PIXELS) 
         raise PictureError(f"{path}: is a folder, not a picture") from None
     except PermissionError:
         raise PictureError(f"{path}: not readable (permission denied)") from None
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as e:
+    except Image.DecompressionBombError:  # PIL's own limit, far above ours, checked at open
+        raise PictureError(
+            f"{path}: over the limit of {max_pixels:,} pixels; scale the picture down (a "
+            f"character needs a few hundred pixels a side)") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
         raise PictureError(f"{path}: not a readable image ({e}); give a PNG or JPEG") from None
 
 
@@ -385,9 +389,17 @@ def from_picture(picture: np.ndarray | str | os.PathLike, how: str = DEFAULT_PRE
     `stroke`: thicken thin lines to this relative width first (None: leave them).
     """
     prep = get_preprocessor(how)
+    name = f"{picture}: " if isinstance(picture, (str, os.PathLike)) else ""
     if isinstance(picture, (str, os.PathLike)):
         picture = read_picture(picture)
+    picture = np.asarray(picture)
+    if picture.ndim not in (2, 3) or picture.size == 0:
+        raise PictureError(f"{name}a picture is a 2-D greyscale or RGB(A) array, not of "
+                           f"shape {picture.shape}")
     ink = to_ink(picture)
+    if not clean_ink(ink).any():
+        raise PictureError(f"{name}no ink found: the picture is blank (or all one shade); "
+                           f"draw a character")
     if stroke:
         ink = thicken(ink, stroke)
     return prep.from_ink(ink)

@@ -145,8 +145,9 @@ def prepare(run_dir: str | os.PathLike, config: dict, resume: bool = False,
             override: bool = False) -> None:
     """Make a new run directory, or check that an existing one can be resumed as asked.
 
-    A new run never writes into a directory that holds anything. Resuming needs a
-    checkpoint and the same settings (RESUME_KEYS), unless `override`.
+    A new run never writes into a directory that holds anything; its config.json is
+    written here. Resuming needs a checkpoint and the same settings (RESUME_KEYS), unless
+    `override`; nothing is written then, until the checkpoint has loaded (the caller's).
     """
     run_dir = Path(run_dir)
     _check_is_dir(run_dir)
@@ -161,7 +162,8 @@ def prepare(run_dir: str | os.PathLike, config: dict, resume: bool = False,
             raise RunError(
                 f"{run_dir} was trained with other settings: {'; '.join(diff)}. Resume with "
                 f"the run's own settings, or override them knowingly", params=("override",))
-    elif run_dir.exists() and any(run_dir.iterdir()):
+        return
+    if run_dir.exists() and any(run_dir.iterdir()):
         raise RunError(
             f"{run_dir}: already holds a run; resume it, or train into another run "
             f"directory (nothing was overwritten)", params=("resume", "run_dir"))
@@ -277,23 +279,30 @@ def checkpoint_path(run_dir: Path, step: int) -> str:
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> str | None:
-    """The checkpoint TensorFlow's state file names, or None where the run has none."""
+    """The checkpoint TensorFlow's state file names, inside run_dir; None if it has none.
+
+    Only the file name is taken from the state file: older runs recorded absolute paths,
+    and a run directory that was copied or moved must load its own checkpoint, never the
+    one at the old place.
+    """
     run_dir = Path(run_dir)
     state_file = run_dir / "checkpoint"
+    if not state_file.exists():
+        return None
+    steps = checkpoint_steps(run_dir)
+    offer = (f"checkpoints on disk are at steps {', '.join(map(str, steps))}: pick one by "
+             f"its step" if steps else "no checkpoint files are left; train again")
     try:
-        path = tf1.train.latest_checkpoint(str(run_dir))
-    except (ValueError, UnicodeDecodeError, tf.errors.OpError) as e:
-        steps = checkpoint_steps(run_dir)
-        offer = (f"checkpoints on disk are at steps {', '.join(map(str, steps))}: pick one "
-                 f"by its step" if steps else "no checkpoint files are left; train again")
+        state = tf1.train.get_checkpoint_state(str(run_dir))
+    except Exception as e:  # ValueError, UnicodeDecodeError, protobuf's ParseError, OpError
         raise RunError(f"{state_file} is damaged ({type(e).__name__}); {offer}",
                        params=("step",)) from None
-    if path is None and state_file.exists() and checkpoint_steps(run_dir):
-        steps = checkpoint_steps(run_dir)
-        raise RunError(f"{state_file} names no checkpoint that exists; checkpoints on disk "
-                       f"are at steps {', '.join(map(str, steps))}: pick one by its step",
+    name = Path(state.model_checkpoint_path).name if state else ""
+    path = run_dir / name
+    if not name or not Path(f"{path}.index").is_file():
+        raise RunError(f"{state_file} is damaged (it names no checkpoint that exists); {offer}",
                        params=("step",))
-    return path
+    return str(path)
 
 
 def restore_into(sess, saver, ckpt: str) -> None:

@@ -29,6 +29,7 @@ import numpy as np
 
 from . import etl, kana
 from .errors import SynthError
+from .fileio import write_text_atomic
 from .strokes import KANJIVG_BOX, character_strokes, sample_cubic
 
 ETL9G = etl.FORMATS["ETL9G"]
@@ -301,7 +302,7 @@ def generate(
     manifest = dict(asdict(cfg), generator_version=GENERATOR_VERSION,
                     records_per_writer=len(chars), complete=False,
                     note="Synthetic ETL9G-format data from KanjiVG strokes (CC BY-SA 3.0).")
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))  # before any file: see etl
+    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))  # before any file
     workers = max(1, min(cfg.workers, os.cpu_count() or 1))
     with ProcessPoolExecutor(workers) if workers > 1 else _Inline() as pool:
         writer_images = pool.map(render_writer, range(cfg.writers), [cfg] * cfg.writers)
@@ -318,7 +319,7 @@ def generate(
                 batch = []
     manifest.update(complete=True, files=len(paths),
                     seconds=round(time.perf_counter() - start, 1))
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
     return paths
 
 
@@ -344,8 +345,13 @@ def is_complete(folder: str | os.PathLike) -> bool:
     manifest = Path(folder) / MANIFEST
     try:
         return bool(json.loads(manifest.read_text()).get("complete"))
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return False
+    except (ValueError, AttributeError):
+        return False  # half-written by a killed run: ours, and to be generated again
+    except OSError as e:
+        # Unreadable is not "unfinished": regenerating would delete files we cannot vouch for.
+        raise SynthError(f"{manifest}: cannot be read ({e.strerror}); check its permissions") from None
 
 
 class _Inline:

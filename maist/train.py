@@ -173,11 +173,13 @@ def train(
     if len(data.train) == 0:
         raise TrainingError("the training split is empty; give data with training images",
                             params=("data",))
-    runs.prepare(run_dir, run_config(cfg, data), resume, override)
+    config = run_config(cfg, data)
+    runs.prepare(run_dir, config, resume, override)
     g = M.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
                 **cfg.model_options)
     with g.graph.as_default():
-        saver = tf1.train.Saver(max_to_keep=5)
+        # Relative paths in the state file: a run directory can be moved or copied.
+        saver = tf1.train.Saver(max_to_keep=5, save_relative_paths=True)
         filters = filter_summary(g, spec)
     sess = tf1.Session(graph=g.graph)
     metrics = None
@@ -186,6 +188,7 @@ def train(
         if resume:
             ckpt = runs.latest_checkpoint(run_dir)
             runs.restore_into(sess, saver, ckpt)
+            runs.write_config(run_dir, config)  # the steps may have grown
             start = int(sess.run(g.global_step))
             log(f"resumed {run_dir} at step {start}")
         else:

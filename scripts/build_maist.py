@@ -44,7 +44,8 @@ def main(args) -> int:
 
     # Checked before anything is read, so a bad --out costs nothing and harms nothing.
     out = dataset.check_output_path(args.out, args.etl, overwrite=args.force)
-    with tqdm(total=0, unit="B", unit_scale=True, desc="reading ETL", leave=False) as bar:
+    with tqdm(total=0, unit="B", unit_scale=True, desc="reading ETL", leave=False,
+              disable=None) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)

@@ -41,7 +41,7 @@ def main(args) -> int:
                             workers=args.workers)
     start = time.perf_counter()
     try:
-        with tqdm(total=cfg.writers, unit="writer", desc="rendering") as bar:
+        with tqdm(total=cfg.writers, unit="writer", desc="rendering", disable=None) as bar:
             paths = synth.generate(args.out, cfg, overwrite=args.force, progress=bar.update)
     except synth.SynthError as e:
         # The library speaks of `overwrite`; this script's flag for it is --force.

@@ -90,15 +90,14 @@ def main(args) -> int:
     options = dict(own.get("model_options", {})) if own and not args.model else {}
     options.update(spec.parse_option(o) for o in args.model_option)
     seed = args.seed if args.seed is not None else own.get("seed", 0)
-    data = dataset.load(
-        args.data or own_data.get("path"), seed=seed,
-        preprocess=args.preprocess or own_data.get("preprocess", "centered"),
-        split=args.split or own_data.get("split", "writer"),
-        classes=args.classes or own_data.get("classes", "hiragana71"))
+    # Every option is checked before the data is read: a typo costs nothing.
     cfg = TrainConfig(recipe, seed=seed, eval_every=10 if args.dry_run else args.eval_every,
                       checkpoint_every=args.checkpoint_every, early_stopping=args.early_stopping,
                       test_at=tuple(sorted(recipe.blog)),
                       model_options=spec.check_options(options))
+    given = {k: getattr(args, k) or own_data.get(k) for k in ("preprocess", "split", "classes")}
+    data = dataset.load(args.data or own_data.get("path"), seed=seed,
+                        **{k: v for k, v in given.items() if v})  # else dataset's defaults
     run_dir = (Path(args.run_dir) if args.run_dir
                else runs.free_run_dir(Path("runs"), f"{recipe.name}-{recipe.model}"))
     for line in dataset.summary(data):

@@ -2,30 +2,9 @@ import os
 
 import numpy as np
 import pytest
+from conftest import make_etl_folder
 
-from maist import dataset, etl, kana, synth
-
-FMT = etl.FORMATS["ETL9G"]
-
-
-def make_etl_folder(folder, writers=10, per_file=4, classes=kana.hiragana71, kanji=True):
-    """ETL9G files, `per_file` writers each, every writer writing the classes (and 一)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(1)
-    chars = list(classes.chars) + (["一"] if kanji else [])
-    for start in range(0, writers, per_file):
-        ws = range(start, min(writers, start + per_file))
-        recs = etl.new_records(FMT, len(ws) * len(chars))
-        recs["jis"] = [kana.char_to_jis(c) for _ in ws for c in chars]
-        images = np.zeros((len(recs), 127, 128), np.uint8)
-        for i in range(len(recs)):
-            y, x = rng.integers(20, 80, 2)
-            images[i, y : y + 30, x : x + 8] = 15
-        recs["image"] = etl.pack_images(images, FMT)
-        etl.write_etl(folder / f"ETL9G_{start // per_file + 1:02d}", recs, FMT)
-    # These files hold 72 records per writer, not AIST's 3036: say so, as synth does.
-    (folder / synth.MANIFEST).write_text(f'{{"records_per_writer": {len(chars)}}}')
-    return folder
+from maist import dataset
 
 
 @pytest.fixture(scope="module")
