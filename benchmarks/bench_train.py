@@ -3,12 +3,14 @@
 Measures, in one run and on the same in-memory data:
   * the expert CNN trained by MAIST's TF1 session loop (feed_dict, one Session.run a step),
     images per second at batch 50 and 128;
+  * the same loop with full augmentation (affine, elastic, stroke width) on every batch,
+    made on a thread while the session trains (target: >= 0.9x the unaugmented rate);
   * the same network trained with Keras model.fit, the peer a user would pick instead;
   * a large float32 matrix multiply, GFLOP/s: the practical ceiling of these cores.
 Prints the ratio to Keras (target >= 1.0x) and the loop's GFLOP/s as a share of the ceiling.
 One expert training step on one image is about 82 MFLOP (forward and backward).
 
-    python benchmarks/bench_train.py [--steps 200] [--batches 50,128]
+    python benchmarks/bench_train.py [--steps 200] [--batches 50,128] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -36,31 +38,31 @@ def expert_flops_per_image() -> float:
     return 3 * 2 * (conv1 + conv2 + fc1 + fc2)
 
 
-def time_maist(x, y, batch: int, steps: int) -> float:
-    """Images/s of MAIST's loop body: sample, feed batch + lr + keep_prob, run the step."""
+def time_maist(x, y, batch: int, steps: int, augment: str = "none") -> float:
+    """Images/s of MAIST's loop body, the trainer's own pieces: the batch (augmented on a
+    thread when asked) made by train.feed_dict through train.Prefetch, then train_step."""
+    from maist.augment import Augment
     from maist.dataset import Split
-    from maist.runs import one_hot
+    from maist.train import Prefetch, feed_dict, train_step
 
-    recipe = Recipe("bench", "expert", "adam", "stable", steps, batch, StepTable.constant(1e-4),
-                    StepTable.constant(0.5), sampling="epoch")
+    recipe = Recipe("bench", "expert", "adam", "stable", steps + 10, batch,
+                    StepTable.constant(1e-4), StepTable.constant(0.5), sampling="epoch",
+                    augment=augment)
     split = Split(x, y, np.zeros(len(y), np.int64))
+    aug = Augment.parse(augment)
     g = M.build("expert", NUM_CLASSES, seed=0)
     with tf1.Session(graph=g.graph) as sess:
         sess.run(g.init)
-
-        def step(i):
-            idx = split.batch_indices(i, batch, recipe.sampling)
-            sess.run([g.train_op, g.loss], {
-                g.inputs.x: x[idx], g.inputs.y_: one_hot(y[idx], NUM_CLASSES),
-                g.inputs.learning_rate: recipe.learning_rate(i),
-                g.inputs.keep_prob: recipe.keep_prob(i)})
-
-        for i in range(10):  # warm-up: graph optimisation, allocations
-            step(i)
-        start = time.perf_counter()
-        for i in range(10, 10 + steps):
-            step(i)
-        return steps * batch / (time.perf_counter() - start)
+        batches = Prefetch(lambda i: feed_dict(g, split, i, recipe, 0, aug), recipe.steps)
+        try:
+            for i in range(10):  # warm-up: graph optimisation, allocations
+                train_step(sess, g, batches.get(i)[0], i, recipe, None)
+            start = time.perf_counter()
+            for i in range(10, 10 + steps):
+                train_step(sess, g, batches.get(i)[0], i, recipe, None)
+            return steps * batch / (time.perf_counter() - start)
+        finally:
+            batches.close()
 
 
 def time_keras_in_subprocess(batch: int, steps: int, n: int) -> float:
@@ -102,6 +104,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=200, help="timed steps per case (default: %(default)s)")
     p.add_argument("--batches", default="50,128", help="(default: %(default)s)")
+    p.add_argument("--repeats", type=int, default=3, help="alternating runs of the plain and "
+                   "the augmented loop; medians are reported (default: %(default)s)")
     args = p.parse_args()
     x, y = fake_data(10_000)
     flops = expert_flops_per_image()
@@ -109,14 +113,20 @@ def main() -> None:
     print(f"oneDNN: TF_ENABLE_ONEDNN_OPTS={os.environ['TF_ENABLE_ONEDNN_OPTS']}, cores: {os.cpu_count()}")
     print(f"float32 2048^2 matmul (numpy/OpenBLAS): {ceiling:.1f} GFLOP/s  (the ceiling)")
     print(f"expert step: {flops / 1e6:.1f} MFLOP per image (forward + backward)\n")
-    print("| batch | MAIST img/s | Keras fit img/s | MAIST / Keras | MAIST GFLOP/s | share of ceiling |")
-    print("|---|---|---|---|---|---|")
+    print("| batch | MAIST img/s | augmented img/s | augmented / MAIST | Keras fit img/s | "
+          "MAIST / Keras | MAIST GFLOP/s | share of ceiling |")
+    print("|---|---|---|---|---|---|---|---|")
     for batch in (int(b) for b in args.batches.split(",")):
-        mine = time_maist(x, y, batch, args.steps)
+        # Back to back, alternating, so the machine's minute-to-minute swings hit both.
+        plain, augmented = [], []
+        for _ in range(args.repeats):
+            plain.append(time_maist(x, y, batch, args.steps))
+            augmented.append(time_maist(x, y, batch, args.steps, "full"))
+        mine, aug = float(np.median(plain)), float(np.median(augmented))
         keras = time_keras_in_subprocess(batch, args.steps, 10_000)
         gf = mine * flops / 1e9
-        print(f"| {batch} | {mine:.0f} | {keras:.0f} | {mine / keras:.2f}x | {gf:.1f} | "
-              f"{gf / ceiling:.0%} |", flush=True)
+        print(f"| {batch} | {mine:.0f} | {aug:.0f} | {aug / mine:.2f}x | {keras:.0f} | "
+              f"{mine / keras:.2f}x | {gf:.1f} | {gf / ceiling:.0%} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -374,15 +374,106 @@ def resolve_data(
     return out
 
 
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def picture_label(path: Path, root: Path, class_set: kana.ClassSet) -> str | None:
+    """The class a user's picture is labelled with: its folder's name (mine/あ/0001.png)
+    or, for a picture directly in `root`, the first character of its name (あ_01.png)."""
+    if path.parent != root and path.parent.name in class_set.chars:
+        return path.parent.name
+    if path.parent == root and path.stem[:1] in class_set.chars:
+        return path.stem[:1]
+    return None
+
+
+def from_picture_folder(
+    folder: str | os.PathLike, classes: str = "hiragana71", preprocess: str = DEFAULT_PREPROCESS,
+    split: str = "random", seed: int = 0,
+) -> MaistData:
+    """A folder of a user's own pictures (PNG/JPEG), labelled by sub-folder or file name,
+    as a data set: each picture preprocessed as `preprocess` does, split at random per
+    picture (a folder is one writer). For fine-tuning a model on one's own hand."""
+    from .preprocess import from_picture
+
+    root = Path(folder)
+    class_set = kana.get_class_set(classes)
+    paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in PICTURE_SUFFIXES)
+    if not paths:
+        raise DatasetError(f"{root}: no PNG or JPEG pictures in it; put them in sub-folders "
+                           f"named by their character (mine/あ/0001.png)", params=("data",))
+    labels = [picture_label(p, root, class_set) for p in paths]
+    unknown = sorted({str(p.relative_to(root)) for p, c in zip(paths, labels) if c is None})
+    if unknown:
+        raise DatasetError(
+            f"{root}: {len(unknown)} pictures have no {class_set.name} label "
+            f"({', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}); name their "
+            f"folder (or their file's first character) after a class", params=("data",))
+    if len(paths) < 3:
+        raise DatasetError(f"{root}: {len(paths)} pictures; a train/val/test split needs 3 "
+                           f"or more", params=("data",))
+    x = np.stack([from_picture(p, preprocess) for p in paths]).reshape(-1, IMAGE_PIXELS)
+    y = np.array([class_set.index(c) for c in labels], dtype=np.int64)
+    writers = np.zeros(len(y), np.int64)
+    parts = split_at_random(len(y), seed)
+    splits = [Split(x[i], y[i], writers[i], seed=seed + k) for k, i in enumerate(parts)]
+    meta = {"classes": classes, "preprocess": preprocess, "split": "random", "seed": seed,
+            "sources": [str(root)], "formats": ["pictures"]}
+    return MaistData(*splits, class_set.chars, meta)
+
+
+def from_touch(
+    path: str | os.PathLike, classes: str = "hiragana71", preprocess: str = DEFAULT_PREPROCESS,
+    split: str = "writer", seed: int = 0, drawers: Sequence[Sequence[int]] | None = None,
+) -> MaistData:
+    """The touch-hiragana drawings as a data set, split by drawer (the sample index: one
+    drawer's row of the set) or at random. `drawers`, if given, is the (train, val, test)
+    drawer ids, for an exact split."""
+    images, chars = load_touch_hiragana(path)
+    with np.load(Path(path) / TOUCH_FILE if Path(path).is_dir() else path) as z:
+        drawer = np.asarray(z["sample_idx"], dtype=np.int64)
+    class_set = kana.get_class_set(classes)
+    x, y, kept = from_images(images, chars, class_set, preprocess)
+    drawer = drawer[kept]
+    if drawers is not None:
+        parts = [np.flatnonzero(np.isin(drawer, list(d))) for d in drawers]
+    elif split == "writer":
+        parts = split_by_writer(drawer, seed)
+    else:
+        parts = split_at_random(len(y), seed)
+    splits = [Split(x[i], y[i], drawer[i], seed=seed + k) for k, i in enumerate(parts)]
+    meta = {"classes": classes, "preprocess": preprocess, "split": split, "seed": seed,
+            "sources": [str(path)], "formats": ["touch-hiragana"]}
+    return MaistData(*splits, class_set.chars, meta)
+
+
+def is_touch_npz(path: Path) -> bool:
+    if path.is_dir():
+        return (path / TOUCH_FILE).is_file()
+    if path.suffix != ".npz":
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {"images", "chars"} <= set(z.files)
+    except Exception:  # any damage: not this kind; MaistData.load reports it properly
+        return False
+
+
 def load(
     path: str | os.PathLike | None = None,
     log: Callable[[str], None] = print,
     **options,
 ) -> MaistData:
-    """A .npz as it is, or ETL files (a folder or file) built with `options`."""
+    """A .npz as it is, ETL files (a folder or file) built with `options`, a folder of
+    one's own pictures (mine/あ/0001.png), or the touch-hiragana set (split by drawer)."""
     p = resolve_data(path, log)
-    if p.suffix == ".npz":
+    if is_touch_npz(p):
+        data = from_touch(p, **options)
+    elif p.suffix == ".npz":
         data = MaistData.load(p, seed=options.get("seed", 0))
+    elif p.is_dir() and not has_etl_files(p) and any(
+            q.suffix.lower() in PICTURE_SUFFIXES for q in p.rglob("*")):
+        data = from_picture_folder(p, **options)
     else:
         data = build(p, **options)
     data.meta["path"] = str(p)  # so a run can find its data again (scripts/evaluate.py)

@@ -235,14 +235,18 @@ def inference(name: str, x, keep_prob, num_classes: int, seed: int = 0, **option
     return spec.inference(x, keep_prob, num_classes, seed, **spec.check_options(options))
 
 
-def loss(logits, labels, kind: str = "stable"):
-    """'stable': mean softmax cross-entropy from the logits.
+def loss(logits, labels, kind: str = "stable", label_smoothing: float = 0.0):
+    """'stable': mean softmax cross-entropy from the logits, against targets smoothed
+    towards uniform by `label_smoothing` (0: the one-hot labels themselves).
 
     'tutorial': the blog's -reduce_sum(y_ * log(softmax)), summed over the batch (about
     50 x ln 71 = 213 at the start). A softmax output that underflows to 0 makes it
     0 * log 0 = NaN, which is how long runs of the blog's code diverge.
     """
     if kind == "stable":
+        if label_smoothing:
+            c = tf.cast(tf.shape(labels)[1], labels.dtype)
+            labels = labels * (1.0 - label_smoothing) + label_smoothing / c
         return tf.reduce_mean(
             tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits), name="loss"
         )
@@ -252,8 +256,12 @@ def loss(logits, labels, kind: str = "stable"):
                      params=("loss",))
 
 
-def training(loss_op, learning_rate, optimizer: str = "adam"):
-    """One optimiser step at the fed learning rate; increments the global step."""
+def training(loss_op, learning_rate, optimizer: str = "adam", var_list=None):
+    """One optimiser step at the fed learning rate; increments the global step.
+
+    `var_list`: the variables it may change (default: every trainable one); the others
+    stay frozen, as fine-tuning with `freeze` wants.
+    """
     step = tf1.train.get_or_create_global_step()
     if optimizer == "adam":
         opt = tf1.train.AdamOptimizer(learning_rate)
@@ -262,7 +270,7 @@ def training(loss_op, learning_rate, optimizer: str = "adam"):
     else:
         raise ModelError(f"unknown optimizer {optimizer!r}; choose one of "
                          f"{', '.join(OPTIMIZERS)}", params=("optimizer",))
-    return opt.minimize(loss_op, global_step=step, name="train_op")
+    return opt.minimize(loss_op, global_step=step, var_list=var_list, name="train_op")
 
 
 def evaluation(logits, labels):
@@ -294,9 +302,14 @@ def build(
     loss_kind: str = "stable",
     optimizer: str = "adam",
     seed: int = 0,
+    label_smoothing: float = 0.0,
+    freeze: tuple[str, ...] = (),
     **options,
 ) -> Graph:
-    """A fresh graph holding one model, its loss and training op."""
+    """A fresh graph holding one model, its loss and training op.
+
+    `freeze`: variables whose names contain any of these (e.g. "conv") are not trained.
+    """
     graph = tf.Graph()
     with graph.as_default():
         tf1.set_random_seed(seed)
@@ -304,11 +317,20 @@ def build(
         inputs = placeholders(num_classes)
         logits = inference(model, inputs.x, inputs.keep_prob, num_classes, seed, **options)
         probabilities = tf.nn.softmax(logits, name="probabilities")
-        loss_op = loss(logits, inputs.y_, loss_kind)
+        loss_op = loss(logits, inputs.y_, loss_kind, label_smoothing)
         xent = tf.nn.softmax_cross_entropy_with_logits(labels=inputs.y_, logits=logits,
                                                        name="xent")
         correct = evaluation(logits, inputs.y_)
-        train_op = training(loss_op, inputs.learning_rate, optimizer)
+        trainable = tf1.trainable_variables()
+        kept = [v for v in trainable if not any(f in v.op.name for f in freeze)]
+        if freeze and len(kept) == len(trainable):
+            raise ModelError(f"freeze {', '.join(freeze)}: no variable of model {model} has "
+                             f"such a name ({', '.join(v.op.name for v in trainable)})",
+                             params=("freeze",))
+        if not kept:
+            raise ModelError(f"freeze {', '.join(freeze)} leaves nothing of model {model} to "
+                             f"train", params=("freeze",))
+        train_op = training(loss_op, inputs.learning_rate, optimizer, kept)
         init = tf1.global_variables_initializer()
     return Graph(graph, inputs, logits, probabilities, loss_op, xent, correct, train_op,
                  global_step, init)

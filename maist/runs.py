@@ -398,7 +398,9 @@ def restore(run_dir: str | os.PathLike, step: int | None = None) -> Restored:
             f"available: {', '.join(map(str, steps)) or 'none (train it first)'}",
             params=("step",))
     with g.graph.as_default():
-        saver = tf1.train.Saver()
+        # The model and its step, not the optimiser's moments: inference needs no more,
+        # and a fine-tuned run's frozen layers have none.
+        saver = tf1.train.Saver(var_list=tf1.trainable_variables() + [g.global_step])
     sess = tf1.Session(graph=g.graph)
     try:
         restore_into(sess, saver, ckpt)

@@ -23,6 +23,7 @@ import numpy as np
 from . import model as M
 from . import runs
 from ._tf import tf, tf1
+from .augment import Augment, augment, rng_for
 from .dataset import MaistData, Split
 from .errors import TrainingError
 from .runs import evaluate_split, one_hot
@@ -40,6 +41,9 @@ class TrainConfig:
     test_at: tuple[int, ...] = ()  # steps at which to record test accuracy too
     eval_batch: int = 1000
     model_options: dict = field(default_factory=dict)  # e.g. mlp's hidden, activation
+    init_from: str | None = None  # "RUN_DIR" or "RUN_DIR:STEP": start from its weights
+    freeze: tuple[str, ...] = ()  # variables whose names hold these stay as initialised
+    new_head: bool = False  # with init_from: a fresh readout where the classes differ
 
     def __post_init__(self):
         for name in ("eval_every", "log_every", "checkpoint_every", "eval_batch"):
@@ -52,6 +56,7 @@ class TrainConfig:
                                 f"not {self.early_stopping}", params=("early_stopping",))
         if self.seed < 0:
             raise TrainingError(f"seed must be 0 or more, not {self.seed}", params=("seed",))
+        self.freeze = tuple(self.freeze)
 
 
 @dataclass
@@ -68,6 +73,7 @@ def run_config(cfg: TrainConfig, data: MaistData) -> dict:
     d = asdict(cfg)
     d["recipe"] = cfg.recipe.to_dict()
     d["test_at"] = list(cfg.test_at)
+    d["freeze"] = list(cfg.freeze)
     d["classes"] = list(data.classes)
     d["data"] = data.meta
     return json_ready(d)
@@ -97,11 +103,37 @@ def divergence_message(step: int, loss: float, recipe: Recipe, lr: float, ckpt: 
 # --- one step -----------------------------------------------------------------------------
 
 
-def feed_dict(g: M.Graph, split: Split, step: int, recipe: Recipe) -> tuple[dict, int]:
-    """The batch of `step` as a feed (images and one-hot labels), and its size."""
+def feed_dict(g: M.Graph, split: Split, step: int, recipe: Recipe, seed: int = 0,
+              aug: Augment | None = None) -> tuple[dict, int]:
+    """The batch of `step` as a feed (images and one-hot labels), and its size. With
+    `aug`, the images are augmented by a generator of (seed, step) alone."""
     idx = split.batch_indices(step, recipe.batch_size, recipe.sampling)
     c = g.inputs.y_.shape[1]
-    return {g.inputs.x: split.x[idx], g.inputs.y_: one_hot(split.y[idx], c)}, len(idx)
+    x = split.x[idx]
+    if aug:
+        x = augment(x, rng_for(seed, step), aug)
+    return {g.inputs.x: x, g.inputs.y_: one_hot(split.y[idx], c)}, len(idx)
+
+
+class Prefetch:
+    """make(step) for the next step on a thread while the session runs this one: numpy
+    and scipy release the GIL, so augmenting a batch overlaps with training on the last."""
+
+    def __init__(self, make: Callable[[int], object], stop: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.make, self.stop = make, stop
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="maist-batches")
+        self.pending: dict = {}
+
+    def get(self, step: int):
+        future = self.pending.pop(step, None) or self.pool.submit(self.make, step)
+        if step + 1 < self.stop:
+            self.pending[step + 1] = self.pool.submit(self.make, step + 1)
+        return future.result()  # an error (or Ctrl-C) in make() surfaces here, at its step
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def batch_figures(sess, g: M.Graph, feed: dict, n: int) -> tuple[float, float]:
@@ -149,6 +181,43 @@ class EarlyStopping:
         return bool(self.patience) and self.since >= self.patience
 
 
+def parse_init_from(text: str) -> tuple[Path, int | None]:
+    """'runs/demo-expert' -> (path, None); 'runs/demo-expert:1000' -> (path, 1000)."""
+    head, sep, tail = str(text).rpartition(":")
+    if sep and tail.isdigit():
+        return Path(head), int(tail)
+    return Path(text), None
+
+
+def init_from_run(sess, g: M.Graph, source: str, classes, model: str, new_head: bool) -> str:
+    """Load another run's weights into the fresh graph (Adam's moments stay fresh).
+
+    The class sets must match; with `new_head`, variables whose shape depends on them
+    (the readout) keep their new initial values instead. Returns the checkpoint used.
+    """
+    path, step = parse_init_from(source)
+    src = runs.read_config(path)
+    if src["recipe"]["model"] != model:
+        raise TrainingError(f"{path} holds a {src['recipe']['model']} model; fine-tuning "
+                            f"{model} needs a {model} run", params=("init_from",))
+    if list(src["classes"]) != list(classes) and not new_head:
+        raise TrainingError(
+            f"{path} was trained on {len(src['classes'])} classes ({''.join(src['classes'])}); "
+            f"this data has {len(classes)} ({''.join(classes)}). Fine-tune on data of the "
+            f"same classes, or train a new readout layer", params=("init_from", "new_head"))
+    ckpt = runs.checkpoint_path(path, step) if step is not None else runs.latest_checkpoint(path)
+    if ckpt is None or (step is not None and step not in runs.checkpoint_steps(path)):
+        raise TrainingError(f"{path}: no checkpoint at step {step}; available: "
+                            f"{runs.checkpoint_steps(path)}", params=("init_from",))
+    saved = dict(tf1.train.list_variables(ckpt))
+    with g.graph.as_default():
+        take = [v for v in tf1.trainable_variables()
+                if saved.get(v.op.name) == v.shape.as_list()]
+        saver = tf1.train.Saver(var_list=take)
+    runs.restore_into(sess, saver, ckpt)
+    return ckpt
+
+
 # --- the loop -----------------------------------------------------------------------------
 
 
@@ -176,7 +245,7 @@ def train(
     config = run_config(cfg, data)
     runs.prepare(run_dir, config, resume, override)
     g = M.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
-                **cfg.model_options)
+                label_smoothing=recipe.label_smoothing, freeze=cfg.freeze, **cfg.model_options)
     with g.graph.as_default():
         # Relative paths in the state file: a run directory can be moved or copied.
         saver = tf1.train.Saver(max_to_keep=5, save_relative_paths=True)
@@ -194,6 +263,8 @@ def train(
         else:
             sess.run(g.init)
             start = 0
+            if cfg.init_from:
+                log(f"starting from the weights of {init_from_run(sess, g, cfg.init_from, data.classes, recipe.model, cfg.new_head)}")
             ckpt = saver.save(sess, runs.checkpoint_path(run_dir, 0))
         metrics = runs.Metrics(run_dir, None if resume else g.graph, start if resume else None)
         save = lambda step: saver.save(sess, runs.checkpoint_path(run_dir, step))  # noqa: E731
@@ -203,10 +274,13 @@ def train(
                    dynamic_ncols=True)  # None: a bar on a terminal, none in a log file
         say = (lambda s: None) if quiet else bar.write
         stopper, stopped = EarlyStopping(cfg.early_stopping), "completed"
+        aug = Augment.parse(recipe.augment)
+        batches = Prefetch(lambda s: feed_dict(g, data.train, s, recipe, cfg.seed, aug),
+                           recipe.steps)
         try:
             for step in range(start, recipe.steps):
                 lr, keep = recipe.learning_rate(step), recipe.keep_prob(step)
-                feed, n = feed_dict(g, data.train, step, recipe)
+                feed, n = batches.get(step)
                 if step % cfg.log_every == 0:
                     acc, batch_loss = batch_figures(sess, g, feed, n)
                     say(f"i {step}, training accuracy {acc:g} cross_entropy {batch_loss:g}"
@@ -240,6 +314,7 @@ def train(
             ckpt = save(done)
             log(f"interrupted at step {done}; saved {ckpt}; resume the run to continue")
         finally:
+            batches.close()
             bar.close()
 
         # --- the end: a last checkpoint, the test split, result.json

@@ -1,4 +1,5 @@
-"""Contact sheets for the docs: the synthetic ETL9G set beside the real touch-screen drawings.
+"""Contact sheets for the docs: the synthetic ETL9G set beside the real touch-screen drawings,
+and what augmentation does to a few characters (docs/images/augment.png).
 
     python scripts/contact_sheets.py --out docs/images
 """
@@ -21,13 +22,17 @@ def build_parser():
     p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder or its "
                    ".npz (default: ../shared/data/touch-hiragana beside the checkout)")
     p.add_argument("--writers", type=int, default=6, help="(default: %(default)s)")
+    p.add_argument("--augment", default="full", help="augmentation shown in augment.png "
+                   "(default: %(default)s)")
     p.add_argument("--out", default="docs/images", help="(default: %(default)s)")
     return p
 
 
 @cli.command(build_parser)
 def main(args) -> int:
-    from maist import dataset, kana, visualize
+    import numpy as np
+
+    from maist import augment, dataset, kana, visualize
     from maist.errors import DatasetError
 
     out = Path(args.out)
@@ -38,6 +43,15 @@ def main(args) -> int:
                                  max_level)
     fig.savefig(out / "synthetic_sheet.png", dpi=80, bbox_inches="tight")
     print(out / "synthetic_sheet.png")
+    data = dataset.load(source, log=lambda s: None)
+    picks = [int(np.flatnonzero(data.test.y == data.classes.index(c))[0]) for c in "あずぬほを"]
+    cfg = augment.Augment.parse(args.augment)
+    grid = augment.examples(data.test.x[picks], cfg, per_image=8, seed=1)
+    fig = visualize.contact_sheet(grid, [data.classes[data.test.y[i]] for i in picks],
+                                  ["as is"] + [f"#{k}" for k in range(1, 9)], size=0.8,
+                                  title=f"augment {cfg}: what the network sees in training")
+    fig.savefig(out / "augment.png", dpi=80, bbox_inches="tight")
+    print(out / "augment.png")
     try:
         images, chars = dataset.load_touch_hiragana(args.touch)
     except DatasetError as e:

@@ -3,6 +3,7 @@
     python scripts/train_maist.py --recipe demo
     python scripts/train_maist.py --data data/ETL9G --recipe seed-95
     python scripts/train_maist.py --run-dir runs/demo-expert --resume
+    python scripts/train_maist.py --data data/mine --init-from runs/demo-expert --freeze conv
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from maist import cli
 
 
 def build_parser():
-    from maist import kana, model, preprocess, schedule
+    from maist import augment, kana, model, preprocess, schedule
 
     p = cli.parser(__doc__)
     p.add_argument("--data", default=None, help="an ETL folder or file, or a built .npz (default: "
@@ -41,6 +42,19 @@ def build_parser():
     p.add_argument("--sampling", choices=list(schedule.SAMPLING), default=None,
                    help="random: with replacement, as the blog; epoch: shuffled passes "
                    "(default: the recipe's)")
+    p.add_argument("--augment", default=None, help="augment training batches: none, affine, "
+                   f"elastic, full, or a list of {', '.join(augment.KINDS)} "
+                   "(default: the recipe's)")
+    p.add_argument("--label-smoothing", type=float, default=None,
+                   help="smooth one-hot targets by this share (default: the recipe's)")
+    p.add_argument("--init-from", default=None, metavar="RUN_DIR[:STEP]",
+                   help="start from another run's weights (same model and classes), e.g. a "
+                   "synthetic model adapted to your own pictures (default: fresh weights)")
+    p.add_argument("--freeze", default=None, metavar="NAMES",
+                   help="comma-separated parts of variable names to keep fixed, e.g. 'conv' "
+                   "(the convolutional layers) (default: train everything)")
+    p.add_argument("--new-head", action="store_true", help="with --init-from: a new readout "
+                   "layer where the classes differ (default: the classes must match)")
     p.add_argument("--preprocess", choices=list(preprocess.PREPROCESSORS), default=None,
                    help=f"for ETL input (default: {preprocess.DEFAULT_PREPROCESS})")
     p.add_argument("--split", choices=["writer", "random"], default=None,
@@ -85,7 +99,8 @@ def main(args) -> int:
     recipe = schedule.with_overrides(
         recipe, model=args.model, steps=20 if args.dry_run else args.steps,
         batch_size=args.batch_size, learning_rate=args.lr, keep_prob=args.keep_prob,
-        loss=args.loss, optimizer=args.optimizer, sampling=args.sampling)
+        loss=args.loss, optimizer=args.optimizer, sampling=args.sampling, augment=args.augment,
+        label_smoothing=args.label_smoothing)
     spec = model.get_model(recipe.model)
     options = dict(own.get("model_options", {})) if own and not args.model else {}
     options.update(spec.parse_option(o) for o in args.model_option)
@@ -94,7 +109,10 @@ def main(args) -> int:
     cfg = TrainConfig(recipe, seed=seed, eval_every=10 if args.dry_run else args.eval_every,
                       checkpoint_every=args.checkpoint_every, early_stopping=args.early_stopping,
                       test_at=tuple(sorted(recipe.blog)),
-                      model_options=spec.check_options(options))
+                      model_options=spec.check_options(options),
+                      init_from=args.init_from or own.get("init_from"),
+                      freeze=tuple(f.strip() for f in (args.freeze or "").split(",") if f.strip())
+                      or tuple(own.get("freeze", ())), new_head=args.new_head)
     given = {k: getattr(args, k) or own_data.get(k) for k in ("preprocess", "split", "classes")}
     data = dataset.load(args.data or own_data.get("path"), seed=seed,
                         **{k: v for k, v in given.items() if v})  # else dataset's defaults

@@ -1,0 +1,148 @@
+"""Fine-tuning from a checkpoint, pictures from a folder, and augmentation under resume."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import shape, tiny_data
+from PIL import Image
+
+from maist import dataset, runs, schedule
+from maist.errors import DatasetError, TrainingError
+from maist.schedule import StepTable
+from maist.train import TrainConfig, feed_dict, train
+
+
+def recipe(**kw):
+    base = dict(name="t", model="expert", optimizer="adam", loss="stable", steps=30,
+                batch_size=16, learning_rate=StepTable.constant(1e-3),
+                keep_prob=StepTable.constant(0.5), sampling="epoch")
+    base.update(kw)
+    return schedule.Recipe(**base)
+
+
+def quiet(msg):
+    pass
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    root = tmp_path_factory.mktemp("source")
+    data = tiny_data(num_classes=5)
+    train(data, TrainConfig(recipe(steps=60), eval_every=60), root / "run", log=quiet, quiet=True)
+    return root / "run"
+
+
+def test_weights_come_from_the_source_run(source, tmp_path):
+    """The fine-tuned run's first logged loss is the source model's loss on that batch."""
+    data = tiny_data(num_classes=5, seed=9)  # other images, same classes
+    cfg = TrainConfig(recipe(steps=5), log_every=1, eval_every=5, init_from=str(source))
+    result = train(data, cfg, tmp_path / "ft", log=quiet, quiet=True)
+    first = next(r for r in result.history if r["split"] == "train" and r["step"] == 0)
+    with runs.restore(source) as src:
+        feed, _ = feed_dict(src.graph, data.train, 0, cfg.recipe)
+        expected = src.session.run(src.graph.loss, feed)
+    assert first["loss"] == pytest.approx(float(expected), rel=1e-5)
+    # Against a fresh start, the loss begins far lower: the weights really came along.
+    fresh = train(data, TrainConfig(recipe(steps=1), log_every=1, eval_every=1), tmp_path / "new",
+                  log=quiet, quiet=True)
+    assert first["loss"] < 0.5 * fresh.history[0]["loss"]
+    config = json.loads((tmp_path / "ft" / "config.json").read_text())
+    assert config["init_from"] == str(source)
+
+
+def test_frozen_layers_stay_equal(source, tmp_path):
+    data = tiny_data(num_classes=5, seed=3)
+    cfg = TrainConfig(recipe(steps=20), eval_every=20, init_from=f"{source}:60", freeze=("conv",))
+    train(data, cfg, tmp_path / "ft", log=quiet, quiet=True)
+    names = ["W_conv1", "b_conv1", "W_conv2", "W_fc1", "W_fc2"]
+    with runs.restore(source) as a, runs.restore(tmp_path / "ft") as b:
+        before = dict(zip(names, a.run(names, data.test.x[:1])))
+        after = dict(zip(names, b.run(names, data.test.x[:1])))
+    for n in ("W_conv1", "b_conv1", "W_conv2"):
+        np.testing.assert_array_equal(before[n], after[n])
+    assert not np.array_equal(before["W_fc1"], after["W_fc1"])
+
+
+def test_mismatched_classes_are_a_clear_error_unless_a_new_head(source, tmp_path):
+    data = tiny_data(num_classes=4)
+    cfg = TrainConfig(recipe(steps=3), eval_every=3, init_from=str(source))
+    with pytest.raises(TrainingError, match=r"5 classes \(あいうえお\).*4 \(あいうえ\)"):
+        train(data, cfg, tmp_path / "ft", log=quiet, quiet=True)
+    cfg = TrainConfig(recipe(steps=3), eval_every=3, init_from=str(source), new_head=True)
+    train(data, cfg, tmp_path / "ft2", log=quiet, quiet=True)
+    with runs.restore(source) as a, runs.restore(tmp_path / "ft2") as b:
+        x = data.test.x[:1]
+        assert b.run(["W_fc2"], x)[0].shape == (1024, 4)
+        # the body came from the source (then 3 steps of Adam at 1e-3 moved it a hair)
+        np.testing.assert_allclose(a.run(["W_conv1"], x)[0], b.run(["W_conv1"], x)[0], atol=5e-3)
+
+
+def test_resume_is_exact_with_augmentation(tmp_path):
+    data = tiny_data()
+    r = recipe(steps=24, augment="full")
+    full = train(data, TrainConfig(r, log_every=1, eval_every=12, checkpoint_every=12),
+                 tmp_path / "full", log=quiet, quiet=True)
+    half = recipe(steps=12, augment="full")
+    train(data, TrainConfig(half, log_every=1, eval_every=12, checkpoint_every=12),
+          tmp_path / "split", log=quiet, quiet=True)
+    resumed = train(data, TrainConfig(r, log_every=1, eval_every=12, checkpoint_every=12),
+                    tmp_path / "split", resume=True, log=quiet, quiet=True, override=True)
+    losses = lambda res: [x["loss"] for x in res.history if x["split"] == "train"]  # noqa: E731
+    assert len(losses(full)) == 24
+    np.testing.assert_allclose(losses(resumed), losses(full), rtol=1e-4)
+    # and augmentation changed the batches: not the unaugmented losses
+    plain = train(data, TrainConfig(recipe(steps=24), log_every=1, eval_every=12),
+                  tmp_path / "plain", log=quiet, quiet=True)
+    assert not np.allclose(losses(plain), losses(full), rtol=1e-3)
+
+
+def draw(path, k):
+    img = (255 - shape(k) * 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img).resize((84, 84)).save(path)
+
+
+def test_a_folder_of_pictures_loads_with_the_right_labels(tmp_path):
+    mine = tmp_path / "mine"
+    for i in range(4):
+        draw(mine / "あ" / f"{i:04d}.png", 0)
+        draw(mine / "い" / f"{i:04d}.png", 1)
+    draw(mine / "う_1.png", 2)  # labelled by its name's first character
+    data = dataset.load(mine, log=quiet)
+    y = np.concatenate([data.split(s).y for s in dataset.SPLITS])
+    assert len(y) == 9 and data.num_classes == 71
+    assert sorted(y.tolist()) == [0] * 4 + [1] * 4 + [2]
+    assert data.classes[:3] == ("あ", "い", "う")
+    # the labels follow the pictures: a vertical bar (class あ's shape) is あ
+    i = int(np.flatnonzero(data.train.y == 0)[0])
+    img = data.train.x[i].reshape(28, 28)
+    assert img[:, 12:16].sum() > 3 * img[12:16, :].sum() * 0.5
+
+
+def test_empty_folders_and_unknown_labels_are_clear_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("x")
+    with pytest.raises(DatasetError, match="no PNG or JPEG pictures"):
+        dataset.from_picture_folder(tmp_path / "empty")
+    draw(tmp_path / "odd" / "あ" / "1.png", 0)
+    draw(tmp_path / "odd" / "x" / "2.png", 1)
+    draw(tmp_path / "odd" / "あ" / "3.png", 1)
+    with pytest.raises(DatasetError, match=r"1 pictures have no hiragana71 label \(x/2.png\)"):
+        dataset.from_picture_folder(tmp_path / "odd")
+
+
+def test_cosine_schedule_and_new_recipes():
+    cos = schedule.parse_schedule("cosine(2e-3, warmup=100, floor=1e-5, steps=1000)")
+    assert cos(0) == pytest.approx(2e-5) and cos(99) == pytest.approx(2e-3)
+    assert cos(100) == pytest.approx(2e-3) and cos(1000) == pytest.approx(1e-5)
+    assert cos(550) == pytest.approx((2e-3 + 1e-5) / 2, rel=1e-6)
+    assert schedule.parse_schedule(str(cos)) == cos
+    longer = schedule.with_overrides(schedule.RECIPES["maist"], steps=9000)
+    assert longer.learning_rate.steps == 9000  # the cosine follows the steps
+    back = schedule.Recipe.from_dict(json.loads(json.dumps(schedule.RECIPES["maist"].to_dict())))
+    assert back == schedule.RECIPES["maist"]
+    with pytest.raises(schedule.ScheduleError, match="label_smoothing"):
+        schedule.with_overrides(schedule.RECIPES["demo"], label_smoothing=1.5)
+    with pytest.raises(schedule.ScheduleError, match="unknown augmentation"):
+        schedule.with_overrides(schedule.RECIPES["demo"], augment="blur")
