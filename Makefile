@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.maist-installed
 
-.PHONY: install demo test figures bench clean-cache
+.PHONY: install demo test serve figures bench clean-cache
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The draw page on http://127.0.0.1:8000/ over the newest run (make demo first).
+serve: $(STAMP)
+	$(BIN)/python scripts/serve.py
 
 # The figures in docs/: see docs/README.md for what each command makes.
 figures: $(STAMP)

@@ -168,6 +168,7 @@ class ModelSpec:
     options: dict = field(default_factory=dict)  # option -> default (its type too)
     filters: str | None = None  # first-layer weights [k, k, 1, N], drawn as filters
     activations: tuple[str, ...] = ()  # [None, H, W, N] maps of one image, drawn per channel
+    live: tuple[str, ...] | None = None  # the maps the draw page shows (default: activations)
     weights: str | None = None  # [784, K] weights, drawn as K 28x28 images
     weights_per_class: bool = False  # the K weight images are the classes (the beginner's)
     recipe: str | None = None  # the recipe that trains it by default
@@ -220,13 +221,15 @@ register(ModelSpec("beginner", lambda x, keep_prob, c, seed: beginner(x, c),
                    weights="W", weights_per_class=True, recipe="beginner",
                    note="softmax regression, the blog's beginner"))
 register(ModelSpec("expert", expert, filters="W_conv1", activations=_CONV_LAYERS,
-                   recipe="tutorial", note="the tutorial's CNN, the blog's expert"))
+                   live=("h_relu1", "h_pool1", "h_pool2"), recipe="tutorial",
+                   note="the tutorial's CNN, the blog's expert"))
 register(ModelSpec("mlp", lambda x, keep_prob, c, seed, **o: mlp(x, c, **o),
                    options={"hidden": 16, "activation": "sigmoid"}, weights="W_hidden",
                    recipe="mlp", note="the MLP seed's 2-layer network"))
 register(ModelSpec("deep", deep, filters="W_conv1",
                    activations=("h_conv1", "h_conv2", "h_pool1", "h_conv3", "h_conv4", "h_pool2"),
-                   recipe="deep", note="the Keras CIFAR-10 seed's CNN"))
+                   live=("h_conv1", "h_pool1", "h_pool2"), recipe="deep",
+                   note="the Keras CIFAR-10 seed's CNN"))
 
 
 def inference(name: str, x, keep_prob, num_classes: int, seed: int = 0, **options):

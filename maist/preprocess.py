@@ -345,14 +345,16 @@ def thicken(ink: np.ndarray, target: float = STROKE_WIDTH) -> np.ndarray:
 MAX_PICTURE_PIXELS = 4096 * 4096  # a photo of one character needs far fewer
 
 
-def read_picture(path: str | os.PathLike, max_pixels: int = MAX_PICTURE_PIXELS) -> np.ndarray:
+def read_picture(path, max_pixels: int = MAX_PICTURE_PIXELS, name: str | None = None) -> np.ndarray:
     """A PNG or JPEG, any size or mode, as a greyscale float array (0..255).
 
-    The size is checked from the header before any pixel is decoded, so a huge picture
-    (a decompression bomb) is refused cheaply.
+    `path` may also be a file-like object (the bytes of an upload), with `name` for the
+    messages. The size is checked from the header before any pixel is decoded, so a
+    huge picture (a decompression bomb) is refused cheaply.
     """
     from PIL import Image, UnidentifiedImageError
 
+    path = path if name is None else _Named(path, name)
     try:
         with Image.open(path) as im:
             w, h = im.size
@@ -379,6 +381,21 @@ def read_picture(path: str | os.PathLike, max_pixels: int = MAX_PICTURE_PIXELS) 
             f"character needs a few hundred pixels a side)") from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise PictureError(f"{path}: not a readable image ({e}); give a PNG or JPEG") from None
+
+
+class _Named:
+    """A file-like object that prints as a name in messages (an upload has no path)."""
+
+    def __init__(self, f, name: str):
+        self._f, self._name = f, name
+
+    def __getattr__(self, attr):
+        return getattr(self._f, attr)
+
+    def __str__(self) -> str:
+        return self._name
+
+    __repr__ = __str__
 
 
 def from_picture(picture: np.ndarray | str | os.PathLike, how: str = DEFAULT_PREPROCESS,

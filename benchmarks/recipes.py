@@ -1,0 +1,88 @@
+"""Recipes side by side: test accuracy, real touch-drawing accuracy and wall time, over seeds.
+
+Each row is a recipe (optionally with --augment and other overrides) trained with several
+seeds on the same data; the table gives mean and standard deviation, since a difference
+of 2-3 points on a few hundred drawings is noise. Finished runs are reused.
+
+    python benchmarks/recipes.py --rows demo,demo+full --seeds 0,1,2
+    python benchmarks/recipes.py --rows fast,demo,maist --variation 1.5 --seeds 0
+
+A row is RECIPE or RECIPE+AUGMENT (demo+full: the demo recipe with full augmentation).
+--variation other than 1 generates a harder (or easier) synthetic set under runs/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from maist import dataset, report, runs, schedule, synth
+from maist.compare import train_or_reuse
+from maist.train import TrainConfig
+
+TOUCH_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "touch-hiragana"
+
+
+def data_for(variation: float, writers: int, root: Path):
+    if variation == 1.0 and writers == 200:
+        return dataset.load(None, log=lambda s: None)
+    folder = root / "data" / f"synthetic-v{variation:g}-w{writers}"
+    if not synth.is_complete(folder):
+        synth.generate(folder, synth.SynthConfig(writers=writers, variation=variation),
+                       overwrite=True)
+    return dataset.load(folder, log=lambda s: None)
+
+
+def spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.1%}"
+    return f"{statistics.mean(values):.1%} ± {statistics.stdev(values):.1%}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", default="demo,demo+full", help="(default: %(default)s)")
+    p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
+    p.add_argument("--variation", type=float, default=1.0, help="synthetic set (default: 1)")
+    p.add_argument("--writers", type=int, default=200, help="(default: %(default)s)")
+    p.add_argument("--steps", type=int, default=None, help="override every recipe's steps")
+    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
+                   "(default: ../shared/data/touch-hiragana beside the checkout)")
+    p.add_argument("--root", default="runs/recipes", help="(default: %(default)s)")
+    args = p.parse_args()
+    root = Path(args.root)
+    data = data_for(args.variation, args.writers, root)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = []
+    for row in args.rows.split(","):
+        name, _, aug = row.partition("+")
+        recipe = schedule.with_overrides(schedule.get_recipe(name), steps=args.steps,
+                                         augment=aug or None)
+        results = []
+        for seed in seeds:
+            tag = f"{row}-v{args.variation:g}-{recipe.steps}-seed{seed}"
+            start = time.perf_counter()
+            run = train_or_reuse(data, TrainConfig(recipe, seed=seed,
+                                                   eval_every=max(recipe.steps // 4, 1)),
+                                 root / tag, log=lambda s: None)
+            seconds = time.perf_counter() - start
+            with runs.restore(run.run_dir) as r:
+                touch = report.touch_accuracy(r, args.touch)
+            results.append(dict(seed=seed, test=run.test_accuracy, seconds=seconds, **touch))
+            print(json.dumps({"row": row, **results[-1]}), flush=True)
+        rows.append((row, recipe, results))
+    print(f"\nsynthetic variation {args.variation:g}, {args.writers} writers, seeds {args.seeds}"
+          f" (touch: {rows[0][2][0]['n']} drawings)\n")
+    print("| row | steps x batch | synthetic test | touch top-1 | touch top-5 | train s (first seed) |")
+    print("|---|---|---|---|---|---|")
+    for row, recipe, res in rows:
+        print(f"| {row} | {recipe.steps} x {recipe.batch_size} | {spread([r['test'] for r in res])} | "
+              f"{spread([r['accuracy'] for r in res])} | {spread([r['top5'] for r in res])} | "
+              f"{res[0]['seconds']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""Draw a character, watch the network read it: a local web page over a trained run.
+
+    create_app(run_dir, runs_root="runs", mine_dir="data/mine") -> a Flask app
+    GET  /                     the page (maist/static/: no CDN, nothing from the network)
+    GET  /api/runs             the runs under runs_root that hold a checkpoint
+    POST /api/run   {"run"}    switch to another run under runs_root
+    GET  /api/info             classes, model, step, preprocessing, the filters as a picture
+    POST /api/predict {"image": PNG data URL}   top-5, the 28x28 input, the live layers
+    POST /api/save {"image", "label"}           mine_dir/LABEL/0001.png, for fine-tuning
+
+Inference is the run's own TF1 graph through maist.runs.restore: one session, shared,
+behind a lock. Every bad request gets a JSON {"error": ...} and a 4xx status; the server
+stays up. Flask is an optional extra: pip install -e ".[app]".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import os
+import threading
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from . import runs
+from .errors import MaistError, PictureError, RunError
+from .geometry import IMAGE_PIXELS, IMAGE_SIZE
+from .preprocess import from_picture, read_picture
+
+MAX_BODY = 2 * 1024 * 1024  # a drawn character's PNG is a few KB; 2 MB is generous
+TOP = 5
+
+
+class BadRequest(MaistError):
+    """A request the page should not have sent: the status and message go back as JSON."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+# --- pictures as data URLs ------------------------------------------------------------------
+
+def png_data_url(image: np.ndarray) -> str:
+    """(H, W) floats in [0, 1] (ink bright) -> a greyscale PNG as a data: URL."""
+    from PIL import Image
+
+    img = Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8), mode="L")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def mosaic(maps: np.ndarray, cols: int = 8, gap: int = 1) -> np.ndarray:
+    """(H, W, N) maps -> one (rows*(H+gap)-gap, cols*(W+gap)-gap) picture, each map on its
+    own scale (as visualize.activation_grid draws them), the gaps grey."""
+    h, w, n = maps.shape
+    rows = -(-n // cols)
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), 0.25, np.float32)
+    for i in range(n):
+        m = maps[:, :, i]
+        lo, hi = float(m.min()), float(m.max())
+        r, c = divmod(i, cols)
+        out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = (
+            (m - lo) / (hi - lo) if hi > lo else 0.0)
+    return out
+
+
+def decode_data_url(text) -> bytes:
+    if not isinstance(text, str) or not text:
+        raise BadRequest("send the drawing as {\"image\": \"data:image/png;base64,...\"}")
+    _, _, payload = text.partition(",") if text.startswith("data:") else ("", "", text)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("the image is not base64 data; send a PNG data URL") from None
+
+
+# --- the model, shared ----------------------------------------------------------------------
+
+class Model:
+    """One restored run and its session, used by one request at a time."""
+
+    def __init__(self, runs_root: Path):
+        self.root = Path(runs_root)
+        self.lock = threading.Lock()
+        self.restored: runs.Restored | None = None
+
+    def inside_root(self, name: str) -> Path:
+        """A run named relative to runs_root; a path that leaves it is refused."""
+        path = Path(name)
+        if path.is_absolute() or ".." in path.parts:
+            raise BadRequest(f"{name!r}: give a run under {self.root} by its name", 403)
+        full = (self.root / path).resolve()
+        if not full.is_relative_to(self.root.resolve()):
+            raise BadRequest(f"{name!r} leaves {self.root}", 403)
+        return full
+
+    def load(self, run_dir: Path) -> None:
+        if not Path(run_dir).is_dir():
+            raise BadRequest(f"{run_dir}: no such run directory", 404)
+        if not runs.checkpoint_steps(run_dir):
+            raise BadRequest(f"{run_dir}: no checkpoint; train it first", 404)
+        try:
+            new = runs.restore(run_dir)
+        except RunError as e:  # there, but damaged
+            raise BadRequest(str(e), 409) from None
+        with self.lock:
+            old, self.restored = self.restored, new
+        if old is not None:
+            old.close()
+
+    def info(self) -> dict:
+        with self.lock:
+            r = self.restored
+            spec = r.spec
+            filters = None
+            if spec.filters:
+                (w,) = r.run([spec.filters], np.zeros((1, IMAGE_PIXELS), np.float32))
+                filters = {"shape": list(w.shape), "png": png_data_url(mosaic(w[:, :, 0, :]))}
+            return {"run": str(r.run_dir), "model": spec.name, "step": r.step,
+                    "classes": r.classes, "preprocess": r.preprocess, "filters": filters,
+                    "layers": list(spec.live if spec.live is not None else spec.activations)}
+
+    def predict(self, picture: np.ndarray) -> dict:
+        with self.lock:
+            r = self.restored
+            x = from_picture(picture, r.preprocess).reshape(1, IMAGE_PIXELS)
+            spec = r.spec
+            names = list(spec.live if spec.live is not None else spec.activations)
+            probs, *maps = r.session.run(
+                [r.graph.probabilities] + [r.graph.tensor(n) for n in names],
+                {r.graph.inputs.x: x})
+            order = np.argsort(-probs[0])[:TOP]
+            return {
+                "top": [{"char": r.classes[i], "p": float(probs[0][i])} for i in order],
+                "input": png_data_url(x.reshape(IMAGE_SIZE, IMAGE_SIZE)),
+                "layers": [{"name": n, "shape": list(m.shape[1:]), "png": png_data_url(mosaic(m[0]))}
+                           for n, m in zip(names, maps)],
+            }
+
+
+def run_choices(root: Path) -> list[str]:
+    """Runs under root with a checkpoint, newest first."""
+    if not root.is_dir():
+        return []
+    found = [p for p in root.rglob("config.json") if runs.checkpoint_steps(p.parent)]
+    found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    return [str(p.parent.relative_to(root)) for p in found]
+
+
+def newest_run(root: str | os.PathLike) -> Path:
+    choices = run_choices(Path(root))
+    if not choices:
+        raise RunError(f"{root}: no trained run with a checkpoint; train one first "
+                       f"(make demo)", params=("run_dir",))
+    return Path(root) / choices[0]
+
+
+def save_drawing(raw: bytes, label: str, classes, mine_dir: Path) -> Path:
+    """The drawing as it was sent, to mine_dir/LABEL/NNNN.png (the next free number)."""
+    if label not in classes:
+        raise BadRequest(f"{label!r} is not one of this run's classes")
+    folder = Path(mine_dir) / label
+    folder.mkdir(parents=True, exist_ok=True)
+    numbers = [int(p.stem) for p in folder.glob("*.png") if p.stem.isdigit()]
+    k = max(numbers, default=0) + 1
+    while True:  # never overwrite: exclusive creation, next number on a race
+        path = folder / f"{k:04d}.png"
+        try:
+            with open(path, "xb") as f:
+                f.write(raw)
+            return path
+        except FileExistsError:
+            k += 1
+
+
+# --- the app --------------------------------------------------------------------------------
+
+def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.PathLike = "runs",
+               mine_dir: str | os.PathLike = "data/mine"):
+    """The Flask app over `run_dir` (default: the newest run under runs_root)."""
+    from flask import Flask, jsonify, request
+
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    model = Model(Path(runs_root))
+    model.load(Path(run_dir) if run_dir is not None else newest_run(runs_root))
+    mine = Path(mine_dir)
+    static = resources.files("maist") / "static"
+
+    def asset(name: str, kind: str):
+        return app.response_class((static / name).read_bytes(), mimetype=kind)
+
+    @app.get("/")
+    def page():
+        return asset("draw.html", "text/html")
+
+    @app.get("/static/font.ttf")
+    def font():
+        # IPAex Gothic from matplotlib-fontja (a dependency, for the figures): the kana
+        # render on any browser, phones and bare headless ones included.
+        from .visualize import font_path
+
+        return app.response_class(Path(font_path()).read_bytes(), mimetype="font/ttf")
+
+    @app.get("/static/<name>")
+    def static_file(name: str):
+        kinds = {".js": "text/javascript", ".css": "text/css"}
+        suffix = Path(name).suffix
+        if suffix not in kinds or "/" in name or not (static / name).is_file():
+            return jsonify(error=f"no such asset {name!r}"), 404
+        return asset(name, kinds[suffix])
+
+    def drawing() -> tuple[np.ndarray, bytes]:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise BadRequest("send JSON: {\"image\": \"data:image/png;base64,...\"}")
+        raw = decode_data_url(body.get("image"))
+        try:
+            return read_picture(io.BytesIO(raw), name="the drawing"), raw
+        except PictureError as e:
+            raise BadRequest(str(e)) from None
+
+    @app.post("/api/predict")
+    def predict():
+        picture, _ = drawing()
+        try:
+            return jsonify(model.predict(picture))
+        except PictureError as e:  # "no ink found": an empty canvas
+            raise BadRequest(str(e), 422) from None
+
+    @app.post("/api/save")
+    def save():
+        picture, raw = drawing()
+        label = (request.get_json(silent=True) or {}).get("label")
+        if not isinstance(label, str):
+            raise BadRequest("say what the drawing was: {\"label\": \"あ\"}")
+        with model.lock:
+            classes = model.restored.classes
+        try:
+            from_picture(picture)  # refuse a blank canvas before it becomes training data
+        except PictureError as e:
+            raise BadRequest(str(e), 422) from None
+        path = save_drawing(raw, label, classes, mine)
+        return jsonify(path=str(path), count=len(list(path.parent.glob("*.png"))))
+
+    @app.get("/api/info")
+    def info():
+        return jsonify(model.info())
+
+    @app.get("/api/runs")
+    def list_runs():
+        return jsonify(runs=run_choices(model.root))
+
+    @app.post("/api/run")
+    def switch():
+        name = (request.get_json(silent=True) or {}).get("run")
+        if not isinstance(name, str) or not name:
+            raise BadRequest("say which run: {\"run\": \"demo-expert\"}")
+        model.load(model.inside_root(name))
+        return jsonify(model.info())
+
+    @app.errorhandler(BadRequest)
+    def bad(e: BadRequest):
+        return jsonify(error=str(e)), e.status
+
+    @app.errorhandler(413)
+    def too_large(e):
+        return jsonify(error=f"the request is over {MAX_BODY // (1024 * 1024)} MB; send a "
+                             f"smaller picture"), 413
+
+    @app.errorhandler(404)
+    def not_found(e):
+        return jsonify(error="no such page"), 404
+
+    @app.errorhandler(405)
+    def wrong_method(e):
+        return jsonify(error="wrong method for this address"), 405
+
+    app.maist_model = model
+    return app

@@ -1,0 +1,213 @@
+"""The draw page's server, through Flask's test client, and the page in a real Chromium."""
+
+import base64
+import io
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import shape, tiny_data
+from PIL import Image
+
+pytest.importorskip("flask", reason="the draw page needs the app extra: pip install -e '.[app]'")
+
+from maist import app as web  # noqa: E402
+from maist import schedule  # noqa: E402
+from maist.schedule import StepTable  # noqa: E402
+from maist.train import TrainConfig, train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """runs/shapes: an expert trained on the tiny shapes set (classes あいうえお); runs/empty:
+    a run directory with no checkpoint."""
+    root = tmp_path_factory.mktemp("app")
+    data = tiny_data(num_classes=5, per_class=80)
+    recipe = schedule.Recipe("t", "expert", "adam", "stable", 200, 32, StepTable.constant(1e-3),
+                             StepTable.constant(0.5), sampling="epoch")
+    train(data, TrainConfig(recipe, eval_every=200), root / "runs" / "shapes", log=lambda s: None,
+          quiet=True)
+    (root / "runs" / "empty").mkdir()
+    (root / "runs" / "empty" / "config.json").write_text(
+        (root / "runs" / "shapes" / "config.json").read_text())
+    (root / "outside").mkdir()
+    return root
+
+
+@pytest.fixture
+def client(world, tmp_path):
+    app = web.create_app(world / "runs" / "shapes", runs_root=world / "runs",
+                         mine_dir=tmp_path / "mine")
+    app.testing = True
+    return app.test_client()
+
+
+def drawing(k: int, size: int = 140) -> str:
+    """Class k's shape as a person's drawing: dark ink on white, as the canvas sends it."""
+    img = (255 - shape(k) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(img).resize((size, size), Image.BILINEAR).convert("RGBA").save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def png_size(data_url: str) -> tuple[int, int]:
+    return Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).size
+
+
+def test_predict_gives_the_drawn_class_in_the_top_5_and_the_layers(client):
+    for k, char in enumerate("あいうえお"):
+        r = client.post("/api/predict", json={"image": drawing(k)})
+        assert r.status_code == 200, r.json
+        top = [t["char"] for t in r.json["top"]]
+        assert len(top) == 5 and char in top
+        assert sum(t["p"] for t in r.json["top"]) == pytest.approx(1.0, abs=1e-4)
+    assert png_size(r.json["input"]) == (28, 28)
+    layers = {layer["name"]: layer for layer in r.json["layers"]}
+    assert [n for n in layers] == ["h_relu1", "h_pool1", "h_pool2"]
+    assert layers["h_relu1"]["shape"] == [28, 28, 32]
+    assert layers["h_pool1"]["shape"] == [14, 14, 32]
+    assert layers["h_pool2"]["shape"] == [7, 7, 64]
+    # 8 maps a row, one-pixel gaps: 32 maps of 28x28 are 4 rows of 8
+    assert png_size(layers["h_relu1"]["png"]) == (8 * 29 - 1, 4 * 29 - 1)
+    assert png_size(layers["h_pool2"]["png"]) == (8 * 8 - 1, 8 * 8 - 1)
+
+
+def test_info_has_the_classes_and_the_filters(client):
+    info = client.get("/api/info").json
+    assert info["classes"] == list("あいうえお") and info["model"] == "expert"
+    assert info["filters"]["shape"] == [5, 5, 1, 32]
+    assert png_size(info["filters"]["png"]) == (8 * 6 - 1, 4 * 6 - 1)
+    page = client.get("/")
+    assert page.status_code == 200 and b"<canvas" in page.data
+    assert client.get("/static/draw.js").status_code == 200
+    assert b"http" not in page.data.replace(b"http://www.w3.org", b"")  # no CDN, no network
+
+
+def test_save_writes_the_png_where_it_should(client, tmp_path):
+    for expected in (1, 2):
+        r = client.post("/api/save", json={"image": drawing(0), "label": "あ"})
+        assert r.status_code == 200, r.json
+        path = Path(r.json["path"])
+        assert path == tmp_path / "mine" / "あ" / f"{expected:04d}.png" and r.json["count"] == expected
+    from maist import dataset
+
+    assert dataset.picture_label(path, tmp_path / "mine", dataset.kana.hiragana71) == "あ"
+
+
+def blank() -> str:
+    buf = io.BytesIO()
+    Image.new("RGBA", (140, 140), (255, 255, 255, 255)).save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+@pytest.mark.parametrize("method,url,body,status,fragment", [
+    ("post", "/api/predict", {"image": "data:image/png;base64," + "A" * (3 * 1024 * 1024)}, 413, "over 2 MB"),
+    ("post", "/api/predict", {"image": "data:image/png;base64," + base64.b64encode(b"GIF? no").decode()}, 400, "not a readable image"),
+    ("post", "/api/predict", {"image": "not base64 !!"}, 400, "not base64"),
+    ("post", "/api/predict", "just text", 400, "send JSON"),
+    ("post", "/api/predict", {"image": None}, 400, "send the drawing"),
+    ("post", "/api/predict", {"image": blank()}, 422, "no ink found"),
+    ("post", "/api/save", {"image": blank(), "label": "あ"}, 422, "no ink found"),
+    ("post", "/api/save", {"image": drawing(0), "label": "x"}, 400, "not one of this run's classes"),
+    ("post", "/api/save", {"image": drawing(0), "label": "か"}, 400, "not one of this run's classes"),
+    ("post", "/api/save", {"image": drawing(0)}, 400, "say what the drawing was"),
+    ("post", "/api/run", {"run": "../outside"}, 403, "give a run under"),
+    ("post", "/api/run", {"run": "/etc"}, 403, "give a run under"),
+    ("post", "/api/run", {"run": "empty"}, 404, "no checkpoint"),
+    ("post", "/api/run", {"run": "nope"}, 404, "no such run directory"),
+    ("get", "/api/nothing", None, 404, "no such page"),
+    ("get", "/static/../app.py", None, 404, ""),
+])
+def test_bad_input_gets_a_json_error_and_the_server_stays_up(client, method, url, body, status,
+                                                              fragment, tmp_path):
+    if isinstance(body, str):
+        r = client.post(url, data=body, content_type="text/plain")
+    elif method == "post":
+        r = client.post(url, json=body)
+    else:
+        r = client.get(url)
+    assert r.status_code == status
+    assert fragment in r.get_json()["error"]
+    assert not (tmp_path / "mine").exists() or not any((tmp_path / "mine").rglob("*.png"))
+    ok = client.post("/api/predict", json={"image": drawing(2)})  # still serving, same model
+    assert ok.status_code == 200 and "う" in [t["char"] for t in ok.json["top"]]
+
+
+def test_switching_runs_stays_inside_runs(client, world):
+    assert client.get("/api/runs").json["runs"] == ["shapes"]  # "empty" has no checkpoint
+    r = client.post("/api/run", json={"run": "shapes"})
+    assert r.status_code == 200 and r.json["run"].endswith("shapes")
+
+
+def test_a_burst_of_concurrent_requests_all_get_answers(client):
+    results, errors = [], []
+
+    def worker(k):
+        try:
+            for i in range(5):
+                r = client.post("/api/predict", json={"image": drawing((k + i) % 5)})
+                results.append((r.status_code, r.json["top"][0]["char"] if r.status_code == 200 else r.json))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and len(results) == 20
+    assert all(code == 200 for code, _ in results), results
+
+
+def test_no_run_is_a_clear_error(tmp_path):
+    from maist.errors import RunError
+
+    with pytest.raises(RunError, match="no trained run with a checkpoint"):
+        web.create_app(None, runs_root=tmp_path)
+
+
+# --- in a real browser ------------------------------------------------------------------------
+
+
+def test_the_page_in_headless_chromium(world, tmp_path):
+    pytest.importorskip("selenium", reason="the browser test needs selenium (the app extra)")
+    from maist import browser
+
+    try:
+        browser.find_chromium()
+    except browser.BrowserError as e:
+        pytest.skip(f"no Chromium here: {e}")
+    app = web.create_app(world / "runs" / "shapes", runs_root=world / "runs",
+                         mine_dir=tmp_path / "mine")
+    url, stop = browser.serve_in_thread(app)
+    driver = browser.chromium(width=900, height=900)
+    try:
+        driver.get(url)
+        # A vertical bar (class あ of the shapes model), drawn with the pointer.
+        browser.draw(driver, [np.array([[140.0, 40.0 + 8 * i] for i in range(26)])])
+        top = browser.wait_for_answer(driver)
+        assert len(top) == 5 and set(top) <= set("あいうえお")
+        from selenium.webdriver.common.by import By
+
+        layers = driver.find_elements(By.CSS_SELECTOR, "#layers img")
+        assert [i.get_attribute("alt") for i in layers] == ["h_relu1", "h_pool1", "h_pool2"]
+        assert driver.find_element(By.ID, "filters").get_attribute("src").startswith("data:")
+        driver.find_element(By.ID, "save").click()
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(driver, 20).until(
+            lambda d: "saved" in d.find_element(By.ID, "saved").text)
+        assert len(list((tmp_path / "mine").rglob("*.png"))) == 1
+        driver.find_element(By.ID, "undo").click()
+        WebDriverWait(driver, 20).until(
+            lambda d: not d.find_elements(By.CSS_SELECTOR, "#top li"))
+        shot = tmp_path / "page.png"
+        driver.save_screenshot(str(shot))
+        assert shot.stat().st_size > 10_000
+        logs = json.dumps(driver.get_log("browser")) if hasattr(driver, "get_log") else "[]"
+        assert "SEVERE" not in logs or "favicon" in logs
+    finally:
+        driver.quit()
+        stop()
