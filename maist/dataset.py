@@ -368,9 +368,14 @@ def resolve_data(
     from . import synth
 
     out = DATA_DIR / "synthetic"
-    if not synth.is_complete(out):
-        log(f"No ETL files in {real}: generating the synthetic ETL9G-format set in {out} (once).")
-        synth.generate(out, synth.SynthConfig())
+    cfg = synth.SynthConfig(**synth.DEFAULT)
+    if not synth.is_current(out, cfg):
+        # An older generator's set (its manifest says so) is ours to replace; files with
+        # no manifest are not, and generate() refuses them.
+        ours = (out / synth.MANIFEST).is_file()
+        log(f"No ETL files in {real}: generating the synthetic ETL9G-format set in {out}"
+            f"{' (the generator changed since it was made)' if ours else ' (once)'}.")
+        synth.generate(out, cfg, overwrite=ours)
     return out
 
 

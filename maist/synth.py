@@ -36,7 +36,7 @@ ETL9G = etl.FORMATS["ETL9G"]
 FIELD_H, FIELD_W = ETL9G.height, ETL9G.width  # 127 rows of 128 pixels
 WRITERS_PER_FILE = ETL9G.writers_per_file  # 4, as in AIST's ETL9G_01 .. ETL9G_50
 MANIFEST = "MAIST_SYNTHETIC.json"  # marks a folder as generated: no AIST record counts apply
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: per-stroke variation, joins, pen range, voicing marks
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,23 @@ class SynthConfig:
     fragment_rate: float = 0.15  # share of fields where a neighbour's stroke reaches in
     noise: float = 0.25  # sd of scanner noise, in grey levels (0-15)
     workers: int = 2  # processes; results do not depend on it
+    # Where real writers vary (version 2). 0 switches a feature off; all 0 draw exactly
+    # as version 1 did (their randomness comes from a stream of its own).
+    stroke_jitter: float = 0.0  # each stroke turned, scaled and moved on its own
+    bend: float = 0.0  # a stroke's control points pulled off KanjiVG's curve
+    connect_rate: float = 0.0  # share of stroke ends joined to the next (pen not lifted)
+    pen_range: float = 0.0  # writers' pens from hair-thin to blotted, beyond version 1's
+    mark_jitter: float = 0.0  # voicing marks (゛ ゜) placed and sized freely
+
+    @property
+    def stroke_variation(self) -> bool:
+        return any((self.stroke_jitter, self.bend, self.connect_rate, self.pen_range,
+                    self.mark_jitter))
+
+
+REALISTIC = dict(stroke_jitter=1.0, bend=1.0, connect_rate=0.15, pen_range=1.0,
+                 mark_jitter=1.0)  # version 2's features at full strength
+DEFAULT: dict = {}  # what data/synthetic is made with (see docs/README.md's realism table)
 
 
 @dataclass(frozen=True)
@@ -211,14 +228,93 @@ def add_fragment(
     stamp(canvas, pts, radius, np.full(len(pts), style.ink))
 
 
+@dataclass(frozen=True)
+class Habit:
+    """A writer's own way with strokes, kept across every character: how much each of
+    version 2's variations shows in this hand, and a consistent turn of every stroke."""
+
+    jitter: float  # multiplies the stroke jitter
+    bend: float  # multiplies the bend
+    connect: float  # multiplies the join rate
+    turn: float  # radians every stroke turns by, on top of the random part
+
+
+def writer_habit(rng: np.random.Generator) -> Habit:
+    return Habit(jitter=rng.uniform(0.4, 1.6), bend=rng.uniform(0.4, 1.6),
+                 connect=rng.uniform(0.0, 2.0), turn=rng.normal(0, 0.06))
+
+
+def voicing_strokes(ch: str) -> int:
+    """How many of a kana's last strokes are its voicing mark: 2 for ゛, 1 for ゜, else 0.
+    (KanjiVG draws the mark last, after the base kana's strokes.)"""
+    return 2 if ch in kana.VOICED_KANA else 1 if ch in kana.SEMI_VOICED_KANA else 0
+
+
+def _about(seg: np.ndarray, centre: np.ndarray, turn: float, scale: float,
+           shift: np.ndarray) -> np.ndarray:
+    cos, sin = np.cos(turn), np.sin(turn)
+    rot = np.array([[cos, -sin], [sin, cos]])
+    return (seg - centre) @ rot.T * scale + centre + shift
+
+
+def vary_strokes(strokes: tuple[np.ndarray, ...], ch: str, rng: np.random.Generator,
+                 cfg: SynthConfig, habit: Habit) -> list[np.ndarray]:
+    """A character's KanjiVG strokes as one writer draws them this time, in KanjiVG units:
+    each stroke turned, scaled and moved about its own centre, its control points bent,
+    and the voicing mark placed and sized on its own. All zero: KanjiVG's strokes."""
+    out = []
+    n_mark = voicing_strokes(ch)
+    # Bounded: a mark moved onto the kana's strokes, or shrunk away, changes its class.
+    mark_shift = np.clip(rng.normal(0, 3.5 * cfg.mark_jitter, 2), -7.0, 7.0)
+    mark_scale = float(np.clip(np.exp(rng.normal(0, 0.15 * cfg.mark_jitter)), 0.75, 1.35))
+    for i, segs in enumerate(strokes):
+        segs = segs.copy()
+        pts = segs.reshape(-1, 2)
+        centre = pts.mean(axis=0)
+        length = np.linalg.norm(np.diff(segs[:, [0, 3]], axis=1), axis=-1).sum() + 1e-6
+        j = cfg.stroke_jitter * habit.jitter
+        if j:
+            turn = rng.normal(habit.turn, 0.12 * j)
+            scale = float(np.exp(rng.normal(0, 0.1 * j)))
+            segs = _about(segs, centre, turn, scale, rng.normal(0, 2.5 * j, 2))
+        b = cfg.bend * habit.bend
+        if b:  # pull the inner control points, more on long strokes
+            segs[:, 1:3] += rng.normal(0, 0.06 * b * min(length, 60.0), (len(segs), 2, 2))
+        if n_mark and i >= len(strokes) - n_mark and cfg.mark_jitter:
+            mark_centre = np.concatenate([s.reshape(-1, 2) for s in strokes[-n_mark:]]).mean(0)
+            segs = _about(segs, mark_centre, 0.0, mark_scale, mark_shift)
+        out.append(segs)
+    return out
+
+
+def draw_join(canvas: np.ndarray, a: np.ndarray, b: np.ndarray, style: Style) -> None:
+    """A thin line from one stroke's end to the next one's start: the pen not lifted."""
+    pts = to_field(np.stack([a, b]), style)
+    n = max(2, int(np.linalg.norm(pts[1] - pts[0]) / 0.5))
+    line = pts[0] + (pts[1] - pts[0]) * np.linspace(0, 1, n)[:, None]
+    stamp(canvas, line, np.full(n, max(0.6, 0.45 * style.pen)), np.full(n, 0.85 * style.ink))
+
+
 def render(
     ch: str, style: Style, rng: np.random.Generator, cfg: SynthConfig,
     neighbours: tuple[str, ...] = kana.hiragana71.chars,
+    extra: np.random.Generator | None = None, habit: Habit | None = None,
 ) -> np.ndarray:
-    """One field (127, 128), float ink in [0, 1] before quantisation."""
+    """One field (127, 128), float ink in [0, 1] before quantisation.
+
+    `extra` and `habit` drive version 2's variations (cfg.stroke_variation); they draw
+    from their own stream, so `rng`'s draws are version 1's whatever they do.
+    """
     canvas = np.zeros((FIELD_H, FIELD_W))
-    for segs in character_strokes(ch):
+    strokes = character_strokes(ch)
+    varied = cfg.stroke_variation and extra is not None
+    if varied:
+        strokes = vary_strokes(strokes, ch, extra, cfg, habit)
+    for i, segs in enumerate(strokes):
         draw_stroke(canvas, segs, style, rng)
+        rate = cfg.connect_rate * habit.connect if varied else 0.0
+        if rate and i + 1 < len(strokes) - voicing_strokes(ch) and extra.random() < rate:
+            draw_join(canvas, segs[-1][3], strokes[i + 1][0][0], style)
     if rng.random() < cfg.fragment_rate:
         add_fragment(canvas, neighbours, style, rng)
     return canvas
@@ -233,11 +329,17 @@ def quantize(field: np.ndarray, rng: np.random.Generator, noise: float) -> np.nd
 def render_writer(writer: int, cfg: SynthConfig) -> np.ndarray:
     """All of one writer's characters, (C, 127, 128) uint8 levels, from its own RNG."""
     rng = np.random.default_rng([cfg.seed, writer])
+    extra = np.random.default_rng([cfg.seed, writer, 2])  # version 2's stream
     chars = kana.get_class_set(cfg.classes).chars
     style = writer_style(rng, cfg)
+    habit = writer_habit(extra)
+    if cfg.pen_range:  # hair-thin to blotted: the writer's pen, widened or narrowed
+        style = replace(style, pen=float(np.clip(
+            style.pen * np.exp(extra.normal(0, 0.45 * cfg.pen_range)), 0.7, 5.0)))
     out = np.empty((len(chars), FIELD_H, FIELD_W), dtype=np.uint8)
     for i, ch in enumerate(chars):
-        out[i] = quantize(render(ch, sample_style(style, rng, cfg), rng, cfg, chars), rng, cfg.noise)
+        field = render(ch, sample_style(style, rng, cfg), rng, cfg, chars, extra, habit)
+        out[i] = quantize(field, rng, cfg.noise)
     return out
 
 
@@ -338,6 +440,20 @@ def records_per_writer(folder: str | os.PathLike) -> int | None:
     if value < 1:
         raise SynthError(f"{manifest}: records_per_writer {value}; generate the set again")
     return value
+
+
+def is_current(folder: str | os.PathLike, cfg: SynthConfig) -> bool:
+    """True when `folder` holds a finished set of this generator version and settings."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST).read_text())
+    except (FileNotFoundError, ValueError):
+        return False
+    except OSError as e:
+        raise SynthError(f"{Path(folder) / MANIFEST}: cannot be read ({e.strerror}); check its "
+                         f"permissions") from None
+    wanted = dict(asdict(cfg), generator_version=GENERATOR_VERSION)
+    wanted.pop("workers")  # results do not depend on it
+    return bool(manifest.get("complete")) and all(manifest.get(k) == v for k, v in wanted.items())
 
 
 def is_complete(folder: str | os.PathLike) -> bool:

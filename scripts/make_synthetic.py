@@ -24,6 +24,16 @@ def build_parser():
                    "neighbour's stroke at an edge (default: %(default)s)")
     p.add_argument("--noise", type=float, default=0.25, help="scanner noise sd in grey levels "
                    "(default: %(default)s)")
+    from maist import synth
+
+    for name, help_ in (("stroke_jitter", "each stroke turned, scaled, moved on its own"),
+                        ("bend", "strokes' control points pulled off KanjiVG's curves"),
+                        ("connect_rate", "share of stroke ends joined to the next"),
+                        ("pen_range", "pens from hair-thin to blotted"),
+                        ("mark_jitter", "voicing marks placed and sized freely")):
+        default = synth.DEFAULT.get(name, getattr(synth.SynthConfig(), name))
+        p.add_argument("--" + name.replace("_", "-"), type=float, default=default,
+                       help=f"{help_}; 0 is off (default: %(default)s)")
     p.add_argument("--workers", type=int, default=2, help="processes (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="replace ETL9G files already in --out "
                    "(default: refuse)")
@@ -38,7 +48,9 @@ def main(args) -> int:
 
     cfg = synth.SynthConfig(writers=args.writers, seed=args.seed, variation=args.variation,
                             fragment_rate=args.fragment_rate, noise=args.noise,
-                            workers=args.workers)
+                            workers=args.workers, stroke_jitter=args.stroke_jitter,
+                            bend=args.bend, connect_rate=args.connect_rate,
+                            pen_range=args.pen_range, mark_jitter=args.mark_jitter)
     start = time.perf_counter()
     try:
         with tqdm(total=cfg.writers, unit="writer", desc="rendering", disable=None) as bar:

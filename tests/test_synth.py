@@ -76,3 +76,66 @@ def test_generate_refuses_to_replace_files(tmp_path):
         synth.generate(tmp_path, cfg)
     assert e.value.params == ("overwrite", "out")  # the script says --force, --out
     assert synth.is_complete(tmp_path)
+
+
+# --- version 2: where real writers vary -----------------------------------------------------
+
+# sha256 of version 1's files for SynthConfig(writers=3, seed=11): with every version-2
+# feature at 0 the generator must write them byte for byte (a regression anchor, taken
+# from version 1's code before version 2 was written).
+VERSION_1_BYTES = "fe50d95c86db0499eebd64f0af3abc85017e707f1705a5c38cad20bb284d8fb3"
+FEATURES = ("stroke_jitter", "bend", "connect_rate", "pen_range", "mark_jitter")
+
+
+def test_every_feature_off_is_version_1_byte_for_byte(tmp_path):
+    import hashlib
+
+    paths = synth.generate(tmp_path, synth.SynthConfig(writers=3, seed=11, workers=1))
+    assert hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest() == VERSION_1_BYTES
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+def test_each_feature_changes_the_writing_and_switches_off(feature):
+    base = synth.SynthConfig(writers=1)
+    on = synth.SynthConfig(writers=1, **{feature: synth.REALISTIC[feature] * 2})
+    a, b = synth.render_writer(0, base), synth.render_writer(0, on)
+    changed = [i for i in range(71) if not np.array_equal(a[i], b[i])]
+    assert changed, feature
+    if feature == "mark_jitter":  # only the voiced and semi-voiced kana have marks
+        marked = {i for i, c in enumerate(kana.hiragana71.chars) if synth.voicing_strokes(c)}
+        assert set(changed) <= marked and len(changed) >= 20
+    off = synth.SynthConfig(writers=1, **{feature: 0.0})
+    np.testing.assert_array_equal(synth.render_writer(0, off), a)
+
+
+def test_zero_jitter_leaves_kanjivg_strokes_as_drawn():
+    rng = np.random.default_rng(0)
+    habit = synth.writer_habit(rng)
+    for ch in "あがぱ":
+        kvg = strokes.character_strokes(ch)
+        same = synth.vary_strokes(kvg, ch, rng, synth.SynthConfig(), habit)
+        assert all(np.array_equal(a, b) for a, b in zip(kvg, same))
+        moved = synth.vary_strokes(kvg, ch, rng, synth.SynthConfig(stroke_jitter=1.0), habit)
+        assert not all(np.allclose(a, b) for a, b in zip(kvg, moved))
+
+
+def test_realistic_sets_are_deterministic_and_pass_the_readers_checks(tmp_path):
+    cfg = synth.SynthConfig(writers=4, seed=2, workers=2, **synth.REALISTIC)
+    a = synth.generate(tmp_path / "a", cfg)
+    b = synth.generate(tmp_path / "b", synth.SynthConfig(writers=4, seed=2, workers=1,
+                                                          **synth.REALISTIC))
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]  # workers do not matter
+    from maist import dataset
+
+    files = dataset.find_files(tmp_path / "a")
+    sel = etl.select(files, kana.hiragana71)
+    assert len(sel.labels) == 4 * 71 and sorted(np.unique(sel.writers)) == [0, 1, 2, 3]
+    assert synth.is_current(tmp_path / "a", cfg)
+    assert not synth.is_current(tmp_path / "a", synth.SynthConfig(writers=4, seed=2))
+
+
+def test_voicing_marks_are_the_last_strokes():
+    assert synth.voicing_strokes("が") == 2 and synth.voicing_strokes("ぱ") == 1
+    assert synth.voicing_strokes("あ") == 0
+    base, voiced = strokes.character_strokes("か"), strokes.character_strokes("が")
+    assert len(voiced) == len(base) + 2
