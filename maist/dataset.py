@@ -523,6 +523,21 @@ def writer_grid(source: str | os.PathLike, writers: int = 6,
     return grid, ids, files[0].format.max_level
 
 
+def side_by_side(synthetic: Split, x: np.ndarray, y: np.ndarray, classes: Sequence[str],
+                 per_source: int = 4) -> tuple[np.ndarray, list[str]]:
+    """Rows of `per_source` synthetic images then `per_source` others (x, y), for each
+    class the others have: ((2 * per_source, C', 28, 28), row labels)."""
+    present = sorted(set(np.asarray(y).tolist()))
+    grid = np.zeros((2 * per_source, len(present), IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    for col, c in enumerate(present):
+        for offset, (images, labels) in enumerate(((synthetic.x, synthetic.y), (x, y))):
+            idx = np.flatnonzero(labels == c)[:per_source]
+            for r, i in enumerate(idx):
+                grid[offset * per_source + r, col] = images[i].reshape(IMAGE_SIZE, IMAGE_SIZE)
+    rows = [f"synthetic {r + 1}" for r in range(per_source)]
+    return grid, rows + [f"touch {r + 1}" for r in range(per_source)]
+
+
 def touch_grid(images: np.ndarray, chars: Sequence[str], class_set: kana.ClassSet = kana.hiragana71,
                per_class: int = 6) -> tuple[np.ndarray, list[str]]:
     """The first `per_class` drawings of each class present, as (per_class, C', H, W) ink in

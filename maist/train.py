@@ -189,12 +189,9 @@ def parse_init_from(text: str) -> tuple[Path, int | None]:
     return Path(text), None
 
 
-def init_from_run(sess, g: M.Graph, source: str, classes, model: str, new_head: bool) -> str:
-    """Load another run's weights into the fresh graph (Adam's moments stay fresh).
-
-    The class sets must match; with `new_head`, variables whose shape depends on them
-    (the readout) keep their new initial values instead. Returns the checkpoint used.
-    """
+def init_source(source: str, classes, model: str, new_head: bool) -> str:
+    """The checkpoint that fine-tuning starts from, checked before anything is made: the
+    same model, and the same classes unless `new_head` (a fresh readout layer)."""
     path, step = parse_init_from(source)
     src = runs.read_config(path)
     if src["recipe"]["model"] != model:
@@ -205,17 +202,28 @@ def init_from_run(sess, g: M.Graph, source: str, classes, model: str, new_head: 
             f"{path} was trained on {len(src['classes'])} classes ({''.join(src['classes'])}); "
             f"this data has {len(classes)} ({''.join(classes)}). Fine-tune on data of the "
             f"same classes, or train a new readout layer", params=("init_from", "new_head"))
-    ckpt = runs.checkpoint_path(path, step) if step is not None else runs.latest_checkpoint(path)
-    if ckpt is None or (step is not None and step not in runs.checkpoint_steps(path)):
-        raise TrainingError(f"{path}: no checkpoint at step {step}; available: "
-                            f"{runs.checkpoint_steps(path)}", params=("init_from",))
+    if step is None:
+        ckpt = runs.latest_checkpoint(path)
+    elif step in runs.checkpoint_steps(path):
+        ckpt = runs.checkpoint_path(path, step)
+    else:
+        ckpt = None
+    if ckpt is None:
+        raise TrainingError(f"{path}: no checkpoint{'' if step is None else f' at step {step}'}; "
+                            f"available: {runs.checkpoint_steps(path) or 'none'}",
+                            params=("init_from",))
+    return ckpt
+
+
+def load_weights(sess, g: M.Graph, ckpt: str) -> None:
+    """A checkpoint's weights into the fresh graph, where names and shapes agree: a new
+    readout layer (other classes) keeps its initial values; Adam's moments stay fresh."""
     saved = dict(tf1.train.list_variables(ckpt))
     with g.graph.as_default():
         take = [v for v in tf1.trainable_variables()
                 if saved.get(v.op.name) == v.shape.as_list()]
         saver = tf1.train.Saver(var_list=take)
     runs.restore_into(sess, saver, ckpt)
-    return ckpt
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -243,6 +251,9 @@ def train(
         raise TrainingError("the training split is empty; give data with training images",
                             params=("data",))
     config = run_config(cfg, data)
+    source = None
+    if cfg.init_from and not resume:  # checked before the run directory is made
+        source = init_source(cfg.init_from, data.classes, recipe.model, cfg.new_head)
     runs.prepare(run_dir, config, resume, override)
     g = M.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
                 label_smoothing=recipe.label_smoothing, freeze=cfg.freeze, **cfg.model_options)
@@ -263,8 +274,9 @@ def train(
         else:
             sess.run(g.init)
             start = 0
-            if cfg.init_from:
-                log(f"starting from the weights of {init_from_run(sess, g, cfg.init_from, data.classes, recipe.model, cfg.new_head)}")
+            if source:
+                load_weights(sess, g, source)
+                log(f"starting from the weights of {source}")
             ckpt = saver.save(sess, runs.checkpoint_path(run_dir, 0))
         metrics = runs.Metrics(run_dir, None if resume else g.graph, start if resume else None)
         save = lambda step: saver.save(sess, runs.checkpoint_path(run_dir, step))  # noqa: E731

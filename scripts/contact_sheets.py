@@ -1,5 +1,6 @@
 """Contact sheets for the docs: the synthetic ETL9G set beside the real touch-screen drawings,
-and what augmentation does to a few characters (docs/images/augment.png).
+what augmentation does to a few characters (docs/images/augment.png), and synthetic beside
+real at 28x28, as the network sees them (docs/images/synthetic_vs_touch.png).
 
     python scripts/contact_sheets.py --out docs/images
 """
@@ -61,6 +62,13 @@ def main(args) -> int:
     visualize.touch_sheet(grid, present).savefig(out / "touch_sheet.png", dpi=80,
                                                  bbox_inches="tight")
     print(out / "touch_sheet.png")
+    x, y, _ = dataset.from_images(images, chars, kana.hiragana71, data.meta["preprocess"])
+    side, labels = dataset.side_by_side(data.test, x, y, data.classes, per_source=4)
+    fig = visualize.contact_sheet(side, labels, [data.classes[c] for c in sorted(set(y.tolist()))],
+                                  title="28x28 as the network sees them: synthetic test writers "
+                                        "(top) and real touch drawings (bottom)")
+    fig.savefig(out / "synthetic_vs_touch.png", dpi=80, bbox_inches="tight")
+    print(out / "synthetic_vs_touch.png")
     return 0
 
 

@@ -146,3 +146,12 @@ def test_cosine_schedule_and_new_recipes():
         schedule.with_overrides(schedule.RECIPES["demo"], label_smoothing=1.5)
     with pytest.raises(schedule.ScheduleError, match="unknown augmentation"):
         schedule.with_overrides(schedule.RECIPES["demo"], augment="blur")
+
+
+def test_a_bad_source_is_refused_before_the_run_directory_is_made(source, tmp_path):
+    for bad, match in ((str(source) + ":7", "no checkpoint at step 7"),
+                       (str(tmp_path / "nowhere"), "no such run directory")):
+        cfg = TrainConfig(recipe(steps=3), eval_every=3, init_from=bad)
+        with pytest.raises(Exception, match=match):
+            train(tiny_data(num_classes=5), cfg, tmp_path / "ft", log=quiet, quiet=True)
+        assert not (tmp_path / "ft").exists()
