@@ -14,15 +14,13 @@ Prints a Markdown table: mean and spread over the splits.
 from __future__ import annotations
 
 import argparse
-import statistics
 from pathlib import Path
 
 import numpy as np
+from common import TOUCH_DEFAULT, spread
 
 from maist import dataset, runs, schedule
 from maist.train import TrainConfig, train
-
-TOUCH_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "touch-hiragana"
 
 
 def drawer_splits(drawers: np.ndarray, n_splits: int, adapt: int, seed: int = 0):
@@ -33,10 +31,6 @@ def drawer_splits(drawers: np.ndarray, n_splits: int, adapt: int, seed: int = 0)
         yield order[: adapt - 1], order[adapt - 1 : adapt], order[adapt:]
 
 
-def spread(values):
-    if len(values) == 1:
-        return f"{values[0]:.1%}"
-    return f"{statistics.mean(values):.1%} ± {statistics.stdev(values):.1%}"
 
 
 def main() -> None:

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from pathlib import Path
+
+from common import TOUCH_DEFAULT, spread
 
 from maist import dataset, report, runs, schedule, synth
 from maist.compare import train_or_reuse
 from maist.train import TrainConfig
-
-TOUCH_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "touch-hiragana"
 
 
 def data_for(variation: float, writers: int, root: Path):
@@ -36,10 +35,6 @@ def data_for(variation: float, writers: int, root: Path):
     return dataset.load(folder, log=lambda s: None)
 
 
-def spread(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.1%}"
-    return f"{statistics.mean(values):.1%} ± {statistics.stdev(values):.1%}"
 
 
 def main() -> None:

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+from common import TOUCH_DEFAULT, spread
 
 from maist import dataset, kana, runs, schedule, synth
 from maist.compare import train_or_reuse
 from maist.evaluate import top_k_accuracy
 from maist.train import TrainConfig
 
-TOUCH_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "touch-hiragana"
 HELD_OUT_SEED, HELD_OUT_DRAWERS = 2026, 4
 
 
@@ -65,10 +64,6 @@ def touch_split(path: str, preprocess: str):
     return x, y, np.isin(drawer, held), sorted(held.tolist())
 
 
-def spread(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.1%}"
-    return f"{statistics.mean(values):.1%} ± {statistics.stdev(values):.1%}"
 
 
 def main() -> None:

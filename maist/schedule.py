@@ -227,7 +227,10 @@ RECIPES: dict[str, Recipe] = {
                     "rate stayed 1e-3; only the fed keep_prob table applied."),
         Recipe("demo", "expert", "adam", "stable", 1_500, 50,
                StepTable((1e-3, 3e-4), (1000,)), StepTable.constant(0.5), sampling="epoch",
-               note="A few minutes on 2 CPU cores; shows the expert CNN learning."),
+               augment="full",
+               note="A few minutes on 2 CPU cores; shows the expert CNN learning. Augmented "
+                    "(affine, elastic, stroke width): it reads real handwriting about 10 "
+                    "points better than unaugmented (docs/README.md)."),
         Recipe("fast", "expert", "adam", "stable", 700, 64,
                Cosine(2e-3, 50, 2e-5, 700), StepTable.constant(0.75), sampling="epoch",
                note="The quickest way to a useful model: under a minute on 2 CPU cores. A "

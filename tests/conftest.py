@@ -22,6 +22,17 @@ def touch_or_skip():
         pytest.skip(f"../shared/data/touch-hiragana is not beside this checkout: {e}")
 
 
+def tiny_recipe(**kw):
+    """A short expert recipe for the tiny shapes set; fields as keyword arguments."""
+    from maist import schedule
+
+    base = dict(name="t", model="expert", optimizer="adam", loss="stable", steps=40,
+                batch_size=16, learning_rate=schedule.StepTable.constant(1e-3),
+                keep_prob=schedule.StepTable.constant(0.5), sampling="epoch")
+    base.update(kw)
+    return schedule.Recipe(**base)
+
+
 def shape(k: int, dy: int = 0, dx: int = 0) -> np.ndarray:
     """Class k's shape, centred in 28x28 like MNIST: a bar, a dash, a cross, a box, ..."""
     img = np.zeros((28, 28), np.float32)

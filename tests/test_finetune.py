@@ -4,21 +4,16 @@ import json
 
 import numpy as np
 import pytest
-from conftest import shape, tiny_data
+from conftest import shape, tiny_data, tiny_recipe
 from PIL import Image
 
 from maist import dataset, runs, schedule
 from maist.errors import DatasetError, TrainingError
-from maist.schedule import StepTable
 from maist.train import TrainConfig, feed_dict, train
 
 
 def recipe(**kw):
-    base = dict(name="t", model="expert", optimizer="adam", loss="stable", steps=30,
-                batch_size=16, learning_rate=StepTable.constant(1e-3),
-                keep_prob=StepTable.constant(0.5), sampling="epoch")
-    base.update(kw)
-    return schedule.Recipe(**base)
+    return tiny_recipe(**{"steps": 30, **kw})
 
 
 def quiet(msg):

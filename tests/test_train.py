@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_data
+from conftest import tiny_data, tiny_recipe
 
-from maist import schedule
 from maist.errors import RunError, TrainingError
 from maist.runs import read_metrics, restore
 from maist.schedule import StepTable
@@ -19,11 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def recipe(**kw):
-    base = dict(name="t", model="expert", optimizer="adam", loss="stable", steps=40,
-                batch_size=16, learning_rate=StepTable.constant(1e-3),
-                keep_prob=StepTable.constant(0.5), sampling="epoch")
-    base.update(kw)
-    return schedule.Recipe(**base)
+    return tiny_recipe(**{"steps": 40, **kw})
 
 
 def quiet(msg):
