@@ -7,7 +7,9 @@ of 2-3 points on a few hundred drawings is noise. Finished runs are reused.
     python benchmarks/recipes.py --rows demo,demo+full --seeds 0,1,2
     python benchmarks/recipes.py --rows fast,demo,maist --variation 1.5 --seeds 0
 
-A row is RECIPE or RECIPE+AUGMENT (demo+full: the demo recipe with full augmentation).
+A row is RECIPE or RECIPE+AUGMENT (demo+full: the demo recipe with full augmentation);
+RECIPE may be a .json recipe file (docs/recipes/demo-1500.json: the demo before
+augmentation).
 --variation other than 1 generates a harder (or easier) synthetic set under runs/.
 """
 
@@ -58,7 +60,7 @@ def main() -> None:
                                          augment=aug or None)
         results = []
         for seed in seeds:
-            tag = f"{row}-v{args.variation:g}-{recipe.steps}-seed{seed}"
+            tag = f"{recipe.name}{'+' + aug if aug else ''}-v{args.variation:g}-{recipe.steps}-seed{seed}"
             start = time.perf_counter()
             run = train_or_reuse(data, TrainConfig(recipe, seed=seed,
                                                    eval_every=max(recipe.steps // 4, 1)),

@@ -10,11 +10,12 @@ The touch drawers are split once, by a fixed seed: the tuning drawers are the on
 table reports and designs are judged on; the held-out drawers are never looked at while
 choosing, and are reported on their own at the end.
 
-    python benchmarks/synth_realism.py --rows v1,v1+aug,v2,v2+aug --seeds 0,1,2
-    python benchmarks/synth_realism.py --rows v2+aug-bend,v2+aug-pen_range --seeds 0,1,2
+    python benchmarks/synth_realism.py --rows v1,v1+elastic,v2,v2+elastic --seeds 0,1,2
+    python benchmarks/synth_realism.py --rows v2+elastic-bend,v2+elastic-pen_range
 
-A row: v1 or v2, then +aug (the demo recipe with --augment full), then -FEATURE to switch
-one of version 2's features off (stroke_jitter, bend, connect_rate, pen_range, mark_jitter).
+A row: v1 or v2, then +AUGMENT (none, affine, elastic, stroke, full: the recipe's
+--augment; default none), then -FEATURE to switch one of version 2's features off
+(stroke_jitter, bend, connect_rate, pen_range, mark_jitter).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 from common import TOUCH_DEFAULT, spread
 
 from maist import dataset, kana, runs, schedule, synth
+from maist.augment import KINDS, PRESETS
 from maist.compare import train_or_reuse
 from maist.evaluate import top_k_accuracy
 from maist.train import TrainConfig
@@ -36,15 +38,16 @@ HELD_OUT_SEED, HELD_OUT_DRAWERS = 2026, 4
 
 
 def row_settings(row: str) -> tuple[dict, str]:
-    """'v2+aug-bend' -> (SynthConfig fields, augment)."""
+    """'v2+elastic-bend' -> (SynthConfig fields, augment)."""
     parts = row.replace("-", " -").replace("+", " +").split()
     base = {"v1": {}, "v2": dict(synth.REALISTIC)}.get(parts[0])
     if base is None:
         raise SystemExit(f"{row}: a row starts with v1 or v2")
     augment = "none"
+    augment_kinds = set(PRESETS) | set(KINDS)
     for part in parts[1:]:
-        if part == "+aug":
-            augment = "full"
+        if part.startswith("+") and part[1:] in augment_kinds:
+            augment = part[1:]
         elif part.startswith("-") and part[1:] in synth.REALISTIC:
             base[part[1:]] = 0.0
         else:
@@ -68,7 +71,7 @@ def touch_split(path: str, preprocess: str):
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", default="v1,v1+aug,v2,v2+aug", help="(default: %(default)s)")
+    p.add_argument("--rows", default="v1,v1+elastic,v2,v2+elastic", help="(default: %(default)s)")
     p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
     p.add_argument("--writers", type=int, default=100, help="(default: %(default)s)")
     p.add_argument("--steps", type=int, default=1500, help="(default: %(default)s)")

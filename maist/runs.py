@@ -30,7 +30,7 @@ import numpy as np
 from . import evaluate as metrics_
 from . import model as M
 from ._tf import tf, tf1
-from .errors import PictureError, RunError
+from .errors import MaistError, PictureError, RunError
 from .fileio import atomic_path, write_text_atomic
 from .geometry import IMAGE_PIXELS
 from .preprocess import DEFAULT_PREPROCESS, from_picture
@@ -127,11 +127,26 @@ def _shown(v) -> str:
     return f"{len(v)} classes" if isinstance(v, list) and len(v) > 5 else repr(v)
 
 
+def full_recipe(d) -> dict | None:
+    """A recorded recipe with every field, defaults filled in: a run recorded before a
+    field existed (augment, label_smoothing) compares equal to one that states it."""
+    from .schedule import Recipe
+
+    if not isinstance(d, dict):
+        return d
+    try:
+        return json.loads(json.dumps(Recipe.from_dict(d).to_dict()))
+    except MaistError:
+        return d
+
+
 def config_differences(old: dict, new: dict, keys=RESUME_KEYS) -> list[str]:
     """'recipe.keep_prob: 0.5 -> 1' for each setting that differs (recipe steps excepted)."""
     out = []
     for key in keys:
         a, b = _lookup(old, key), _lookup(new, key)
+        if key == "recipe":
+            a, b = full_recipe(a), full_recipe(b)
         if key == "recipe" and isinstance(a, dict) and isinstance(b, dict):
             for k in sorted(set(a) | set(b)):
                 if k not in ("steps", "note", "blog") and a.get(k) != b.get(k):

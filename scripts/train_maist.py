@@ -97,7 +97,7 @@ def main(args) -> int:
               else schedule.Recipe.from_dict(own["recipe"]) if own
               else schedule.get_recipe("demo"))
     recipe = schedule.with_overrides(
-        recipe, model=args.model, steps=20 if args.dry_run else args.steps,
+        recipe, follow_steps=not args.resume, model=args.model, steps=20 if args.dry_run else args.steps,
         batch_size=args.batch_size, learning_rate=args.lr, keep_prob=args.keep_prob,
         loss=args.loss, optimizer=args.optimizer, sampling=args.sampling, augment=args.augment,
         label_smoothing=args.label_smoothing)

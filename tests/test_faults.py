@@ -376,3 +376,17 @@ def test_resume_takes_the_runs_own_settings_and_override_is_explicit(world, tmp_
     assert train_main(["--run-dir", str(run), "--resume", "--steps", "30", "--keep-prob", "0.9",
                        "--override", "--quiet"]) == 0
     assert json.loads((run / "result.json").read_text())["step"] == 30
+
+
+def test_runs_recorded_before_new_recipe_fields_still_resume(world):
+    """A config.json from before `augment` and `label_smoothing` existed is the same
+    recipe as one that states their defaults."""
+    from maist import runs
+
+    new = json.loads((world / "run" / "config.json").read_text())
+    new["recipe"].update(augment="none", label_smoothing=0.0)  # the defaults, stated
+    old = json.loads(json.dumps(new))
+    del old["recipe"]["augment"], old["recipe"]["label_smoothing"]  # as older runs recorded
+    assert runs.config_differences(old, new) == []
+    new["recipe"]["label_smoothing"] = 0.2
+    assert runs.config_differences(old, new) == ["recipe.label_smoothing: 0.0 -> 0.2"]

@@ -135,6 +135,12 @@ def test_cosine_schedule_and_new_recipes():
     assert schedule.parse_schedule(str(cos)) == cos
     longer = schedule.with_overrides(schedule.RECIPES["maist"], steps=9000)
     assert longer.learning_rate.steps == 9000  # the cosine follows the steps
+    assert longer.learning_rate.warmup == 450  # and the warm-up keeps its share
+    short = schedule.with_overrides(schedule.RECIPES["demo"], steps=20)  # a dry run
+    assert short.learning_rate.steps == 20 and short.learning_rate.warmup == 1
+    kept = schedule.with_overrides(short, follow_steps=False, steps=30)  # a resumed run
+    assert kept.learning_rate == short.learning_rate and kept.steps == 30
+    assert kept.learning_rate(29) == pytest.approx(short.learning_rate.floor)  # on at the floor
     back = schedule.Recipe.from_dict(json.loads(json.dumps(schedule.RECIPES["maist"].to_dict())))
     assert back == schedule.RECIPES["maist"]
     with pytest.raises(schedule.ScheduleError, match="label_smoothing"):
