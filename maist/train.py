@@ -12,6 +12,7 @@ the checkpoint, so a resumed run continues with the very losses an uninterrupted
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -81,8 +82,6 @@ def run_config(cfg: TrainConfig, data: MaistData) -> dict:
 
 def json_ready(d: dict) -> dict:
     """As it reads back from disk (tuples become lists), so configs compare equal."""
-    import json
-
     return json.loads(json.dumps(d))
 
 
