@@ -31,9 +31,9 @@ def data_for(variation: float, writers: int, root: Path):
     if variation == 1.0 and writers == 200:
         return dataset.load(None, log=lambda s: None)
     folder = root / "data" / f"synthetic-v{variation:g}-w{writers}"
-    if not synth.is_complete(folder):
-        synth.generate(folder, synth.SynthConfig(writers=writers, variation=variation),
-                       overwrite=True)
+    cfg = synth.SynthConfig(writers=writers, variation=variation, **synth.DEFAULT)
+    if not synth.is_current(folder, cfg):
+        synth.generate(folder, cfg, overwrite=True)
     return dataset.load(folder, log=lambda s: None)
 
 

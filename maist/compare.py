@@ -81,7 +81,7 @@ def train_or_reuse(
     done = finished_result(run_dir)
     if done is not None:
         old, new = runs.read_config(run_dir), run_config(cfg, data)
-        same = runs.full_recipe(old["recipe"]) == runs.full_recipe(new["recipe"])
+        same = runs.training_recipe(old["recipe"]) == runs.training_recipe(new["recipe"])
         same = same and all(old.get(k) == new.get(k) for k in ("seed", "classes", "model_options"))
         same = same and old.get("data", {}).get("sources") == new["data"].get("sources")
         if not same:

@@ -140,6 +140,19 @@ def full_recipe(d) -> dict | None:
         return d
 
 
+# A recipe's fields that say what it is, not how it trains: runs that differ only in them
+# trained alike (a recipe renamed, or its note reworded, is the same recipe).
+DESCRIPTIVE_FIELDS = ("name", "note", "blog")
+
+
+def training_recipe(d) -> dict | None:
+    """full_recipe(d) without its descriptive fields: equal for runs that trained alike."""
+    full = full_recipe(d)
+    if not isinstance(full, dict):
+        return full
+    return {k: v for k, v in full.items() if k not in DESCRIPTIVE_FIELDS}
+
+
 def config_differences(old: dict, new: dict, keys=RESUME_KEYS) -> list[str]:
     """'recipe.keep_prob: 0.5 -> 1' for each setting that differs (recipe steps excepted)."""
     out = []
@@ -149,7 +162,7 @@ def config_differences(old: dict, new: dict, keys=RESUME_KEYS) -> list[str]:
             a, b = full_recipe(a), full_recipe(b)
         if key == "recipe" and isinstance(a, dict) and isinstance(b, dict):
             for k in sorted(set(a) | set(b)):
-                if k not in ("steps", "note", "blog") and a.get(k) != b.get(k):
+                if k not in ("steps", *DESCRIPTIVE_FIELDS) and a.get(k) != b.get(k):
                     out.append(f"recipe.{k}: {a.get(k)!r} -> {b.get(k)!r}")
         elif a != b:
             out.append(f"{key}: {_shown(a)} -> {_shown(b)}")

@@ -149,3 +149,45 @@ def sample_cubic(seg: np.ndarray, t: np.ndarray) -> np.ndarray:
     t = t[:, None]
     u = 1.0 - t
     return u**3 * seg[0] + 3 * u**2 * t * seg[1] + 3 * u * t**2 * seg[2] + t**3 * seg[3]
+
+
+def split_cubic(seg: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """One cubic (4, 2) cut at parameter t into two that trace it exactly (de Casteljau)."""
+    a = seg[:-1] + t * (seg[1:] - seg[:-1])  # (3, 2)
+    b = a[:-1] + t * (a[1:] - a[:-1])  # (2, 2)
+    c = b[0] + t * (b[1] - b[0])
+    return np.array([seg[0], a[0], b[0], c]), np.array([c, b[1], a[2], seg[3]])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v)
+    return v / n if n > 1e-9 else np.zeros(2)
+
+
+def merge_strokes(strokes: tuple[np.ndarray, ...], i: int, handle: float = 0.25
+                  ) -> tuple[np.ndarray, ...]:
+    """Strokes i and i+1 written as one, the pen not lifted: a cubic carries it from i's
+    end to i+1's start, leaving along i's last direction and arriving along i+1's first.
+    `handle` is the tangent length as a fraction of the gap: short handles turn the pen
+    at the corners (the joined さ, き, り), long ones swing it through a loop."""
+    a, b = strokes[i], strokes[i + 1]
+    p0, p1 = a[-1][3], b[0][0]
+    reach = handle * np.linalg.norm(p1 - p0)
+    out_dir = _unit(a[-1][3] - a[-1][2])
+    in_dir = _unit(b[0][1] - b[0][0])
+    bridge = np.array([p0, p0 + reach * out_dir, p1 - reach * in_dir, p1])[None]
+    return strokes[:i] + (np.concatenate([a, bridge, b]),) + strokes[i + 2:]
+
+
+def split_stroke(strokes: tuple[np.ndarray, ...], i: int, end: int, start: int,
+                 trim: float = 0.0) -> tuple[np.ndarray, ...]:
+    """Stroke i written as two, the pen lifted: its segments [:end] and then [start:],
+    the ones between left out (a corner's hairpin) and the first `trim` of segment
+    `start` cut off, so that a gap shows where the pen left the paper."""
+    segs = strokes[i]
+    if not 0 < end <= start < len(segs):
+        raise StrokeError(f"stroke {i} has {len(segs)} segments: cannot split at {end}..{start}")
+    second = segs[start:].copy()
+    if trim:
+        second[0] = split_cubic(second[0], trim)[1]
+    return strokes[:i] + (segs[:end], second) + strokes[i + 1:]

@@ -12,16 +12,24 @@ point wander are drawn once, and every sample varies a little around them. The f
 gets what ETL9G scans have: 16 grey levels, faint scanner noise, and now and then a piece
 of the neighbouring cell's character reaching in at an edge.
 
+Version 2 adds variation where real writers vary (each stroke on its own, joins, pens,
+voicing marks), version 3 the handwritten variant forms KanjiVG does not draw (the joined
+さ and き, the two-stroke そ, the one-stroke り, ...). Each is a switch; all off, the files
+are version 1's byte for byte.
+
 The same seed gives byte-identical files: writer w draws from default_rng([seed, w]).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
+import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -30,13 +38,13 @@ import numpy as np
 from . import etl, kana
 from .errors import SynthError
 from .fileio import write_text_atomic
-from .strokes import KANJIVG_BOX, character_strokes, sample_cubic
+from .strokes import KANJIVG_BOX, character_strokes, merge_strokes, sample_cubic, split_stroke
 
 ETL9G = etl.FORMATS["ETL9G"]
 FIELD_H, FIELD_W = ETL9G.height, ETL9G.width  # 127 rows of 128 pixels
 WRITERS_PER_FILE = ETL9G.writers_per_file  # 4, as in AIST's ETL9G_01 .. ETL9G_50
 MANIFEST = "MAIST_SYNTHETIC.json"  # marks a folder as generated: no AIST record counts apply
-GENERATOR_VERSION = 2  # 2: per-stroke variation, joins, pen range, voicing marks
+GENERATOR_VERSION = 3  # 2: per-stroke variation, joins, pen range, voicing marks; 3: variant forms
 
 
 @dataclass(frozen=True)
@@ -56,15 +64,18 @@ class SynthConfig:
     connect_rate: float = 0.0  # share of stroke ends joined to the next (pen not lifted)
     pen_range: float = 0.0  # writers' pens from hair-thin to blotted, beyond version 1's
     mark_jitter: float = 0.0  # voicing marks (゛ ゜) placed and sized freely
+    # Version 3: share of writers who write each of VARIANT_FORMS' characters that way.
+    variant_rate: float = 0.0
 
     @property
     def stroke_variation(self) -> bool:
         return any((self.stroke_jitter, self.bend, self.connect_rate, self.pen_range,
-                    self.mark_jitter))
+                    self.mark_jitter, self.variant_rate))
 
 
 REALISTIC = dict(stroke_jitter=1.0, bend=1.0, connect_rate=0.15, pen_range=1.0,
                  mark_jitter=1.0)  # version 2's features at full strength
+FEATURES = dict(REALISTIC, variant_rate=0.4)  # every switch, at the strength tables use
 DEFAULT: dict = {}  # what data/synthetic is made with (see docs/README.md's realism table)
 
 
@@ -237,11 +248,48 @@ class Habit:
     bend: float  # multiplies the bend
     connect: float  # multiplies the join rate
     turn: float  # radians every stroke turns by, on top of the random part
+    variants: frozenset[str] = frozenset()  # base kana in a variant form
 
 
 def writer_habit(rng: np.random.Generator) -> Habit:
     return Habit(jitter=rng.uniform(0.4, 1.6), bend=rng.uniform(0.4, 1.6),
                  connect=rng.uniform(0.0, 2.0), turn=rng.normal(0, 0.06))
+
+
+# Handwritten forms that KanjiVG does not draw (it has no variant files for kana), made
+# from its strokes. Indices are KanjiVG's stroke order (see docs/images/variant_forms.png).
+VARIANT_FORMS: dict[str, Callable[[tuple[np.ndarray, ...]], tuple[np.ndarray, ...]]] = {
+    "さ": partial(merge_strokes, i=1),  # the diagonal runs on into the bottom curve, as in print
+    "き": partial(merge_strokes, i=2),
+    # Two strokes, as in print: the top tick, then the zigzag from a little below its end
+    # (segment 2 is the hairpin at the top right corner).
+    "そ": partial(split_stroke, i=0, end=2, start=3, trim=0.15),
+    "ふ": partial(merge_strokes, i=0),  # the top joined to the middle curve
+    "や": partial(merge_strokes, i=1),  # the dot runs on into the long stroke
+    "り": partial(merge_strokes, i=0),  # one stroke: the left hook carries on to the right
+}
+
+
+def base_kana(ch: str) -> str:
+    """The kana under a voicing mark: ざ -> さ, ぷ -> ふ; others are their own base."""
+    return unicodedata.normalize("NFD", ch)[0]
+
+
+def writer_variants(rng: np.random.Generator, rate: float) -> frozenset[str]:
+    """Which variant forms one writer uses: each, independently, with probability `rate`.
+    A writer keeps the choice for every sample, and for the voiced kana of the same base."""
+    if not rate:
+        return frozenset()
+    return frozenset(ch for ch in sorted(VARIANT_FORMS) if rng.random() < rate)
+
+
+def variant_form(strokes: tuple[np.ndarray, ...], ch: str, variants: frozenset[str]
+                 ) -> tuple[np.ndarray, ...]:
+    """`ch`'s strokes in the writer's form: a variant form where the writer uses one.
+    KanjiVG draws a voiced kana's base strokes first and the mark after, so one change
+    serves both."""
+    base = base_kana(ch)
+    return VARIANT_FORMS[base](strokes) if base in variants else strokes
 
 
 def voicing_strokes(ch: str) -> int:
@@ -295,6 +343,21 @@ def draw_join(canvas: np.ndarray, a: np.ndarray, b: np.ndarray, style: Style) ->
     stamp(canvas, line, np.full(n, max(0.6, 0.45 * style.pen)), np.full(n, 0.85 * style.ink))
 
 
+def draw_strokes(canvas: np.ndarray, strokes: tuple[np.ndarray, ...], ch: str, style: Style,
+                 rng: np.random.Generator, cfg: SynthConfig,
+                 extra: np.random.Generator | None, habit: Habit | None) -> None:
+    """A character's strokes onto `canvas`, varied by version 2's features when `extra`
+    and `habit` are given."""
+    varied = cfg.stroke_variation and extra is not None
+    if varied:
+        strokes = vary_strokes(strokes, ch, extra, cfg, habit)
+    rate = cfg.connect_rate * habit.connect if varied else 0.0
+    for i, segs in enumerate(strokes):
+        draw_stroke(canvas, segs, style, rng)
+        if rate and i + 1 < len(strokes) - voicing_strokes(ch) and extra.random() < rate:
+            draw_join(canvas, segs[-1][3], strokes[i + 1][0][0], style)
+
+
 def render(
     ch: str, style: Style, rng: np.random.Generator, cfg: SynthConfig,
     neighbours: tuple[str, ...] = kana.hiragana71.chars,
@@ -302,22 +365,35 @@ def render(
 ) -> np.ndarray:
     """One field (127, 128), float ink in [0, 1] before quantisation.
 
-    `extra` and `habit` drive version 2's variations (cfg.stroke_variation); they draw
-    from their own stream, so `rng`'s draws are version 1's whatever they do.
+    `extra` and `habit` drive version 2's and 3's variations (cfg.stroke_variation); they
+    draw from their own stream, so `rng`'s draws are version 1's whatever they do.
     """
     canvas = np.zeros((FIELD_H, FIELD_W))
-    strokes = character_strokes(ch)
-    varied = cfg.stroke_variation and extra is not None
-    if varied:
-        strokes = vary_strokes(strokes, ch, extra, cfg, habit)
-    for i, segs in enumerate(strokes):
-        draw_stroke(canvas, segs, style, rng)
-        rate = cfg.connect_rate * habit.connect if varied else 0.0
-        if rate and i + 1 < len(strokes) - voicing_strokes(ch) and extra.random() < rate:
-            draw_join(canvas, segs[-1][3], strokes[i + 1][0][0], style)
+    plain = character_strokes(ch)
+    form = variant_form(plain, ch, habit.variants) if habit is not None else plain
+    if form is plain:
+        draw_strokes(canvas, plain, ch, style, rng, cfg, extra, habit)
+    else:
+        # A variant has a stroke more or fewer, and so takes more or fewer draws. It is
+        # drawn from copies of the generators; the plain form, drawn where nobody sees it,
+        # then moves the generators on as far as it would have, so that every other
+        # character comes out exactly as it would without variants.
+        draw_strokes(canvas, form, ch, style, copy.deepcopy(rng), cfg, copy.deepcopy(extra),
+                     habit)
+        draw_strokes(np.zeros_like(canvas), plain, ch, style, rng, cfg, extra, habit)
     if rng.random() < cfg.fragment_rate:
         add_fragment(canvas, neighbours, style, rng)
     return canvas
+
+
+def variant_examples(seed: int = 0, variation: float = 0.5) -> tuple[np.ndarray, list[str]]:
+    """Each VARIANT_FORMS kana as KanjiVG draws it (row 0) and in its variant form (row 1),
+    by one writer: (2, n, 127, 128) uint8 levels, and the n kana."""
+    chars = sorted(VARIANT_FORMS)  # code point order is the kana table's order
+    idx = [kana.hiragana71.index(c) for c in chars]
+    rows = [render_writer(0, SynthConfig(writers=1, seed=seed, variation=variation,
+                                         variant_rate=rate))[idx] for rate in (0.0, 1.0)]
+    return np.stack(rows), chars
 
 
 def quantize(field: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
@@ -332,7 +408,10 @@ def render_writer(writer: int, cfg: SynthConfig) -> np.ndarray:
     extra = np.random.default_rng([cfg.seed, writer, 2])  # version 2's stream
     chars = kana.get_class_set(cfg.classes).chars
     style = writer_style(rng, cfg)
-    habit = writer_habit(extra)
+    # Variant forms draw from a stream of their own, so switching them on leaves every
+    # other feature's draws, and so its writing, as it was.
+    habit = replace(writer_habit(extra), variants=writer_variants(
+        np.random.default_rng([cfg.seed, writer, 3]), cfg.variant_rate))
     if cfg.pen_range:  # hair-thin to blotted: the writer's pen, widened or narrowed
         style = replace(style, pen=float(np.clip(
             style.pen * np.exp(extra.normal(0, 0.45 * cfg.pen_range)), 0.7, 5.0)))

@@ -1,5 +1,6 @@
 """Contact sheets for the docs: the synthetic ETL9G set beside the real touch-screen drawings,
-what augmentation does to a few characters (docs/images/augment.png), and synthetic beside
+the variant forms the generator can write (docs/images/variant_forms.png), what
+augmentation does to a few characters (docs/images/augment.png), and synthetic beside
 real at 28x28, as the network sees them (docs/images/synthetic_vs_touch.png).
 
     python scripts/contact_sheets.py --out docs/images
@@ -33,7 +34,7 @@ def build_parser():
 def main(args) -> int:
     import numpy as np
 
-    from maist import augment, dataset, kana, visualize
+    from maist import augment, dataset, kana, synth, visualize
     from maist.errors import DatasetError
 
     out = Path(args.out)
@@ -44,6 +45,11 @@ def main(args) -> int:
                                  max_level)
     fig.savefig(out / "synthetic_sheet.png", dpi=80, bbox_inches="tight")
     print(out / "synthetic_sheet.png")
+    images, chars = synth.variant_examples()
+    fig = visualize.contact_sheet(images / 15.0, ["KanjiVG", "variant"], chars, size=0.9,
+                                  title="variant forms the generator writes (--variant-rate)")
+    fig.savefig(out / "variant_forms.png", dpi=80, bbox_inches="tight")
+    print(out / "variant_forms.png")
     data = dataset.load(source, log=lambda s: None)
     picks = [int(np.flatnonzero(data.test.y == data.classes.index(c))[0]) for c in "あずぬほを"]
     cfg = augment.Augment.parse(args.augment)

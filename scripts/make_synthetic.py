@@ -30,7 +30,9 @@ def build_parser():
                         ("bend", "strokes' control points pulled off KanjiVG's curves"),
                         ("connect_rate", "share of stroke ends joined to the next"),
                         ("pen_range", "pens from hair-thin to blotted"),
-                        ("mark_jitter", "voicing marks placed and sized freely")):
+                        ("mark_jitter", "voicing marks placed and sized freely"),
+                        ("variant_rate", "share of writers who use each variant form "
+                         "(joined さ き ふ や, one-stroke り, two-stroke そ)")):
         default = synth.DEFAULT.get(name, getattr(synth.SynthConfig(), name))
         p.add_argument("--" + name.replace("_", "-"), type=float, default=default,
                        help=f"{help_}; 0 is off (default: %(default)s)")
@@ -50,7 +52,8 @@ def main(args) -> int:
                             fragment_rate=args.fragment_rate, noise=args.noise,
                             workers=args.workers, stroke_jitter=args.stroke_jitter,
                             bend=args.bend, connect_rate=args.connect_rate,
-                            pen_range=args.pen_range, mark_jitter=args.mark_jitter)
+                            pen_range=args.pen_range, mark_jitter=args.mark_jitter,
+                            variant_rate=args.variant_rate)
     start = time.perf_counter()
     try:
         with tqdm(total=cfg.writers, unit="writer", desc="rendering", disable=None) as bar:

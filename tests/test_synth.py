@@ -84,7 +84,7 @@ def test_generate_refuses_to_replace_files(tmp_path):
 # feature at 0 the generator must write them byte for byte (a regression anchor, taken
 # from version 1's code before version 2 was written).
 VERSION_1_BYTES = "fe50d95c86db0499eebd64f0af3abc85017e707f1705a5c38cad20bb284d8fb3"
-FEATURES = ("stroke_jitter", "bend", "connect_rate", "pen_range", "mark_jitter")
+FEATURES = ("stroke_jitter", "bend", "connect_rate", "pen_range", "mark_jitter", "variant_rate")
 
 
 def test_every_feature_off_is_version_1_byte_for_byte(tmp_path):
@@ -97,13 +97,18 @@ def test_every_feature_off_is_version_1_byte_for_byte(tmp_path):
 @pytest.mark.parametrize("feature", FEATURES)
 def test_each_feature_changes_the_writing_and_switches_off(feature):
     base = synth.SynthConfig(writers=1)
-    on = synth.SynthConfig(writers=1, **{feature: synth.REALISTIC[feature] * 2})
+    on = synth.SynthConfig(writers=1, **{feature: min(1.0, synth.FEATURES[feature] * 2)}
+                           if feature == "variant_rate" else {feature: synth.FEATURES[feature] * 2})
     a, b = synth.render_writer(0, base), synth.render_writer(0, on)
     changed = [i for i in range(71) if not np.array_equal(a[i], b[i])]
     assert changed, feature
     if feature == "mark_jitter":  # only the voiced and semi-voiced kana have marks
         marked = {i for i, c in enumerate(kana.hiragana71.chars) if synth.voicing_strokes(c)}
         assert set(changed) <= marked and len(changed) >= 20
+    if feature == "variant_rate":  # only the kana with a variant form, and their voiced ones
+        varied = {i for i, c in enumerate(kana.hiragana71.chars)
+                  if synth.base_kana(c) in synth.VARIANT_FORMS}
+        assert set(changed) <= varied
     off = synth.SynthConfig(writers=1, **{feature: 0.0})
     np.testing.assert_array_equal(synth.render_writer(0, off), a)
 
@@ -120,10 +125,10 @@ def test_zero_jitter_leaves_kanjivg_strokes_as_drawn():
 
 
 def test_realistic_sets_are_deterministic_and_pass_the_readers_checks(tmp_path):
-    cfg = synth.SynthConfig(writers=4, seed=2, workers=2, **synth.REALISTIC)
+    cfg = synth.SynthConfig(writers=4, seed=2, workers=2, **synth.FEATURES)
     a = synth.generate(tmp_path / "a", cfg)
     b = synth.generate(tmp_path / "b", synth.SynthConfig(writers=4, seed=2, workers=1,
-                                                          **synth.REALISTIC))
+                                                          **synth.FEATURES))
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]  # workers do not matter
     from maist import dataset
 
@@ -139,3 +144,80 @@ def test_voicing_marks_are_the_last_strokes():
     assert synth.voicing_strokes("あ") == 0
     base, voiced = strokes.character_strokes("か"), strokes.character_strokes("が")
     assert len(voiced) == len(base) + 2
+
+
+# --- version 3: variant forms ----------------------------------------------------------------
+
+
+def _ink_points(stroke_list, n=50):
+    return [np.concatenate([strokes.sample_cubic(seg, np.linspace(0, 1, n)) for seg in s])
+            for s in stroke_list]
+
+
+def test_split_cubic_traces_the_same_curve():
+    seg = np.array([[0.0, 0.0], [10.0, 30.0], [40.0, -5.0], [50.0, 20.0]])
+    left, right = strokes.split_cubic(seg, 0.3)
+    t = np.linspace(0, 1, 11)
+    np.testing.assert_allclose(strokes.sample_cubic(left, t), strokes.sample_cubic(seg, 0.3 * t))
+    np.testing.assert_allclose(strokes.sample_cubic(right, t),
+                               strokes.sample_cubic(seg, 0.3 + 0.7 * t), atol=1e-12)
+
+
+def test_merge_joins_two_strokes_into_one_continuous_stroke():
+    kvg = strokes.character_strokes("り")
+    (one,) = strokes.merge_strokes(kvg, 0)
+    assert len(one) == len(kvg[0]) + 1 + len(kvg[1])  # both strokes and a bridge between
+    np.testing.assert_array_equal(one[: len(kvg[0])], kvg[0])  # KanjiVG's strokes kept
+    np.testing.assert_array_equal(one[-len(kvg[1]):], kvg[1])
+    assert all(np.array_equal(a[3], b[0]) for a, b in zip(one[:-1], one[1:]))  # no pen lift
+    bridge = one[len(kvg[0])]
+    out = bridge[1] - bridge[0]  # leaves along the first stroke's last direction
+    last = kvg[0][-1][3] - kvg[0][-1][2]
+    assert out @ last / np.linalg.norm(out) / np.linalg.norm(last) > 0.999
+
+
+def test_split_lifts_the_pen_and_leaves_a_gap():
+    kvg = strokes.character_strokes("そ")
+    first, second = strokes.split_stroke(kvg, 0, end=2, start=3, trim=0.15)
+    np.testing.assert_array_equal(first, kvg[0][:2])
+    np.testing.assert_array_equal(second[1:], kvg[0][4:])
+    assert np.linalg.norm(second[0][0] - first[-1][3]) > 8  # KanjiVG units: a visible gap
+    with pytest.raises(strokes.StrokeError, match="cannot split"):
+        strokes.split_stroke(kvg, 0, end=3, start=2)
+
+
+@pytest.mark.parametrize("ch", sorted(synth.VARIANT_FORMS))
+def test_variant_forms_change_only_how_the_strokes_run(ch):
+    """A variant keeps the character where KanjiVG puts it: its ink lies near KanjiVG's,
+    and its stroke count changes by one (joined or split)."""
+    kvg = strokes.character_strokes(ch)
+    var = synth.variant_form(kvg, ch, frozenset(synth.VARIANT_FORMS))
+    assert abs(len(var) - len(kvg)) == 1
+    before = np.concatenate(_ink_points(kvg))
+    after = np.concatenate(_ink_points(var))
+    # Every KanjiVG point is still drawn (within a pen's width), apart from the split's gap.
+    nearest = np.min(np.linalg.norm(before[:, None] - after[None], axis=-1), axis=1)
+    assert np.mean(nearest < 3.0) > 0.9
+    assert synth.variant_form(kvg, ch, frozenset()) is kvg  # not this writer's form
+
+
+def test_voiced_kana_follow_their_base_form():
+    assert synth.base_kana("ざ") == "さ" and synth.base_kana("ぷ") == "ふ"
+    assert synth.base_kana("あ") == "あ"
+    forms = frozenset({"さ"})
+    plain, voiced = strokes.character_strokes("さ"), strokes.character_strokes("ざ")
+    a = synth.variant_form(plain, "さ", forms)
+    b = synth.variant_form(voiced, "ざ", forms)
+    assert len(b) == len(a) + 2  # the same joined base, then the two marks
+    # KanjiVG's voiced files draw the base within half a unit of the plain one's.
+    assert all(x.shape == y.shape and np.allclose(x, y, atol=1.0) for x, y in zip(a, b))
+
+
+def test_a_writer_keeps_a_variant_choice():
+    rng = lambda: np.random.default_rng([0, 5, 3])  # noqa: E731
+    assert synth.writer_variants(rng(), 0.5) == synth.writer_variants(rng(), 0.5)
+    assert synth.writer_variants(rng(), 0.0) == frozenset()
+    assert synth.writer_variants(rng(), 1.0) == frozenset(synth.VARIANT_FORMS)
+    shares = [len(synth.writer_variants(np.random.default_rng([0, w, 3]), 0.4))
+              for w in range(300)]
+    assert 0.35 < np.mean(shares) / len(synth.VARIANT_FORMS) < 0.45

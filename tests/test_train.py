@@ -140,3 +140,22 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     data.train.batch_indices = real
     done = train(data, cfg, tmp_path / "run", resume=True, log=quiet, quiet=True)
     assert done.stopped == "completed" and done.step == 12
+
+
+def test_a_finished_run_is_reused_only_for_the_same_training(tiny, tmp_path):
+    """compare/benchmarks reuse a finished run when the recipe trains alike, whatever its
+    name or note says, and refuse one that trained otherwise."""
+    from dataclasses import replace
+
+    from maist.compare import train_or_reuse
+
+    base = recipe(steps=10)
+    first = train_or_reuse(tiny, TrainConfig(base, eval_every=10), tmp_path / "run", log=quiet)
+    renamed = replace(base, name="another name", note="reworded")
+    logged = []
+    again = train_or_reuse(tiny, TrainConfig(renamed, eval_every=10), tmp_path / "run",
+                           log=logged.append)
+    assert again.test_accuracy == first.test_accuracy and logged[0].startswith("reusing")
+    other = replace(base, keep_prob=StepTable.constant(1.0))
+    with pytest.raises(RunError, match="other options"):
+        train_or_reuse(tiny, TrainConfig(other, eval_every=10), tmp_path / "run", log=quiet)
