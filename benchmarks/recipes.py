@@ -10,7 +10,9 @@ of 2-3 points on a few hundred drawings is noise. Finished runs are reused.
 A row is RECIPE or RECIPE+AUGMENT (demo+full: the demo recipe with full augmentation);
 RECIPE may be a .json recipe file (docs/recipes/demo-1500.json: the demo before
 augmentation).
---variation other than 1 generates a harder (or easier) synthetic set under runs/.
+--variation other than 1, or a --variant-rate other than the default's, generates a
+synthetic set of its own under runs/. The tables in README.md and docs/README.md made
+before generator version 3 used --variant-rate 0.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from maist.compare import train_or_reuse
 from maist.train import TrainConfig
 
 
-def data_for(variation: float, writers: int, root: Path):
-    if variation == 1.0 and writers == 200:
-        return dataset.load(None, log=lambda s: None)
-    folder = root / "data" / f"synthetic-v{variation:g}-w{writers}"
-    cfg = synth.SynthConfig(writers=writers, variation=variation, **synth.DEFAULT)
+def data_for(variation: float, writers: int, variant_rate: float, root: Path):
+    if (variation, writers, variant_rate) == (1.0, 200, synth.DEFAULT.get("variant_rate")):
+        return dataset.load(None, log=lambda s: None)  # data/synthetic, the default set
+    folder = root / "data" / f"synthetic-v{variation:g}-w{writers}-vr{variant_rate:g}"
+    cfg = synth.SynthConfig(writers=writers, variation=variation,
+                            **{**synth.DEFAULT, "variant_rate": variant_rate})
     if not synth.is_current(folder, cfg):
         synth.generate(folder, cfg, overwrite=True)
     return dataset.load(folder, log=lambda s: None)
@@ -44,6 +47,9 @@ def main() -> None:
     p.add_argument("--rows", default="demo,demo+full", help="(default: %(default)s)")
     p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
     p.add_argument("--variation", type=float, default=1.0, help="synthetic set (default: 1)")
+    p.add_argument("--variant-rate", type=float, default=synth.DEFAULT.get("variant_rate", 0.0),
+                   help="synthetic set's variant forms; 0 is the generator before version 3 "
+                        "(default: %(default)s)")
     p.add_argument("--writers", type=int, default=200, help="(default: %(default)s)")
     p.add_argument("--steps", type=int, default=None, help="override every recipe's steps")
     p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
@@ -51,7 +57,7 @@ def main() -> None:
     p.add_argument("--root", default="runs/recipes", help="(default: %(default)s)")
     args = p.parse_args()
     root = Path(args.root)
-    data = data_for(args.variation, args.writers, root)
+    data = data_for(args.variation, args.writers, args.variant_rate, root)
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     for row in args.rows.split(","):
@@ -60,7 +66,10 @@ def main() -> None:
                                          augment=aug or None)
         results = []
         for seed in seeds:
-            tag = f"{recipe.name}{'+' + aug if aug else ''}-v{args.variation:g}-{recipe.steps}-seed{seed}"
+            # The data's settings are in the name: a reused run is matched by its files'
+            # paths, and data/synthetic keeps its paths when it is regenerated.
+            tag = (f"{recipe.name}{'+' + aug if aug else ''}-v{args.variation:g}"
+                   f"-vr{args.variant_rate:g}-{recipe.steps}-seed{seed}")
             start = time.perf_counter()
             run = train_or_reuse(data, TrainConfig(recipe, seed=seed,
                                                    eval_every=max(recipe.steps // 4, 1)),

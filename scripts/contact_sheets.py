@@ -46,9 +46,9 @@ def main(args) -> int:
     fig.savefig(out / "synthetic_sheet.png", dpi=80, bbox_inches="tight")
     print(out / "synthetic_sheet.png")
     images, chars = synth.variant_examples()
-    fig = visualize.contact_sheet(images / 15.0, ["KanjiVG", "variant"], chars, size=0.9,
-                                  title="variant forms the generator writes (--variant-rate)")
-    fig.savefig(out / "variant_forms.png", dpi=80, bbox_inches="tight")
+    fig = visualize.contact_sheet(images / 15.0, ["KanjiVG", "variant"], chars, size=1.1,
+                                  title="variant forms (make_synthetic.py --variant-rate)")
+    fig.savefig(out / "variant_forms.png", dpi=100, bbox_inches="tight")
     print(out / "variant_forms.png")
     data = dataset.load(source, log=lambda s: None)
     picks = [int(np.flatnonzero(data.test.y == data.classes.index(c))[0]) for c in "あずぬほを"]

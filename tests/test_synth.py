@@ -221,3 +221,10 @@ def test_a_writer_keeps_a_variant_choice():
     shares = [len(synth.writer_variants(np.random.default_rng([0, w, 3]), 0.4))
               for w in range(300)]
     assert 0.35 < np.mean(shares) / len(synth.VARIANT_FORMS) < 0.45
+
+
+def test_variant_examples_show_each_form_beside_kanjivgs():
+    images, chars = synth.variant_examples()
+    assert images.shape == (2, len(synth.VARIANT_FORMS), synth.FIELD_H, synth.FIELD_W)
+    assert chars == sorted(synth.VARIANT_FORMS)
+    assert all(not np.array_equal(images[0, i], images[1, i]) for i in range(len(chars)))
