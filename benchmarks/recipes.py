@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from common import TOUCH_DEFAULT, spread
@@ -28,13 +29,14 @@ from maist import dataset, report, runs, schedule, synth
 from maist.compare import train_or_reuse
 from maist.train import TrainConfig
 
+DEFAULT_SET = synth.SynthConfig(**synth.DEFAULT)  # what data/synthetic is made with
+
 
 def data_for(variation: float, writers: int, variant_rate: float, root: Path):
-    if (variation, writers, variant_rate) == (1.0, 200, synth.DEFAULT.get("variant_rate")):
+    if (variation, writers, variant_rate) == (1.0, 200, DEFAULT_SET.variant_rate):
         return dataset.load(None, log=lambda s: None)  # data/synthetic, the default set
     folder = root / "data" / f"synthetic-v{variation:g}-w{writers}-vr{variant_rate:g}"
-    cfg = synth.SynthConfig(writers=writers, variation=variation,
-                            **{**synth.DEFAULT, "variant_rate": variant_rate})
+    cfg = replace(DEFAULT_SET, writers=writers, variation=variation, variant_rate=variant_rate)
     if not synth.is_current(folder, cfg):
         synth.generate(folder, cfg, overwrite=True)
     return dataset.load(folder, log=lambda s: None)
@@ -47,7 +49,7 @@ def main() -> None:
     p.add_argument("--rows", default="demo,demo+full", help="(default: %(default)s)")
     p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
     p.add_argument("--variation", type=float, default=1.0, help="synthetic set (default: 1)")
-    p.add_argument("--variant-rate", type=float, default=synth.DEFAULT.get("variant_rate", 0.0),
+    p.add_argument("--variant-rate", type=float, default=DEFAULT_SET.variant_rate,
                    help="synthetic set's variant forms; 0 is the generator before version 3 "
                         "(default: %(default)s)")
     p.add_argument("--writers", type=int, default=200, help="(default: %(default)s)")

@@ -97,8 +97,7 @@ def test_every_feature_off_is_version_1_byte_for_byte(tmp_path):
 @pytest.mark.parametrize("feature", FEATURES)
 def test_each_feature_changes_the_writing_and_switches_off(feature):
     base = synth.SynthConfig(writers=1)
-    on = synth.SynthConfig(writers=1, **{feature: min(1.0, synth.FEATURES[feature] * 2)}
-                           if feature == "variant_rate" else {feature: synth.FEATURES[feature] * 2})
+    on = synth.SynthConfig(writers=1, **{feature: synth.FEATURES[feature] * 2})
     a, b = synth.render_writer(0, base), synth.render_writer(0, on)
     changed = [i for i in range(71) if not np.array_equal(a[i], b[i])]
     assert changed, feature
