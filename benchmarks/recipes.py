@@ -10,9 +10,10 @@ of 2-3 points on a few hundred drawings is noise. Finished runs are reused.
 A row is RECIPE or RECIPE+AUGMENT (demo+full: the demo recipe with full augmentation);
 RECIPE may be a .json recipe file (docs/recipes/demo-1500.json: the demo before
 augmentation).
---variation other than 1, or a --variant-rate other than the default's, generates a
-synthetic set of its own under runs/. The tables in README.md and docs/README.md made
-before generator version 3 used --variant-rate 0.
+--synth names the generator's setting as synth.parse_features reads it ('default', 'v1',
+'v1+variant_rate', ...). Any set other than data/synthetic's (a --synth, --variation or
+--writers other than the default's) is generated on its own under runs/. The tables in
+README.md and docs/README.md made before generator version 3 used --synth v1.
 """
 
 from __future__ import annotations
@@ -32,16 +33,15 @@ from maist.train import TrainConfig
 DEFAULT_SET = synth.SynthConfig(**synth.DEFAULT)  # what data/synthetic is made with
 
 
-def data_for(variation: float, writers: int, variant_rate: float, root: Path):
-    if (variation, writers, variant_rate) == (1.0, 200, DEFAULT_SET.variant_rate):
+def data_for(features: str, variation: float, writers: int, root: Path):
+    cfg = replace(synth.SynthConfig(**synth.parse_features(features)), writers=writers,
+                  variation=variation)
+    if cfg == DEFAULT_SET:
         return dataset.load(None, log=lambda s: None)  # data/synthetic, the default set
-    folder = root / "data" / f"synthetic-v{variation:g}-w{writers}-vr{variant_rate:g}"
-    cfg = replace(DEFAULT_SET, writers=writers, variation=variation, variant_rate=variant_rate)
+    folder = root / "data" / f"synthetic-{features}-v{variation:g}-w{writers}"
     if not synth.is_current(folder, cfg):
         synth.generate(folder, cfg, overwrite=True)
     return dataset.load(folder, log=lambda s: None)
-
-
 
 
 def main() -> None:
@@ -49,9 +49,9 @@ def main() -> None:
     p.add_argument("--rows", default="demo,demo+full", help="(default: %(default)s)")
     p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
     p.add_argument("--variation", type=float, default=1.0, help="synthetic set (default: 1)")
-    p.add_argument("--variant-rate", type=float, default=DEFAULT_SET.variant_rate,
-                   help="synthetic set's variant forms; 0 is the generator before version 3 "
-                        "(default: %(default)s)")
+    p.add_argument("--synth", default="default", help="the generator's features, e.g. v1 "
+                   "(the generator before version 3) or default-stroke_jitter "
+                   "(default: %(default)s)")
     p.add_argument("--writers", type=int, default=200, help="(default: %(default)s)")
     p.add_argument("--steps", type=int, default=None, help="override every recipe's steps")
     p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
@@ -59,7 +59,10 @@ def main() -> None:
     p.add_argument("--root", default="runs/recipes", help="(default: %(default)s)")
     args = p.parse_args()
     root = Path(args.root)
-    data = data_for(args.variation, args.writers, args.variant_rate, root)
+    try:
+        data = data_for(args.synth, args.variation, args.writers, root)
+    except synth.SynthError as e:
+        raise SystemExit(f"--synth {args.synth}: {e}") from None
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     for row in args.rows.split(","):
@@ -70,8 +73,8 @@ def main() -> None:
         for seed in seeds:
             # The data's settings are in the name: a reused run is matched by its files'
             # paths, and data/synthetic keeps its paths when it is regenerated.
-            tag = (f"{recipe.name}{'+' + aug if aug else ''}-v{args.variation:g}"
-                   f"-vr{args.variant_rate:g}-{recipe.steps}-seed{seed}")
+            tag = (f"{recipe.name}{'+' + aug if aug else ''}-{args.synth}-v{args.variation:g}"
+                   f"-w{args.writers}-{recipe.steps}-seed{seed}")
             start = time.perf_counter()
             run = train_or_reuse(data, TrainConfig(recipe, seed=seed,
                                                    eval_every=max(recipe.steps // 4, 1)),
@@ -82,7 +85,8 @@ def main() -> None:
             results.append(dict(seed=seed, test=run.test_accuracy, seconds=seconds, **touch))
             print(json.dumps({"row": row, **results[-1]}), flush=True)
         rows.append((row, recipe, results))
-    print(f"\nsynthetic variation {args.variation:g}, {args.writers} writers, seeds {args.seeds}"
+    print(f"\nsynthetic set {args.synth}, variation {args.variation:g}, {args.writers} writers, "
+          f"seeds {args.seeds}"
           f" (touch: {rows[0][2][0]['n']} drawings)\n")
     print("| row | steps x batch | synthetic test | touch top-1 | touch top-5 | train s (first seed) |")
     print("|---|---|---|---|---|---|")

@@ -16,7 +16,8 @@ choosing, and are reported on their own at the end.
 A row: v1 or v2, then +AUGMENT (none, affine, elastic, stroke, full: the recipe's
 --augment; default none, whatever the recipe says), then +FEATURE or -FEATURE to switch
 a generator feature on (at synth.FEATURES' strength) or off: stroke_jitter, bend,
-connect_rate, pen_range, mark_jitter (version 2's, all on in v2) and variant_rate.
+connect_rate, pen_range, mark_jitter (version 2's, all on in v2), variant_rate (version 3)
+and proportion (version 4).
 """
 
 from __future__ import annotations
@@ -39,23 +40,18 @@ HELD_OUT_SEED, HELD_OUT_DRAWERS = 2026, 4
 
 
 def row_settings(row: str) -> tuple[dict, str]:
-    """'v2+elastic-bend' -> (SynthConfig fields, augment)."""
-    parts = row.replace("-", " -").replace("+", " +").split()
-    base = {"v1": {}, "v2": dict(synth.REALISTIC)}.get(parts[0])
-    if base is None:
-        raise SystemExit(f"{row}: a row starts with v1 or v2")
-    augment = "none"
+    """'v2+elastic-bend' -> (SynthConfig fields, augment): the augmentation part out, the
+    rest read by synth.parse_features."""
     augment_kinds = set(PRESETS) | set(KINDS)
-    for part in parts[1:]:
-        if part.startswith("+") and part[1:] in augment_kinds:
-            augment = part[1:]
-        elif part.startswith("+") and part[1:] in synth.FEATURES:
-            base[part[1:]] = synth.FEATURES[part[1:]]
-        elif part.startswith("-") and part[1:] in synth.FEATURES:
-            base[part[1:]] = 0.0
-        else:
-            raise SystemExit(f"{row}: cannot read {part!r}")
-    return base, augment
+    parts = row.replace("-", " -").replace("+", " +").split()
+    augments = [p[1:] for p in parts[1:] if p.startswith("+") and p[1:] in augment_kinds]
+    if len(augments) > 1:
+        raise SystemExit(f"{row}: one augmentation a row (a preset, such as full)")
+    generator = "".join(p for p in parts if p[1:] not in augments or p == parts[0])
+    try:
+        return synth.parse_features(generator), (augments or ["none"])[0]
+    except synth.SynthError as e:
+        raise SystemExit(f"{row}: {e}") from None
 
 
 def touch_split(path: str, preprocess: str):

@@ -14,8 +14,10 @@ of the neighbouring cell's character reaching in at an edge.
 
 Version 2 adds variation where real writers vary (each stroke on its own, joins, pens,
 voicing marks), version 3 the handwritten variant forms KanjiVG does not draw (the joined
-さ and き, the two-stroke そ, the one-stroke り, ...). Each is a switch; all off, the files
-are version 1's byte for byte.
+さ and き, the two-stroke そ, the one-stroke り, ...), version 4 each writer's own width for
+each kana. Each is a switch; all off, the files are version 1's byte for byte. DEFAULT,
+what data/synthetic is made with, is the setting that read real drawings best
+(docs/README.md): the variant forms and stroke jitter.
 
 The same seed gives byte-identical files: writer w draws from default_rng([seed, w]).
 """
@@ -28,10 +30,10 @@ import os
 import time
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -44,7 +46,9 @@ ETL9G = etl.FORMATS["ETL9G"]
 FIELD_H, FIELD_W = ETL9G.height, ETL9G.width  # 127 rows of 128 pixels
 WRITERS_PER_FILE = ETL9G.writers_per_file  # 4, as in AIST's ETL9G_01 .. ETL9G_50
 MANIFEST = "MAIST_SYNTHETIC.json"  # marks a folder as generated: no AIST record counts apply
-GENERATOR_VERSION = 3  # 2: per-stroke variation, joins, pen range, voicing marks; 3: variant forms
+# 2: per-stroke variation, joins, pen range, voicing marks; 3: variant forms; 4: proportion,
+# and stroke jitter in DEFAULT
+GENERATOR_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,22 @@ class SynthConfig:
     mark_jitter: float = 0.0  # voicing marks (゛ ゜) placed and sized freely
     # Version 3: share of writers who write each of VARIANT_FORMS' characters that way.
     variant_rate: float = 0.0
+    # Each writer's own width-to-height for each kana, beyond the writer-wide aspect: real
+    # hands write ら narrow or wide whatever they do with わ (KanjiVG draws one proportion).
+    proportion: float = 0.0
+
+    def __post_init__(self):
+        # A share outside 0..1 would act as 0 or 1 without a word; a negative strength
+        # would draw the same as its positive.
+        for name in ("connect_rate", "variant_rate", "fragment_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise SynthError(f"{name} is a share of writers or strokes, 0..1, not "
+                                 f"{getattr(self, name)}", params=(name,))
+        for name in ("variation", "sample_variation", "noise", "stroke_jitter", "bend",
+                     "pen_range", "mark_jitter", "proportion"):
+            if getattr(self, name) < 0:
+                raise SynthError(f"{name} is a strength, 0 (off) or more, not "
+                                 f"{getattr(self, name)}", params=(name,))
 
     @property
     def stroke_variation(self) -> bool:
@@ -75,10 +95,38 @@ class SynthConfig:
 
 REALISTIC = dict(stroke_jitter=1.0, bend=1.0, connect_rate=0.15, pen_range=1.0,
                  mark_jitter=1.0)  # version 2's features at full strength
-FEATURES = dict(REALISTIC, variant_rate=0.4)  # every switch, at the strength tables use
-# What data/synthetic is made with: version 1's writing and the variant forms. Version
-# 2's features stay off: none lifted the real drawings' score (docs/README.md's tables).
-DEFAULT: dict = dict(variant_rate=FEATURES["variant_rate"])
+FEATURES = dict(REALISTIC, variant_rate=0.4, proportion=1.0)  # every switch, at table strength
+# What data/synthetic is made with: version 1's writing, the variant forms and each stroke
+# jittered on its own. With the demo recipe these lift the real touch drawings from 90% to
+# 93% (docs/README.md); the other features stay off, as none lifted them.
+DEFAULT: dict = dict(variant_rate=FEATURES["variant_rate"],
+                     stroke_jitter=FEATURES["stroke_jitter"])
+BASES = {"v1": {}, "v2": REALISTIC, "default": DEFAULT}
+
+
+def parse_features(text: str) -> dict:
+    """A generator setting in words -> SynthConfig's feature fields.
+
+    'v1', 'v2' or 'default', then +FEATURE (on, at FEATURES' strength), +FEATURE=VALUE, or
+    -FEATURE (off): 'v1+variant_rate+stroke_jitter', 'default-variant_rate',
+    'v1+proportion=0.5'.
+    """
+    parts = text.replace("-", " -").replace("+", " +").split()
+    if not parts or parts[0] not in BASES:
+        raise SynthError(f"{text!r}: a generator setting starts with {', '.join(BASES)}",
+                         params=("features",))
+    out = dict(BASES[parts[0]])
+    for part in parts[1:]:
+        name, _, value = part[1:].partition("=")
+        if name not in FEATURES or (part[0] == "-" and value):
+            raise SynthError(f"{text!r}: cannot read {part!r}; +FEATURE, +FEATURE=VALUE or "
+                             f"-FEATURE, where FEATURE is one of {', '.join(FEATURES)}",
+                             params=("features",))
+        try:
+            out[name] = 0.0 if part[0] == "-" else float(value) if value else FEATURES[name]
+        except ValueError:
+            raise SynthError(f"{text!r}: {value!r} is not a number", params=("features",)) from None
+    return out
 
 
 @dataclass(frozen=True)
@@ -251,6 +299,8 @@ class Habit:
     connect: float  # multiplies the join rate
     turn: float  # radians every stroke turns by, on top of the random part
     variants: frozenset[str] = frozenset()  # base kana in a variant form
+    # base kana -> log(width / height) change this writer gives it (absent: none)
+    proportions: Mapping[str, float] = field(default_factory=dict, compare=False)
 
 
 def writer_habit(rng: np.random.Generator) -> Habit:
@@ -283,6 +333,26 @@ def writer_variants(rng: np.random.Generator, rate: float) -> frozenset[str]:
     if not rate:
         return frozenset()
     return frozenset(ch for ch in sorted(VARIANT_FORMS) if rng.random() < rate)
+
+
+def writer_proportions(rng: np.random.Generator, strength: float) -> dict[str, float]:
+    """log(width / height) changes a writer keeps for each base kana (the voiced ones
+    follow their base): normal, sd 0.25 x strength, bounded at +-0.6 (x1.8 either way)."""
+    if not strength:
+        return {}
+    bases = sorted({base_kana(c) for c in kana.hiragana71.chars})
+    logs = np.clip(rng.normal(0, 0.25 * strength, len(bases)), -0.6, 0.6)
+    return dict(zip(bases, logs.tolist()))
+
+
+def proportioned(strokes: tuple[np.ndarray, ...], log_ratio: float) -> tuple[np.ndarray, ...]:
+    """Strokes widened (log_ratio > 0) or narrowed about KanjiVG's centre, keeping the area:
+    x scales by exp(r / 2) and y by exp(-r / 2). 0 returns the strokes themselves."""
+    if not log_ratio:
+        return strokes
+    centre = KANJIVG_BOX / 2
+    scale = np.exp(np.array([log_ratio / 2, -log_ratio / 2]))
+    return tuple((segs - centre) * scale + centre for segs in strokes)
 
 
 def variant_form(strokes: tuple[np.ndarray, ...], ch: str, variants: frozenset[str]
@@ -372,6 +442,8 @@ def render(
     """
     canvas = np.zeros((FIELD_H, FIELD_W))
     plain = character_strokes(ch)
+    if habit is not None:  # a geometric change: it takes no draws, so the streams stay put
+        plain = proportioned(plain, habit.proportions.get(base_kana(ch), 0.0))
     form = variant_form(plain, ch, habit.variants) if habit is not None else plain
     if form is plain:
         draw_strokes(canvas, plain, ch, style, rng, cfg, extra, habit)
@@ -414,7 +486,9 @@ def render_writer(writer: int, cfg: SynthConfig) -> np.ndarray:
     # Variant forms draw from a stream of their own, so switching them on leaves every
     # other feature's draws, and so its writing, as it was.
     habit = replace(writer_habit(extra), variants=writer_variants(
-        np.random.default_rng([cfg.seed, writer, 3]), cfg.variant_rate))
+        np.random.default_rng([cfg.seed, writer, 3]), cfg.variant_rate),
+        proportions=writer_proportions(np.random.default_rng([cfg.seed, writer, 4]),
+                                       cfg.proportion))
     if cfg.pen_range:  # hair-thin to blotted: the writer's pen, widened or narrowed
         style = replace(style, pen=float(np.clip(
             style.pen * np.exp(extra.normal(0, 0.45 * cfg.pen_range)), 0.7, 5.0)))

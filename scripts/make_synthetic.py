@@ -32,7 +32,8 @@ def build_parser():
                         ("pen_range", "pens from hair-thin to blotted"),
                         ("mark_jitter", "voicing marks placed and sized freely"),
                         ("variant_rate", "share of writers who use each variant form "
-                         "(joined さ き ふ や, one-stroke り, two-stroke そ)")):
+                         "(joined さ き ふ や, one-stroke り, two-stroke そ)"),
+                        ("proportion", "each writer's own width-to-height for each kana")):
         default = synth.DEFAULT.get(name, getattr(synth.SynthConfig(), name))
         p.add_argument("--" + name.replace("_", "-"), type=float, default=default,
                        help=f"{help_}; 0 is off (default: %(default)s)")
@@ -50,10 +51,8 @@ def main(args) -> int:
 
     cfg = synth.SynthConfig(writers=args.writers, seed=args.seed, variation=args.variation,
                             fragment_rate=args.fragment_rate, noise=args.noise,
-                            workers=args.workers, stroke_jitter=args.stroke_jitter,
-                            bend=args.bend, connect_rate=args.connect_rate,
-                            pen_range=args.pen_range, mark_jitter=args.mark_jitter,
-                            variant_rate=args.variant_rate)
+                            workers=args.workers,
+                            **{name: getattr(args, name) for name in synth.FEATURES})
     start = time.perf_counter()
     try:
         with tqdm(total=cfg.writers, unit="writer", desc="rendering", disable=None) as bar:

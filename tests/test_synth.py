@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -84,7 +86,8 @@ def test_generate_refuses_to_replace_files(tmp_path):
 # feature at 0 the generator must write them byte for byte (a regression anchor, taken
 # from version 1's code before version 2 was written).
 VERSION_1_BYTES = "fe50d95c86db0499eebd64f0af3abc85017e707f1705a5c38cad20bb284d8fb3"
-FEATURES = ("stroke_jitter", "bend", "connect_rate", "pen_range", "mark_jitter", "variant_rate")
+FEATURES = ("stroke_jitter", "bend", "connect_rate", "pen_range", "mark_jitter", "variant_rate",
+            "proportion")
 
 
 def test_every_feature_off_is_version_1_byte_for_byte(tmp_path):
@@ -227,3 +230,73 @@ def test_variant_examples_show_each_form_beside_kanjivgs():
     assert images.shape == (2, len(synth.VARIANT_FORMS), synth.FIELD_H, synth.FIELD_W)
     assert chars == sorted(synth.VARIANT_FORMS)
     assert all(not np.array_equal(images[0, i], images[1, i]) for i in range(len(chars)))
+
+
+def _ink_box(field: np.ndarray) -> tuple[int, int]:
+    ys, xs = np.nonzero(field > 0.3)
+    return int(np.ptp(ys)) + 1, int(np.ptp(xs)) + 1
+
+
+def test_proportioned_strokes_change_width_to_height_and_keep_the_area():
+    kvg = strokes.character_strokes("ら")
+    assert synth.proportioned(kvg, 0.0) is kvg
+    pts = np.concatenate([s.reshape(-1, 2) for s in kvg])
+    wide = np.concatenate([s.reshape(-1, 2) for s in synth.proportioned(kvg, 0.4)])
+    w0, h0 = np.ptp(pts, axis=0)
+    w1, h1 = np.ptp(wide, axis=0)
+    assert np.isclose((w1 / h1) / (w0 / h0), np.exp(0.4))
+    assert np.isclose(w1 * h1, w0 * h0)
+
+
+def test_a_writer_keeps_each_kanas_proportion_and_voiced_kana_follow():
+    rng = lambda: np.random.default_rng([0, 7, 4])  # noqa: E731
+    props = synth.writer_proportions(rng(), 1.0)
+    assert props == synth.writer_proportions(rng(), 1.0) and synth.writer_proportions(rng(), 0) == {}
+    assert set(props) == {synth.base_kana(c) for c in kana.hiragana71.chars}
+    assert max(abs(v) for v in props.values()) <= 0.6
+    spread = np.std([v for w in range(100)
+                     for v in synth.writer_proportions(np.random.default_rng([0, w, 4]), 1.0).values()])
+    assert 0.2 < spread < 0.3
+    # Drawn with a proportion of +0.5 the kana is wider for its height than with -0.5; the
+    # voiced kana takes its base's entry.
+    style = synth.writer_style(np.random.default_rng(1), synth.SynthConfig(variation=0))
+    habit = synth.writer_habit(np.random.default_rng(2))
+    cfg = synth.SynthConfig(fragment_rate=0.0, variation=0.0)
+    for ch in "らが":
+        h_w = {}
+        for r in (-0.5, 0.5):
+            field = synth.render(ch, style, np.random.default_rng(3), cfg,
+                                 habit=replace(habit, proportions={synth.base_kana(ch): r}))
+            h, w = _ink_box(field)
+            h_w[r] = h / w
+        assert h_w[-0.5] > 1.5 * h_w[0.5], (ch, h_w)
+
+
+@pytest.mark.parametrize("bad, msg", [(dict(variant_rate=2.0), "variant_rate is a share"),
+                                      (dict(connect_rate=-0.1), "connect_rate is a share"),
+                                      (dict(proportion=-1.0), "proportion is a strength")])
+def test_out_of_range_settings_are_refused(bad, msg):
+    with pytest.raises(synth.SynthError, match=msg) as e:
+        synth.SynthConfig(**bad)
+    assert e.value.params == tuple(bad)
+
+
+def test_generator_settings_read_from_words():
+    assert synth.parse_features("v1") == {}
+    assert synth.parse_features("default") == synth.DEFAULT
+    assert synth.parse_features("v2") == synth.REALISTIC
+    assert synth.parse_features("v1+variant_rate+stroke_jitter") == dict(
+        variant_rate=synth.FEATURES["variant_rate"], stroke_jitter=synth.FEATURES["stroke_jitter"])
+    assert synth.parse_features("v2-bend+proportion=0.5") == dict(synth.REALISTIC, bend=0.0,
+                                                                  proportion=0.5)
+    assert synth.parse_features("default-variant_rate")["variant_rate"] == 0.0
+    synth.SynthConfig(**synth.parse_features("v2+variant_rate"))  # every name is a field
+
+
+@pytest.mark.parametrize("bad, msg", [("v3", "starts with v1, v2, default"),
+                                      ("v1+ink", "cannot read '\\+ink'"),
+                                      ("v1-bend=2", "cannot read '-bend=2'"),
+                                      ("v1+bend=lots", "'lots' is not a number")])
+def test_unreadable_generator_settings_say_what_is_wrong(bad, msg):
+    with pytest.raises(synth.SynthError, match=msg):
+        synth.parse_features(bad)
