@@ -13,9 +13,10 @@ choosing, and are reported on their own at the end.
     python benchmarks/synth_realism.py --rows v1,v1+elastic,v2,v2+elastic --seeds 0,1,2
     python benchmarks/synth_realism.py --rows v1+elastic+variant_rate,v2+elastic-bend
 
-A row: v1 or v2, then +AUGMENT (none, affine, elastic, stroke, full: the recipe's
---augment; default none, whatever the recipe says), then +FEATURE or -FEATURE to switch
-a generator feature on (at synth.FEATURES' strength) or off: stroke_jitter, bend,
+A row: v1, v2 or default (data/synthetic's setting), then +AUGMENT (none, affine,
+elastic, stroke, full: the recipe's --augment; default none, whatever the recipe says),
+then +FEATURE, +FEATURE=STRENGTH or -FEATURE to switch a generator feature on (at
+synth.FEATURES' strength, or the one given) or off: stroke_jitter, bend,
 connect_rate, pen_range, mark_jitter (version 2's, all on in v2), variant_rate (version 3)
 and proportion (version 4).
 """
@@ -44,10 +45,11 @@ def row_settings(row: str) -> tuple[dict, str]:
     rest read by synth.parse_features."""
     augment_kinds = set(PRESETS) | set(KINDS)
     parts = row.replace("-", " -").replace("+", " +").split()
-    augments = [p[1:] for p in parts[1:] if p.startswith("+") and p[1:] in augment_kinds]
+    is_augment = [p.startswith("+") and p[1:] in augment_kinds for p in parts]
+    augments = [p[1:] for p, a in zip(parts, is_augment) if a]
     if len(augments) > 1:
         raise SystemExit(f"{row}: one augmentation a row (a preset, such as full)")
-    generator = "".join(p for p in parts if p[1:] not in augments or p == parts[0])
+    generator = "".join(p for p, a in zip(parts, is_augment) if not a)
     try:
         return synth.parse_features(generator), (augments or ["none"])[0]
     except synth.SynthError as e:
