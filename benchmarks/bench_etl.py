@@ -43,7 +43,7 @@ ETL9G_STRUCT = ">2H8sI4B4H2B34x8128s7x"  # as public readers write it; field 15 
 
 def jis_level1_kanji(n: int = 2965) -> list[int]:
     """The first n JIS X 0208 codes from row 0x30 on that map to a character."""
-    from maist.kana import KanaError, jis_to_char
+    from maist.data.classes import KanaError, jis_to_char
 
     out = []
     for hi in range(0x30, 0x50):
@@ -58,7 +58,9 @@ def jis_level1_kanji(n: int = 2965) -> list[int]:
 
 def make_files(folder: Path, n_files: int, seed: int = 0) -> list[Path]:
     """Real-size ETL9G files; images drawn from a pool rendered by maist.synth."""
-    from maist import etl, kana, synth
+    from maist.data import classes as kana
+    from maist.data import etl
+    from maist.synth import generator as synth
 
     fmt = etl.FORMATS["ETL9G"]
     expected = 12144 * RECORD
@@ -125,7 +127,7 @@ def _reference_records(paths):
 
 
 def reference_select(paths, out):
-    from maist import kana
+    from maist.data import classes as kana
 
     wanted = {int(c): i for i, c in enumerate(kana.hiragana71.jis_codes)}
     images = [_reference_image(r[14]) for r in _reference_records(paths) if r[1] in wanted]
@@ -134,7 +136,8 @@ def reference_select(paths, out):
 
 
 def maist_select(paths, out, workers=2):
-    from maist import etl, kana, preprocess
+    from maist.data import classes as kana
+    from maist.data import etl, preprocess
 
     sel = etl.select(etl.find_etl_files(paths), kana.hiragana71, preprocess.seed, workers=workers,
                      packed=preprocess.seed_packed)
@@ -167,7 +170,7 @@ def reference_decode_all(paths, out):
 
 
 def maist_decode_all(paths, out, workers=2):
-    from maist import etl, preprocess
+    from maist.data import etl, preprocess
 
     files = etl.find_etl_files(paths)
     stream = NpyStream(out, (28, 28), sum(f.n_samples for f in files))

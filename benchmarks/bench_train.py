@@ -24,9 +24,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 import numpy as np  # noqa: E402
 from bench_train_keras import NUM_CLASSES, fake_data  # noqa: E402
 
-from maist import model as M  # noqa: E402  (sets TensorFlow up for graphs)
-from maist._tf import tf1  # noqa: E402
-from maist.schedule import Recipe, StepTable  # noqa: E402
+from maist.nets import models as M  # noqa: E402  (sets TensorFlow up for graphs)
+from maist.nets.backend import tf1  # noqa: E402
+from maist.training.schedule import Recipe, StepTable  # noqa: E402
 
 
 def expert_flops_per_image() -> float:
@@ -41,9 +41,9 @@ def expert_flops_per_image() -> float:
 def time_maist(x, y, batch: int, steps: int, augment: str = "none") -> float:
     """Images/s of MAIST's loop body, the trainer's own pieces: the batch (augmented on a
     thread when asked) made by train.feed_dict through train.Prefetch, then train_step."""
-    from maist.augment import Augment
-    from maist.dataset import Split
-    from maist.train import Prefetch, feed_dict, train_step
+    from maist.data.augment import Augment
+    from maist.data.dataset import Split
+    from maist.training.loop import Prefetch, feed_dict, train_step
 
     recipe = Recipe("bench", "expert", "adam", "stable", steps + 10, batch,
                     StepTable.constant(1e-4), StepTable.constant(0.5), sampling="epoch",

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 from common import TOUCH_DEFAULT, spread
 
-from maist import dataset, runs, schedule
-from maist.train import TrainConfig, train
+from maist.data import dataset
+from maist.training import rundir as runs
+from maist.training import schedule
+from maist.training.loop import TrainConfig, train
 
 
 def drawer_splits(drawers: np.ndarray, n_splits: int, adapt: int, seed: int = 0):

@@ -26,9 +26,13 @@ from pathlib import Path
 
 from common import TOUCH_DEFAULT, spread
 
-from maist import dataset, report, runs, schedule, synth
-from maist.compare import train_or_reuse
-from maist.train import TrainConfig
+from maist.analysis import report
+from maist.analysis.compare import train_or_reuse
+from maist.data import dataset
+from maist.synth import generator as synth
+from maist.training import rundir as runs
+from maist.training import schedule
+from maist.training.loop import TrainConfig
 
 DEFAULT_SET = synth.SynthConfig(**synth.DEFAULT)  # what data/synthetic is made with
 

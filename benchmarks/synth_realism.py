@@ -31,11 +31,15 @@ from pathlib import Path
 import numpy as np
 from common import TOUCH_DEFAULT, spread
 
-from maist import dataset, kana, runs, schedule, synth
-from maist.augment import KINDS, PRESETS
-from maist.compare import train_or_reuse
-from maist.evaluate import top_k_accuracy
-from maist.train import TrainConfig
+from maist.analysis.compare import train_or_reuse
+from maist.analysis.metrics import top_k_accuracy
+from maist.data import classes as kana
+from maist.data import dataset
+from maist.data.augment import KINDS, PRESETS
+from maist.synth import generator as synth
+from maist.training import rundir as runs
+from maist.training import schedule
+from maist.training.loop import TrainConfig
 
 HELD_OUT_SEED, HELD_OUT_DRAWERS = 2026, 4
 

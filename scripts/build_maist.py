@@ -11,7 +11,8 @@ from maist import cli
 
 
 def build_parser():
-    from maist import kana, preprocess
+    from maist.data import classes as kana
+    from maist.data import preprocess
 
     p = cli.parser(__doc__)
     p.add_argument("--etl", nargs="+", required=True, metavar="DIR_OR_FILE",
@@ -40,7 +41,7 @@ def build_parser():
 def main(args) -> int:
     from tqdm import tqdm
 
-    from maist import dataset
+    from maist.data import dataset
 
     # Checked before anything is read, so a bad --out costs nothing and harms nothing.
     out = dataset.check_output_path(args.out, args.etl, overwrite=args.force)

@@ -14,7 +14,8 @@ from maist import cli
 
 
 def build_parser():
-    from maist import model, preprocess
+    from maist.data import preprocess
+    from maist.nets import models as model
 
     p = cli.parser(__doc__)
     p.add_argument("--data", default=None, help="ETL folder/file or .npz (default: data/ETL9G "
@@ -35,7 +36,8 @@ def build_parser():
 
 @cli.command(build_parser)
 def main(args) -> int:
-    from maist import compare, dataset, visualize
+    from maist.analysis import compare, visualize
+    from maist.data import dataset
     from maist.fileio import write_text_atomic
 
     todo = compare.plans([m.strip() for m in args.models.split(",") if m.strip()], args.quick)

@@ -34,8 +34,11 @@ def build_parser():
 def main(args) -> int:
     import numpy as np
 
-    from maist import augment, dataset, kana, synth, visualize
+    from maist.analysis import visualize
+    from maist.data import augment, dataset
+    from maist.data import classes as kana
     from maist.errors import DatasetError
+    from maist.synth import generator as synth
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

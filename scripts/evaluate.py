@@ -24,8 +24,9 @@ def build_parser():
 
 @cli.command(build_parser)
 def main(args) -> int:
-    from maist import report, runs, visualize
+    from maist.analysis import report, visualize
     from maist.fileio import write_text_atomic
+    from maist.training import rundir as runs
 
     runs.read_config(args.run_dir)  # a damaged run is reported before data is built
     with runs.restore(args.run_dir, args.step) as restored:

@@ -24,7 +24,7 @@ def build_parser():
                    "neighbour's stroke at an edge (default: %(default)s)")
     p.add_argument("--noise", type=float, default=0.25, help="scanner noise sd in grey levels "
                    "(default: %(default)s)")
-    from maist import synth
+    from maist.synth import generator as synth
 
     for name, help_ in (("stroke_jitter", "each stroke turned, scaled, moved on its own"),
                         ("bend", "strokes' control points pulled off KanjiVG's curves"),
@@ -47,7 +47,7 @@ def build_parser():
 def main(args) -> int:
     from tqdm import tqdm
 
-    from maist import synth
+    from maist.synth import generator as synth
 
     cfg = synth.SynthConfig(writers=args.writers, seed=args.seed, variation=args.variation,
                             fragment_rate=args.fragment_rate, noise=args.noise,

@@ -22,8 +22,8 @@ def build_parser():
 
 @cli.command(build_parser)
 def main(args) -> int:
-    from maist import runs
     from maist.errors import MaistError, PictureError
+    from maist.training import rundir as runs
 
     if args.top < 1:
         raise MaistError(f"--top must be 1 or more, not {args.top}")

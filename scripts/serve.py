@@ -34,11 +34,11 @@ def build_parser():
 
 @cli.command(build_parser)
 def main(args) -> int:
-    from maist import app as web
+    from maist.app import server as web
 
     app = web.create_app(args.run_dir, runs_root=args.runs, mine_dir=args.mine)
     if args.screenshot:
-        from maist import browser
+        from maist.app import browser
 
         top = browser.screenshot(app, args.screenshot, args.draw)
         print(f"drew {args.draw}: top 5 {' '.join(top)}; wrote {args.screenshot}")

@@ -16,7 +16,10 @@ from maist import cli
 
 
 def build_parser():
-    from maist import augment, kana, model, preprocess, schedule
+    from maist.data import augment, preprocess
+    from maist.data import classes as kana
+    from maist.nets import models as model
+    from maist.training import schedule
 
     p = cli.parser(__doc__)
     p.add_argument("--data", default=None, help="an ETL folder or file, or a built .npz (default: "
@@ -84,9 +87,12 @@ def build_parser():
 
 @cli.command(build_parser)
 def main(args) -> int:
-    from maist import dataset, model, runs, schedule
+    from maist.data import dataset
     from maist.errors import RunError
-    from maist.train import TrainConfig, train
+    from maist.nets import models as model
+    from maist.training import rundir as runs
+    from maist.training import schedule
+    from maist.training.loop import TrainConfig, train
 
     if args.resume and not args.run_dir:
         raise RunError("--resume needs --run-dir, the run to continue")

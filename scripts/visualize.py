@@ -23,7 +23,8 @@ def build_parser():
 
 @cli.command(build_parser)
 def main(args) -> int:
-    from maist import report, runs
+    from maist.analysis import report
+    from maist.training import rundir as runs
 
     runs.restore(args.run_dir).close()  # a damaged run is reported before data is built
     data = report.data_for_run(args.run_dir, args.data)

@@ -3,8 +3,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maist import etl, kana, synth
-from maist.dataset import MaistData, Split
+from maist.data import classes as kana
+from maist.data import etl
+from maist.data.dataset import MaistData, Split
+from maist.synth import generator as synth
 
 # The real touch drawings sit in ../shared beside the checkout on CI and developers'
 # machines, not in a user's clone: tests that read them skip there, and say so.
@@ -13,7 +15,7 @@ TOUCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "touch-hiragan
 
 def touch_or_skip():
     """(images, chars) of the touch-hiragana set, or a pytest skip that says why."""
-    from maist import dataset
+    from maist.data import dataset
     from maist.errors import DatasetError
 
     try:
@@ -24,7 +26,7 @@ def touch_or_skip():
 
 def tiny_recipe(**kw):
     """A short expert recipe for the tiny shapes set; fields as keyword arguments."""
-    from maist import schedule
+    from maist.training import schedule
 
     base = dict(name="t", model="expert", optimizer="adam", loss="stable", steps=40,
                 batch_size=16, learning_rate=schedule.StepTable.constant(1e-3),

@@ -13,10 +13,10 @@ from PIL import Image
 
 pytest.importorskip("flask", reason="the draw page needs the app extra: pip install -e '.[app]'")
 
-from maist import app as web  # noqa: E402
-from maist import schedule  # noqa: E402
-from maist.schedule import StepTable  # noqa: E402
-from maist.train import TrainConfig, train  # noqa: E402
+from maist.training import schedule  # noqa: E402
+from maist.app import server as web  # noqa: E402
+from maist.training.loop import TrainConfig, train  # noqa: E402
+from maist.training.schedule import StepTable  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_save_writes_the_png_where_it_should(client, tmp_path):
         assert r.status_code == 200, r.json
         path = Path(r.json["path"])
         assert path == tmp_path / "mine" / "あ" / f"{expected:04d}.png" and r.json["count"] == expected
-    from maist import dataset
+    from maist.data import dataset
 
     assert dataset.picture_label(path, tmp_path / "mine", dataset.kana.hiragana71) == "あ"
 
@@ -173,7 +173,7 @@ def test_no_run_is_a_clear_error(tmp_path):
 
 def test_the_page_in_headless_chromium(world, tmp_path):
     pytest.importorskip("selenium", reason="the browser test needs selenium (the app extra)")
-    from maist import browser
+    from maist.app import browser
 
     try:
         browser.find_chromium()

@@ -18,28 +18,38 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted((ROOT / "scripts").glob("*.py"))
 
 
+def module_name(path: Path) -> str:
+    """maist/data/etl.py -> 'maist.data.etl'; maist/data/__init__.py -> 'maist.data'."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in (ROOT / "maist").rglob("*.py")}
+
+
 def maist_imports(path: Path) -> set[str]:
     """maist modules a file imports, at any depth (lazy imports in functions included)."""
     found = set()
+    here = module_name(path) if path.is_relative_to(ROOT / "maist") else ""
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:  # relative, inside the package
-                base = node.module or ""
-                found |= {f"maist.{base}" if base else f"maist.{a.name}" for a in node.names}
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
             elif node.module and node.module.split(".")[0] == "maist":
-                if node.module == "maist":
-                    found |= {f"maist.{a.name}" for a in node.names}
-                else:
-                    found.add(node.module)
+                module = node.module
+            else:
+                continue
+            for a in node.names:
+                found.add(f"{module}.{a.name}" if f"{module}.{a.name}" in MODULES else module)
         elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "maist"}
-    modules = {p.stem for p in (ROOT / "maist").glob("*.py")}
-    return {m for m in found if m.split(".")[1] in modules}
+    return {m for m in found if m in MODULES}
 
 
 def test_no_import_cycles_in_the_package():
-    graph = {f"maist.{p.stem}": maist_imports(p) - {f"maist.{p.stem}"}
-             for p in (ROOT / "maist").glob("*.py") if p.stem != "__init__"}
+    graph = {name: maist_imports(p) - {name} for name, p in MODULES.items()}
     done, path = set(), []
 
     def visit(node):
@@ -59,16 +69,17 @@ def test_no_import_cycles_in_the_package():
 
 @pytest.mark.parametrize("name", ["predict.py", "evaluate.py", "visualize.py"])
 def test_scripts_that_use_a_model_do_not_import_the_trainer(name):
-    assert "maist.train" not in maist_imports(ROOT / "scripts" / name)
+    assert "maist.training.loop" not in maist_imports(ROOT / "scripts" / name)
 
 
 def test_notebooks_and_inference_modules_do_not_import_the_trainer():
     for nb in (ROOT / "notebooks").glob("*.ipynb"):
         code = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"]
                          if c["cell_type"] == "code")
-        assert "maist.train" not in code and "import train" not in code, nb.name
-    out = subprocess.run([sys.executable, "-c", "import sys, maist.report, maist.runs; "
-                          "print('maist.train' in sys.modules)"], capture_output=True, text=True)
+        assert "maist.training.loop" not in code, nb.name
+    out = subprocess.run([sys.executable, "-c", "import sys, maist.analysis.report, "
+                          "maist.training.rundir; print('maist.training.loop' in sys.modules)"],
+                         capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
 
 
@@ -76,7 +87,11 @@ def test_every_domain_error_has_the_one_root():
     domain = [v for v in vars(errors).values()
               if isinstance(v, type) and issubclass(v, Exception) and v is not MaistError]
     assert len(domain) >= 10 and all(issubclass(e, MaistError) for e in domain)
-    from maist import dataset, etl, kana, preprocess, schedule, strokes, synth
+    from maist.data import classes as kana
+    from maist.data import dataset, etl, preprocess
+    from maist.synth import generator as synth
+    from maist.synth import strokes
+    from maist.training import schedule
 
     for module, name in [(etl, "EtlFormatError"), (kana, "KanaError"), (dataset, "DatasetError"),
                          (schedule, "ScheduleError"), (strokes, "StrokeError"),
@@ -116,7 +131,7 @@ def test_every_script_maps_every_maist_error_to_one_line(path, capsys, monkeypat
 
 def test_library_messages_name_parameters_and_scripts_name_flags(tmp_path):
     """The library says 'resume it'; the script adds its own flags for that."""
-    from maist import runs
+    from maist.training import rundir as runs
 
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "x").write_text("")
@@ -132,7 +147,7 @@ def test_library_messages_name_parameters_and_scripts_name_flags(tmp_path):
 
 def toy_inference(x, keep_prob, num_classes, seed, width=8):
     """A conv layer and a readout: enough to be a model, small enough to train in seconds."""
-    from maist._tf import tf, tf1
+    from maist.nets.backend import tf, tf1
 
     init = tf1.glorot_uniform_initializer(seed=seed)
     img = tf.reshape(x, [-1, 28, 28, 1])
@@ -144,9 +159,11 @@ def toy_inference(x, keep_prob, num_classes, seed, width=8):
 
 
 def test_a_toy_model_trains_restores_and_is_drawn_with_no_other_edits(tmp_path, monkeypatch):
-    from maist import model as M
-    from maist import report, runs, schedule
-    from maist.train import TrainConfig, train
+    from maist.analysis import report
+    from maist.nets import models as M
+    from maist.training import rundir as runs
+    from maist.training import schedule
+    from maist.training.loop import TrainConfig, train
 
     monkeypatch.setitem(M.MODELS, "toy", M.ModelSpec(
         "toy", toy_inference, options={"width": 8}, filters="W_toy", activations=("h_toy",)))
@@ -168,7 +185,7 @@ def test_a_toy_model_trains_restores_and_is_drawn_with_no_other_edits(tmp_path, 
 
 
 def test_unknown_model_options_are_errors_not_dropped():
-    from maist import model as M
+    from maist.nets import models as M
 
     with pytest.raises(errors.ModelError, match="takes no options; not hidden"):
         M.build("expert", 5, hidden=3)
@@ -178,8 +195,8 @@ def test_unknown_model_options_are_errors_not_dropped():
 
 
 def test_scripts_take_their_choices_from_the_registries():
-    from maist import model as M
-    from maist import preprocess
+    from maist.data import preprocess
+    from maist.nets import models as M
 
     p = load_script(ROOT / "scripts" / "train_maist.py").build_parser()
     choices = {a.dest: a.choices for a in p._actions if a.choices}
@@ -188,7 +205,7 @@ def test_scripts_take_their_choices_from_the_registries():
 
 
 def test_default_reads_use_every_core(monkeypatch):
-    from maist import etl
+    from maist.data import etl
 
     monkeypatch.setattr("os.cpu_count", lambda: 7)
     assert etl.default_workers() == 7

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import shape
 
-from maist import augment as A
+from maist.data import augment as A
 from maist.errors import ScheduleError
 
 

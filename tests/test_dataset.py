@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import make_etl_folder
 
-from maist import dataset
+from maist.data import dataset
 
 
 @pytest.fixture(scope="module")

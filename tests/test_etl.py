@@ -8,7 +8,8 @@ from etl_bytes import b_record, g_record, m_record, pattern
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maist import etl, kana
+from maist.data import classes as kana
+from maist.data import etl
 
 A, I_, KA = 0x2422, 0x2424, 0x242B  # あ い か in JIS X 0208
 KANJI_ICHI = 0x306C  # 一
@@ -275,7 +276,7 @@ def test_arbitrary_bytes_give_records_or_format_error(tmp_path, kind, n, extra, 
 
 
 def test_threads_give_the_same_selection_and_decoding(tmp_path):
-    from maist import preprocess
+    from maist.data import preprocess
 
     records = [g_record("ETL9G", c, salt=i) for i, c in enumerate([A, KANJI_ICHI, KA, I_] * 40)]
     files = etl.find_etl_files(write(tmp_path / "ETL9G_01", records))

@@ -23,7 +23,7 @@ import pytest
 from conftest import make_etl_folder, tiny_data
 from PIL import Image
 
-from maist import dataset
+from maist.data import dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -329,7 +329,7 @@ def slow(file, **arrays):
         print("writing", flush=True)
         time.sleep(60)
 np.savez = slow
-from maist import dataset
+from maist.data import dataset
 dataset.build({str(etl_small)!r}, cache_dir={str(cache)!r})
 """
     proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
@@ -381,7 +381,7 @@ def test_resume_takes_the_runs_own_settings_and_override_is_explicit(world, tmp_
 def test_runs_recorded_before_new_recipe_fields_still_resume(world):
     """A config.json from before `augment` and `label_smoothing` existed is the same
     recipe as one that states their defaults."""
-    from maist import runs
+    from maist.training import rundir as runs
 
     new = json.loads((world / "run" / "config.json").read_text())
     new["recipe"].update(augment="none", label_smoothing=0.0)  # the defaults, stated

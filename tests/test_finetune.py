@@ -7,9 +7,11 @@ import pytest
 from conftest import shape, tiny_data, tiny_recipe
 from PIL import Image
 
-from maist import dataset, runs, schedule
+from maist.data import dataset
 from maist.errors import DatasetError, TrainingError
-from maist.train import TrainConfig, feed_dict, train
+from maist.training import rundir as runs
+from maist.training import schedule
+from maist.training.loop import TrainConfig, feed_dict, train
 
 
 def recipe(**kw):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from maist import kana
+from maist.data import classes as kana
 
 
 def test_class_sets():

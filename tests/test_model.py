@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from maist import model as M
-from maist._tf import tf1
+from maist.nets import models as M
+from maist.nets.backend import tf1
 
 
 @pytest.mark.parametrize("name,params", [("beginner", 784 * 71 + 71),

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maist import preprocess as P
+from maist.data import preprocess as P
 
 
 def test_resize_matches_pil_antialiased_bilinear():

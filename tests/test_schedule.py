@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from maist import schedule
-from maist.schedule import ScheduleError, StepTable
+from maist.training import schedule
+from maist.training.schedule import ScheduleError, StepTable
 
 
 def test_boundary_step_takes_the_new_value():

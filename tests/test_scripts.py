@@ -10,10 +10,10 @@ import pytest
 from conftest import tiny_data, touch_or_skip
 from PIL import Image
 
-from maist import schedule
-from maist.runs import restore
-from maist.schedule import StepTable
-from maist.train import TrainConfig, train
+from maist.training import schedule
+from maist.training.loop import TrainConfig, train
+from maist.training.rundir import restore
+from maist.training.schedule import StepTable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,7 +89,8 @@ def test_touch_hiragana_predictions_beat_chance(run):
     """The real drawings load and preprocess; a shapes model is no judge, only a smoke test."""
     images, chars = touch_or_skip()
     assert images.shape == (745, 300, 300) and len(chars) == 745
-    from maist import dataset, kana
+    from maist.data import classes as kana
+    from maist.data import dataset
 
     x, y, kept = dataset.from_images(images, chars, kana.hiragana71, "centered")
     assert len(kept) == 714 and x.shape == (714, 784)  # っ and ょ are not MAIST classes

@@ -3,7 +3,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from maist import etl, kana, strokes, synth
+from maist.data import classes as kana
+from maist.data import etl
+from maist.synth import generator as synth
+from maist.synth import strokes
 
 
 def test_every_hiragana_in_kanjivg_parses():
@@ -132,7 +135,7 @@ def test_realistic_sets_are_deterministic_and_pass_the_readers_checks(tmp_path):
     b = synth.generate(tmp_path / "b", synth.SynthConfig(writers=4, seed=2, workers=1,
                                                           **synth.FEATURES))
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]  # workers do not matter
-    from maist import dataset
+    from maist.data import dataset
 
     files = dataset.find_files(tmp_path / "a")
     sel = etl.select(files, kana.hiragana71)

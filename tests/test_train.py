@@ -10,9 +10,9 @@ import pytest
 from conftest import tiny_data, tiny_recipe
 
 from maist.errors import RunError, TrainingError
-from maist.runs import read_metrics, restore
-from maist.schedule import StepTable
-from maist.train import TrainConfig, train
+from maist.training.loop import TrainConfig, train
+from maist.training.rundir import read_metrics, restore
+from maist.training.schedule import StepTable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -147,7 +147,7 @@ def test_a_finished_run_is_reused_only_for_the_same_training(tiny, tmp_path):
     name or note says, and refuse one that trained otherwise."""
     from dataclasses import replace
 
-    from maist.compare import train_or_reuse
+    from maist.analysis.compare import train_or_reuse
 
     base = recipe(steps=10)
     first = train_or_reuse(tiny, TrainConfig(base, eval_every=10), tmp_path / "run", log=quiet)

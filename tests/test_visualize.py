@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 
-from maist import evaluate, kana, preprocess, visualize
-from maist.schedule import RECIPES
+from maist.analysis import metrics as evaluate
+from maist.analysis import visualize
+from maist.data import classes as kana
+from maist.data import preprocess
+from maist.training.schedule import RECIPES
 
 
 def panels(fig):

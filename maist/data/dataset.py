@@ -22,16 +22,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import etl, kana
-from .errors import DatasetError
-from .fileio import atomic_path, overlaps, remove_stale_parts
-from .geometry import IMAGE_PIXELS, IMAGE_SIZE
+from ..errors import DatasetError
+from ..fileio import atomic_path, overlaps, remove_stale_parts
+from ..geometry import IMAGE_PIXELS, IMAGE_SIZE
+from . import classes as kana
+from . import etl
 from .preprocess import DEFAULT_PREPROCESS, get_preprocessor
 
 FORMAT_VERSION = 1  # bump when preprocessing or the .npz layout changes: old caches rebuild
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # 200 writers -> 160 / 20 / 20
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "data"
 
 
@@ -215,7 +216,7 @@ def find_files(
 ) -> list[etl.EtlFile]:
     """ETL files of each source, with the records per writer of a synthetic set (from its
     manifest) passed to the reader, which knows nothing of the generator."""
-    from . import synth
+    from ..synth import generator as synth
 
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
@@ -365,7 +366,7 @@ def resolve_data(
     real = DATA_DIR / "ETL9G"
     if has_etl_files(real):
         return real
-    from . import synth
+    from ..synth import generator as synth
 
     out = DATA_DIR / "synthetic"
     cfg = synth.SynthConfig(**synth.DEFAULT)

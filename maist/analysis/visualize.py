@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib import font_manager
 from matplotlib.figure import Figure  # pyplot-free: no global state, any backend
 
-from .geometry import IMAGE_SIZE
+from ..geometry import IMAGE_SIZE
 
 JAPANESE_FONT = "IPAexGothic"
 WRONG = "#d62728"

@@ -21,13 +21,13 @@ from typing import Callable
 
 import numpy as np
 
-from . import model as M
-from . import runs
-from ._tf import tf, tf1
-from .augment import Augment, augment, rng_for
-from .dataset import MaistData, Split
-from .errors import TrainingError
-from .runs import evaluate_split, one_hot
+from ..data.augment import Augment, augment, rng_for
+from ..data.dataset import MaistData, Split
+from ..errors import TrainingError
+from ..nets import models as M
+from ..nets.backend import tf, tf1
+from . import rundir as runs
+from .rundir import evaluate_split, one_hot
 from .schedule import Recipe
 
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .errors import ScheduleError
+from ..errors import ScheduleError
 
 SAMPLING = ("epoch", "random")
 
@@ -178,7 +178,7 @@ class Recipe:
         if not 0 <= self.label_smoothing < 1:
             raise ScheduleError(f"recipe {self.name}: label_smoothing is a share, 0 to below 1, "
                                 f"not {self.label_smoothing}", params=("label_smoothing",))
-        from .augment import Augment
+        from ..data.augment import Augment
 
         Augment.parse(self.augment)  # an unknown transform is an error here, not mid-run
         if self.sampling not in SAMPLING:

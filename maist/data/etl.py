@@ -27,9 +27,9 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from . import kana
-from .errors import EtlFormatError
-from .kana import ClassSet
+from ..errors import EtlFormatError
+from . import classes as kana
+from .classes import ClassSet
 
 
 class EtlCountWarning(UserWarning):

@@ -23,8 +23,8 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 
-from .errors import PictureError
-from .geometry import IMAGE_SIZE
+from ..errors import PictureError
+from ..geometry import IMAGE_SIZE
 
 SIZE = IMAGE_SIZE  # every preprocessor's output side
 BOX = 20  # MNIST fits the ink's longer side into 20 px, leaving a 4 px margin
@@ -162,7 +162,7 @@ def seed_packed(packed: np.ndarray, height: int, width: int, max_level: int) -> 
         return out
     if packed.strides[1] != 1 or packed.strides[0] < row_bytes:  # not rows in memory order
         packed = np.ascontiguousarray(packed)
-    from maist import _box  # numba: imported (and compiled, once) only when used
+    from . import _box  # numba: imported (and compiled, once) only when used
 
     # All n images as one flat byte run, image i at i * stride: a view, no copy.
     stride = packed.strides[0]

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import KanaError
+from ..errors import KanaError
 
 HIRAGANA_FIRST, HIRAGANA_LAST = 0x3041, 0x3093  # ぁ .. ん
 JIS_HIRAGANA_FIRST = 0x2421  # row 4, cell 1

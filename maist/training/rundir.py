@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import evaluate as metrics_
-from . import model as M
-from ._tf import tf, tf1
-from .errors import MaistError, PictureError, RunError
-from .fileio import atomic_path, write_text_atomic
-from .geometry import IMAGE_PIXELS
-from .preprocess import DEFAULT_PREPROCESS, from_picture
+from ..analysis import metrics as metrics_
+from ..data.preprocess import DEFAULT_PREPROCESS, from_picture
+from ..errors import MaistError, PictureError, RunError
+from ..fileio import atomic_path, write_text_atomic
+from ..geometry import IMAGE_PIXELS
+from ..nets import models as M
+from ..nets.backend import tf, tf1
 
 METRIC_FIELDS = ["step", "split", "loss", "accuracy", "learning_rate", "keep_prob"]
 CHECKPOINT_PREFIX = "ckpt"

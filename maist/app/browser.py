@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from .errors import MaistError
+from ..errors import MaistError
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 DRIVER_PATHS = ("/usr/bin/chromedriver",)
@@ -76,7 +76,7 @@ def serve_in_thread(app):
 def character_strokes_on_canvas(ch: str, size: int = 280, margin: float = 0.12,
                                 per_stroke: int = 24) -> list[np.ndarray]:
     """A character's KanjiVG strokes as pointer paths on a size x size canvas."""
-    from .strokes import KANJIVG_BOX, character_strokes, sample_cubic
+    from ..synth.strokes import KANJIVG_BOX, character_strokes, sample_cubic
 
     scale = size * (1 - 2 * margin) / KANJIVG_BOX
     out = []

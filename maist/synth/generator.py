@@ -37,9 +37,10 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import etl, kana
-from .errors import SynthError
-from .fileio import write_text_atomic
+from ..data import classes as kana
+from ..data import etl
+from ..errors import SynthError
+from ..fileio import write_text_atomic
 from .strokes import KANJIVG_BOX, character_strokes, merge_strokes, sample_cubic, split_stroke
 
 ETL9G = etl.FORMATS["ETL9G"]

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runs
-from .errors import MaistError, PictureError, RunError
-from .geometry import IMAGE_PIXELS, IMAGE_SIZE
-from .preprocess import from_picture, read_picture
+from ..data.preprocess import from_picture, read_picture
+from ..errors import MaistError, PictureError, RunError
+from ..geometry import IMAGE_PIXELS, IMAGE_SIZE
+from ..training import rundir as runs
 
 MAX_BODY = 2 * 1024 * 1024  # a drawn character's PNG is a few KB; 2 MB is generous
 TOP = 5
@@ -190,7 +190,7 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
     model = Model(Path(runs_root))
     model.load(Path(run_dir) if run_dir is not None else newest_run(runs_root))
     mine = Path(mine_dir)
-    static = resources.files("maist") / "static"
+    static = resources.files("maist.app") / "static"
 
     def asset(name: str, kind: str):
         return app.response_class((static / name).read_bytes(), mimetype=kind)
@@ -203,7 +203,7 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
     def font():
         # IPAex Gothic from matplotlib-fontja (a dependency, for the figures): the kana
         # render on any browser, phones and bare headless ones included.
-        from .visualize import font_path
+        from ..analysis.visualize import font_path
 
         return app.response_class(Path(font_path()).read_bytes(), mimetype="font/ttf")
 

@@ -16,7 +16,7 @@ from importlib import metadata
 
 import numpy as np
 
-from .errors import StrokeError
+from ..errors import StrokeError
 
 KANJIVG_BOX = 109  # KanjiVG draws every character in a 109x109 box
 

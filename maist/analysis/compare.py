@@ -18,11 +18,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from . import model as M
-from . import runs, schedule
-from .dataset import MaistData
-from .errors import RunError
-from .train import RunResult, TrainConfig, run_config, train
+from ..data.dataset import MaistData
+from ..errors import RunError
+from ..nets import models as M
+from ..training import rundir as runs
+from ..training import schedule
+from ..training.loop import RunResult, TrainConfig, run_config, train
 
 # The blog's (and the seeds') test steps where they differ from the default: full, quick.
 TEST_STEPS = {

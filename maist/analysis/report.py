@@ -18,10 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dataset, evaluate, kana, runs, visualize
-from .errors import RunError
-from .runs import Restored
-from .schedule import Recipe
+from ..data import classes as kana
+from ..data import dataset
+from ..errors import RunError
+from ..training import rundir as runs
+from ..training.rundir import Restored
+from ..training.schedule import Recipe
+from . import metrics as evaluate
+from . import visualize
 
 
 @dataclass

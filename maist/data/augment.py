@@ -27,8 +27,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
-from .errors import ScheduleError
-from .geometry import IMAGE_SIZE
+from ..errors import ScheduleError
+from ..geometry import IMAGE_SIZE
 
 KINDS = ("affine", "elastic", "stroke", "mobius", "erase")
 PRESETS = {

@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ._tf import tf, tf1
-from .errors import ModelError
-from .geometry import IMAGE_PIXELS, IMAGE_SIZE
+from ..errors import ModelError
+from ..geometry import IMAGE_PIXELS, IMAGE_SIZE
+from .backend import tf, tf1
 
 LOSSES = ("stable", "tutorial")
 OPTIMIZERS = ("adam", "gd")
