@@ -11,10 +11,10 @@ peak memory read from the kernel:
                     PIL.Image.frombytes('F', (128, 127), data, 'bit', 4) + PIL's resize
                     (Image.BOX, the antialiased filter of MAIST's `seed`, so the
                     two outputs can be compared pixel for pixel)
-    MAIST           maist.etl.select(..., preprocess.seed)         target: within 2x the floor
+    MAIST           maist.data.etl.select(..., preprocess.blog)    target: within 2x the floor
   Decode everything (every record to 28x28, written to an .npy as it goes)
     reference       the per-record PIL path for every record
-    MAIST           maist.etl.iter_decoded(..., preprocess.seed)   target: 20x the reference
+    MAIST           maist.data.etl.iter_decoded(..., preprocess.blog) target: 20x the reference
 
 The page cache is warmed first, so the floor is memory speed, not the disk's. Imports
 are not timed, for either reader: MAIST's include maist._box, whose numba kernel is
@@ -56,9 +56,15 @@ def jis_level1_kanji(n: int = 2965) -> list[int]:
     return out[:n]
 
 
+def hiragana71():
+    """The blog's 71 classes (imported here: the reference readers' timings exclude MAIST)."""
+    from maist.data.classes import get_class_set
+
+    return get_class_set("hiragana71")
+
+
 def make_files(folder: Path, n_files: int, seed: int = 0) -> list[Path]:
     """Real-size ETL9G files; images drawn from a pool rendered by maist.synth."""
-    from maist.data import classes as kana
     from maist.data import etl
     from maist.synth import generator as synth
 
@@ -67,13 +73,13 @@ def make_files(folder: Path, n_files: int, seed: int = 0) -> list[Path]:
     paths = [folder / f"ETL9G_{i + 1:02d}" for i in range(n_files)]
     if all(p.exists() and p.stat().st_size == expected for p in paths):
         return paths
-    codes = [int(c) for c in kana.hiragana71.jis_codes] + jis_level1_kanji()  # 3036, JIS order
+    codes = [int(c) for c in hiragana71().jis_codes] + jis_level1_kanji()  # 3036, JIS order
     codes.sort()
     cfg = synth.SynthConfig(seed=seed)
     pool = np.concatenate([synth.render_writer(w, cfg) for w in range(4)])  # (284, 127, 128)
     packed_pool = etl.pack_images(pool, fmt)
     rng = np.random.default_rng(seed)
-    hira = {int(c): i for i, c in enumerate(kana.hiragana71.jis_codes)}
+    hira = {int(c): i for i, c in enumerate(hiragana71().jis_codes)}
     folder.mkdir(parents=True, exist_ok=True)
     for f, path in enumerate(paths):
         recs = etl.new_records(fmt, 12144)
@@ -127,20 +133,18 @@ def _reference_records(paths):
 
 
 def reference_select(paths, out):
-    from maist.data import classes as kana
 
-    wanted = {int(c): i for i, c in enumerate(kana.hiragana71.jis_codes)}
+    wanted = {int(c): i for i, c in enumerate(hiragana71().jis_codes)}
     images = [_reference_image(r[14]) for r in _reference_records(paths) if r[1] in wanted]
     np.save(out, np.stack(images))
     return {"images": len(images)}
 
 
 def maist_select(paths, out, workers=2):
-    from maist.data import classes as kana
     from maist.data import etl, preprocess
 
-    sel = etl.select(etl.find_etl_files(paths), kana.hiragana71, preprocess.seed, workers=workers,
-                     packed=preprocess.seed_packed)
+    sel = etl.select(etl.find_etl_files(paths), hiragana71(), preprocess.blog, workers=workers,
+                     packed=preprocess.blog_packed)
     np.save(out, sel.images)
     return {"images": len(sel.images)}
 
@@ -175,8 +179,8 @@ def maist_decode_all(paths, out, workers=2):
     files = etl.find_etl_files(paths)
     stream = NpyStream(out, (28, 28), sum(f.n_samples for f in files))
     n = 0
-    for _, _, _, images in etl.iter_decoded(files, preprocess.seed, workers=workers,
-                                                   packed=preprocess.seed_packed):
+    for _, _, _, images in etl.iter_decoded(files, preprocess.blog, workers=workers,
+                                                   packed=preprocess.blog_packed):
         stream.write(images)
         n += len(images)
     stream.close()
@@ -186,12 +190,12 @@ def maist_decode_all(paths, out, workers=2):
 def _child(fn, args, queue):
     import importlib
 
-    for name in ("PIL.Image", "maist.etl", "maist.kana", "maist.preprocess"):
+    for name in ("PIL.Image", "maist.data.etl", "maist.data.classes", "maist.data.preprocess"):
         importlib.import_module(name)  # imports are not what is timed
     startup = 0.0
     if fn.__name__.startswith("maist_"):
         start = time.perf_counter()
-        importlib.import_module("maist._box")  # numba: compiled or loaded from its cache
+        importlib.import_module("maist.data._box")  # numba: compiled or loaded from its cache
         startup = time.perf_counter() - start
     start = time.perf_counter()
     info = fn(*args)

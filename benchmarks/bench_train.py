@@ -24,9 +24,10 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 import numpy as np  # noqa: E402
 from bench_train_keras import NUM_CLASSES, fake_data  # noqa: E402
 
-from maist.nets import models as M  # noqa: E402  (sets TensorFlow up for graphs)
+from maist.nets import graph as G  # noqa: E402  (sets TensorFlow up for graphs)
 from maist.nets.backend import tf1  # noqa: E402
-from maist.training.schedule import Recipe, StepTable  # noqa: E402
+from maist.training.recipes import Recipe  # noqa: E402
+from maist.training.schedule import StepTable  # noqa: E402
 
 
 def expert_flops_per_image() -> float:
@@ -50,16 +51,17 @@ def time_maist(x, y, batch: int, steps: int, augment: str = "none") -> float:
                     augment=augment)
     split = Split(x, y, np.zeros(len(y), np.int64))
     aug = Augment.parse(augment)
-    g = M.build("expert", NUM_CLASSES, seed=0)
+    g = G.build("expert", NUM_CLASSES, seed=0)
     with tf1.Session(graph=g.graph) as sess:
         sess.run(g.init)
         batches = Prefetch(lambda i: feed_dict(g, split, i, recipe, 0, aug), recipe.steps)
         try:
             for i in range(10):  # warm-up: graph optimisation, allocations
-                train_step(sess, g, batches.get(i)[0], i, recipe, None)
+                train_step(sess, g, batches.get(i)[0], i, 1e-4, 0.5, recipe, None)
             start = time.perf_counter()
             for i in range(10, 10 + steps):
-                train_step(sess, g, batches.get(i)[0], i, recipe, None)
+                train_step(sess, g, batches.get(i)[0], i, recipe.learning_rate(i),
+                           recipe.keep_prob(i), recipe, None)
             return steps * batch / (time.perf_counter() - start)
         finally:
             batches.close()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-# CI and the developers' machines keep the touch-hiragana set beside the checkout.
-TOUCH_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "touch-hiragana"
+from maist.paths import touch_dir
+
+# The checkout's root: the benchmarks find ../shared beside it from any working directory.
+ROOT = Path(__file__).resolve().parent.parent
+TOUCH_DEFAULT = ROOT / touch_dir()
 
 
 def spread(values: list[float]) -> str:

@@ -19,10 +19,13 @@ from pathlib import Path
 import numpy as np
 from common import TOUCH_DEFAULT, spread
 
-from maist.data import dataset
-from maist.training import rundir as runs
-from maist.training import schedule
-from maist.training.loop import TrainConfig, train
+import maist
+from maist.analysis.metrics import top_k_accuracy
+from maist.data import sources
+from maist.training import recipes, rundir
+from maist.training.config import TrainConfig
+from maist.training.loop import train
+from maist.training.schedule import Cosine, StepTable
 
 
 def drawer_splits(drawers: np.ndarray, n_splits: int, adapt: int, seed: int = 0):
@@ -46,29 +49,29 @@ def main() -> None:
     p.add_argument("--scratch-steps", type=int, default=1500, help="(default: %(default)s)")
     p.add_argument("--root", default="runs/finetune", help="(default: %(default)s)")
     args = p.parse_args()
-    config = runs.read_config(args.source)
+    config = rundir.read_config(args.source)
     meta = config.get("data", {})
     preprocess = meta.get("preprocess", "centered")
-    with np.load(Path(args.touch) / dataset.TOUCH_FILE) as z:
-        drawers = np.asarray(z["sample_idx"])
-    tune = schedule.Recipe("finetune", config["recipe"]["model"], "adam", "stable", args.steps, 32,
-                           schedule.Cosine(3e-4, 30, 1e-6, args.steps),
-                           schedule.StepTable.constant(0.5), sampling="epoch", augment="full")
-    scratch = schedule.with_overrides(schedule.RECIPES["demo"], steps=args.scratch_steps,
-                                      batch_size=32, augment="full")
+    drawers = sources.load_touch(args.touch).drawers
+    tune = recipes.Recipe("finetune", config["recipe"]["model"], "adam", "stable", args.steps, 32,
+                          Cosine(3e-4, 30, 1e-6, args.steps), StepTable.constant(0.5),
+                          sampling="epoch", augment="full")
+    scratch = recipes.with_overrides(recipes.RECIPES["demo"], steps=args.scratch_steps,
+                                     batch_size=32, augment="full")
     arms = {"no fine-tuning": [], "fine-tuned": [], "fine-tuned, conv frozen": [],
             "from scratch": []}
     root = Path(args.root)
     for k, (tr, va, te) in enumerate(drawer_splits(drawers, args.splits, args.adapt)):
-        data = dataset.from_touch(args.touch, preprocess=preprocess, drawers=(tr, va, te))
-        with runs.restore(args.source) as src:
-            arms["no fine-tuning"].append(src.evaluate(data.test.x, data.test.y).accuracy)
+        data = sources.touch_data(args.touch, preprocess=preprocess, drawers=(tr, va, te))
+        with maist.restore(args.source) as src:
+            arms["no fine-tuning"].append(top_k_accuracy(src.probabilities(data.test.x),
+                                                         data.test.y, 1))
         for arm, recipe, cfg in (
             ("fine-tuned", tune, dict(init_from=str(args.source))),
             ("fine-tuned, conv frozen", tune, dict(init_from=str(args.source), freeze=("conv",))),
             ("from scratch", scratch, {}),
         ):
-            run_dir = runs.free_run_dir(root, f"split{k}-{arm.replace(' ', '').replace(',', '-')}")
+            run_dir = rundir.free_name(root, f"split{k}-{arm.replace(' ', '').replace(',', '-')}")
             result = train(data, TrainConfig(recipe, seed=k, eval_every=recipe.steps, **cfg),
                            run_dir, log=lambda s: None, quiet=True)
             arms[arm].append(result.test_accuracy)

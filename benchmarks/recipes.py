@@ -26,13 +26,13 @@ from pathlib import Path
 
 from common import TOUCH_DEFAULT, spread
 
+import maist
 from maist.analysis import report
 from maist.analysis.compare import train_or_reuse
-from maist.data import dataset
+from maist.data import sources
 from maist.synth import generator as synth
-from maist.training import rundir as runs
-from maist.training import schedule
-from maist.training.loop import TrainConfig
+from maist.training import recipes
+from maist.training.config import TrainConfig
 
 DEFAULT_SET = synth.SynthConfig(**synth.DEFAULT)  # what data/synthetic is made with
 
@@ -41,11 +41,11 @@ def data_for(features: str, variation: float, writers: int, root: Path):
     cfg = replace(synth.SynthConfig(**synth.parse_features(features)), writers=writers,
                   variation=variation)
     if cfg == DEFAULT_SET:
-        return dataset.load(None, log=lambda s: None)  # data/synthetic, the default set
+        return maist.load_data()  # data/synthetic, the default set
     folder = root / "data" / f"synthetic-{features}-v{variation:g}-w{writers}"
     if not synth.is_current(folder, cfg):
         synth.generate(folder, cfg, overwrite=True)
-    return dataset.load(folder, log=lambda s: None)
+    return sources.load(folder)
 
 
 def main() -> None:
@@ -71,7 +71,7 @@ def main() -> None:
     rows = []
     for row in args.rows.split(","):
         name, _, aug = row.partition("+")
-        recipe = schedule.with_overrides(schedule.get_recipe(name), steps=args.steps,
+        recipe = recipes.with_overrides(recipes.get_recipe(name), steps=args.steps,
                                          augment=aug or None)
         results = []
         for seed in seeds:
@@ -84,7 +84,7 @@ def main() -> None:
                                                    eval_every=max(recipe.steps // 4, 1)),
                                  root / tag, log=lambda s: None)
             seconds = time.perf_counter() - start
-            with runs.restore(run.run_dir) as r:
+            with maist.restore(run.run_dir) as r:
                 touch = report.touch_accuracy(r, args.touch)
             results.append(dict(seed=seed, test=run.test_accuracy, seconds=seconds, **touch))
             print(json.dumps({"row": row, **results[-1]}), flush=True)

@@ -31,15 +31,15 @@ from pathlib import Path
 import numpy as np
 from common import TOUCH_DEFAULT, spread
 
+import maist
 from maist.analysis.compare import train_or_reuse
 from maist.analysis.metrics import top_k_accuracy
-from maist.data import classes as kana
-from maist.data import dataset
+from maist.data import sources
 from maist.data.augment import KINDS, PRESETS
+from maist.data.classes import DEFAULT_CLASSES, base_char, get_class_set
 from maist.synth import generator as synth
-from maist.training import rundir as runs
-from maist.training import schedule
-from maist.training.loop import TrainConfig
+from maist.training import recipes
+from maist.training.config import TrainConfig
 
 HELD_OUT_SEED, HELD_OUT_DRAWERS = 2026, 4
 
@@ -62,11 +62,10 @@ def row_settings(row: str) -> tuple[dict, str]:
 
 def touch_split(path: str, preprocess: str):
     """(x, y, drawer) of the touch drawings of MAIST's classes, and the held-out drawers."""
-    images, chars = dataset.load_touch_hiragana(path)
-    with np.load(Path(path) / dataset.TOUCH_FILE) as z:
-        drawer = np.asarray(z["sample_idx"])
-    x, y, kept = dataset.from_images(images, chars, kana.hiragana71, preprocess)
-    drawer = drawer[kept]
+    touch = sources.load_touch(path)
+    x, y, kept = sources.from_images(touch.images, touch.chars, get_class_set(DEFAULT_CLASSES),
+                                     preprocess)
+    drawer = touch.drawers[kept]
     held = np.random.default_rng(HELD_OUT_SEED).choice(np.unique(drawer), HELD_OUT_DRAWERS,
                                                        replace=False)
     return x, y, np.isin(drawer, held), sorted(held.tolist())
@@ -89,15 +88,15 @@ def main() -> None:
     root = Path(args.root)
     seeds = [int(s) for s in args.seeds.split(",")]
     x, y, held, held_drawers = touch_split(args.touch, "centered")
-    # The kana that have a variant form (さ, き, そ, や, り in the touch set): a few percent
-    # of the drawings, so the column shows what variant_rate does that the total hides.
-    variant = np.isin(y, [i for i, c in enumerate(kana.hiragana71.chars)
-                          if synth.base_kana(c) in synth.VARIANT_FORMS])
+    # The kana that have a variant form (five of them in the touch set): a few percent of
+    # the drawings, so the column shows what variant_rate does that the total hides.
+    chars = get_class_set(DEFAULT_CLASSES).chars
+    variant = np.isin(y, [i for i, c in enumerate(chars) if base_char(c) in synth.variant_forms()])
     table = []
     for row in args.rows.split(","):
         settings, augment = row_settings(row)
-        recipe = schedule.with_overrides(schedule.get_recipe(args.recipe), steps=args.steps,
-                                         augment=augment)
+        recipe = recipes.with_overrides(recipes.get_recipe(args.recipe), steps=args.steps,
+                                        augment=augment)
         scores = []
         for seed in seeds:
             cfg = synth.SynthConfig(writers=args.writers, seed=seed, **settings)
@@ -107,11 +106,11 @@ def main() -> None:
             if not synth.is_current(data_dir, cfg):
                 synth.generate(data_dir, cfg, overwrite=True)
             gen_s = time.perf_counter() - start
-            data = dataset.load(data_dir, log=lambda s: None, seed=seed)
+            data = sources.load(data_dir, seed=seed)
             run = train_or_reuse(data, TrainConfig(recipe, seed=seed, eval_every=args.steps),
                                  root / f"{row}-w{args.writers}-{args.steps}-s{seed}",
                                  log=lambda s: None)
-            with runs.restore(run.run_dir) as r:
+            with maist.restore(run.run_dir) as r:
                 probs = r.probabilities(x)
             s = dict(seed=seed, synthetic_test=run.test_accuracy,
                      tune=top_k_accuracy(probs[~held], y[~held], 1),

@@ -1,17 +1,82 @@
-"""MAIST: TensorFlow's "Deep MNIST for Experts", retold on handwritten hiragana.
+"""MAIST: TensorFlow's "Deep MNIST for Experts", retold on handwritten Japanese.
 
-    data     etl (ETL binary records) -> preprocess (28x28) -> dataset (splits, cache, batches)
-             kana (class sets, JIS), strokes + synth (the synthetic ETL9G default)
-    graphs   model (placeholders -> inference -> loss -> training; the MODELS registry)
-    running  schedule (step tables, recipes) -> train (the session loop) -> runs (run
-             directories, checkpoints, restore: the inference API)
-    seeing   evaluate (metrics), report (a run's scores and figures), visualize (figures)
+The rooms, each importing only the ones above it in this list:
 
-Every error MAIST raises on purpose is a maist.MaistError (maist/errors.py). Importing
-maist does not import TensorFlow; maist.model, maist.train and maist.runs do.
+    errors, geometry, fileio, paths   the error root, 28x28, atomic writes, data/ and runs/
+    data/      ETL records -> class sets -> preprocessing -> the data set and its sources
+    synth/     KanjiVG strokes -> synthetic writers, written as real ETL9G files
+    nets/      TensorFlow set up; the models (placeholders -> inference -> loss -> train)
+    training/  schedules and recipes -> the session loop -> the run directory, checkpoints
+    inference/ a run directory -> its inference graph at a checkpoint -> predictions
+    analysis/  metrics, a run's report and figures, beginner against expert
+    app/       the draw page and its browser driver
+    cli        the scripts' shared wrapper, and the default data set
+
+The five-line API (nothing here imports TensorFlow until it is used):
+
+    data = maist.load_data()                       the default set (synthetic unless you
+                                                   put AIST's files in data/ETL9G)
+    result = maist.train(data, "demo")             runs/demo-expert/ holds everything
+    model = maist.restore(result.run_dir)          the inference graph at the last checkpoint
+    model.predict(["my_a.png"])                    top-5 characters and their probabilities
+    maist.MODELS, maist.register(ModelSpec(...))   the model registry
+
+Every error MAIST raises on purpose is a maist.MaistError (maist/errors.py).
 """
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
 
 from .errors import MaistError
 
+if TYPE_CHECKING:
+    from .data.dataset import MaistData
+    from .inference.restore import Restored
+    from .training.loop import RunResult
+
 __version__ = "0.1.0"
-__all__ = ["MaistError", "__version__"]
+__all__ = ["MaistError", "load_data", "train", "restore", "MODELS", "ModelSpec", "register",
+           "__version__"]
+
+
+def load_data(path: str | os.PathLike | None = None, **options) -> "MaistData":
+    """A data set: ETL files, a built .npz, a folder of pictures or the touch drawings;
+    None: the default set. `options`: classes, preprocess, split, seed."""
+    from .cli import default_data
+    from .data import sources
+
+    return sources.load(path if path is not None else default_data(), **options)
+
+
+def train(data: "MaistData", recipe: str = "demo", run_dir: str | os.PathLike | None = None,
+          **settings) -> "RunResult":
+    """Train a recipe (a name, or a .json file) on `data` into run_dir (default: a new
+    runs/RECIPE-MODEL). `settings`: TrainConfig's fields (seed, eval_every, ...)."""
+    from .paths import runs_dir
+    from .training.config import TrainConfig
+    from .training.loop import train as train_loop
+    from .training.recipes import get_recipe
+    from .training.rundir import free_name
+
+    r = get_recipe(recipe)
+    cfg = TrainConfig(r, **settings)
+    where = run_dir if run_dir is not None else free_name(runs_dir(), f"{r.name}-{r.model}")
+    return train_loop(data, cfg, where)
+
+
+def restore(run_dir: str | os.PathLike, step: int | None = None) -> "Restored":
+    """A trained run's inference graph at checkpoint `step` (default: the last)."""
+    from .inference.restore import restore as restore_run
+
+    return restore_run(run_dir, step)
+
+
+def __getattr__(name: str):
+    """MODELS, ModelSpec and register, imported (with TensorFlow) on first use."""
+    if name in ("MODELS", "ModelSpec", "register"):
+        from .nets import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'maist' has no attribute {name!r}")

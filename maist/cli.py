@@ -1,7 +1,10 @@
-"""What every script shares: one way to turn a MAIST error into one line and exit code 1.
+"""What every script shares: one way to turn a MAIST error into one line and exit code 1,
+and the default data set.
 
     @cli.command                 def main(argv) -> int, wrapped: errors -> "error: ..." + exit 1
     cli.parser(doc)              an ArgumentParser with --debug (show the traceback instead)
+    cli.default_data()           AIST's files in data/ETL9G if you put them there, else the
+                                 synthetic set in data/synthetic, generated on first use
 
 Library messages say what to do in library terms ("resume it"); an error's `params` name
 the keyword arguments that would fix it, and here they become the script's own flags
@@ -14,9 +17,11 @@ import argparse
 import functools
 import sys
 import traceback
+from pathlib import Path
 from typing import Callable
 
 from .errors import MaistError
+from .paths import data_dir
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:
@@ -77,3 +82,24 @@ def command(build: Callable[[], argparse.ArgumentParser]):
         return main
 
     return wrap
+
+
+def default_data(log: Callable[[str], None] = print) -> Path:
+    """What --data means when it is not given: data/ETL9G if it holds AIST's files; else
+    the synthetic default in data/synthetic, generated on first use (or again, when the
+    generator has changed since). The data layer only reads; this choice, and the call to
+    the generator, live here, above it."""
+    from .data.etl import is_etl_source
+    from .synth import generator
+
+    real = data_dir() / "ETL9G"
+    if is_etl_source(real):
+        return real
+    out = data_dir() / "synthetic"
+    cfg = generator.SynthConfig(**generator.DEFAULT)
+    if not generator.is_current(out, cfg):
+        ours = bool(generator.written_by_us(out))
+        log(f"No ETL files in {real}: generating the synthetic ETL9G-format set in {out}"
+            f"{' (the generator changed since it was made)' if ours else ' (once)'}.")
+        generator.generate(out, cfg, overwrite=ours)
+    return out

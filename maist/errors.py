@@ -1,16 +1,18 @@
 """MAIST's one error root. Every domain's error inherits it, so a caller catches one type.
 
-    MaistError                      the root: a message that says what went wrong and what to do
-      EtlFormatError   (etl)        an ETL file, folder or record that cannot be read as asked
-      KanaError        (kana)       a character or code with no place in a class set
-      PictureError     (preprocess) a picture that cannot be read or holds no character
-      DatasetError     (dataset)    a data set that cannot be built or loaded as asked
-      SynthError       (synth)      a synthetic set that cannot be generated where asked
-      StrokeError      (strokes)    a KanjiVG path that cannot be parsed
-      ModelError       (model)      an unknown model, option, loss or optimiser
-      ScheduleError    (schedule)   a step table or recipe that cannot be used
-      RunError         (runs)       a run directory that is missing, damaged or mismatched
-      TrainingError    (train)      a run that cannot start, continue or finish
+    MaistError                           the root: what went wrong and what to do
+      EtlFormatError   (data.etl)        an ETL file, folder or record that cannot be read as asked
+      ClassSetError    (data.classes)    a class set, character or code that cannot be used
+      PictureError     (data.preprocess) a picture that cannot be read or holds no character
+      DatasetError     (data)            a data set that cannot be built or loaded as asked
+      SynthError       (synth)           a synthetic set that cannot be generated as asked
+      StrokeError      (synth.strokes)   a KanjiVG path that cannot be parsed
+      ModelError       (nets)            an unknown model, option, loss or optimiser
+      ScheduleError    (training)        a step table, recipe or augmentation that cannot be used
+      RunError         (training.rundir) a run directory that is missing, damaged or mismatched
+      TrainingError    (training.loop)   a run that cannot start, continue or finish
+      BadRequest       (app)             a request the draw page refuses, with its HTTP status
+      BrowserError     (app.browser)     no Chromium to drive, or the browser failed
 
 The input-shaped ones keep `ValueError` as a second base, so `except ValueError` code that
 predates the root still works. Messages speak in library terms ("resume it"); `params`
@@ -33,8 +35,8 @@ class EtlFormatError(MaistError, ValueError):
     """An ETL file, folder or record that cannot be read as asked."""
 
 
-class KanaError(MaistError, ValueError):
-    """A character or code that has no place in a class set or in JIS X 0208."""
+class ClassSetError(MaistError, ValueError):
+    """A class set, character or code that has no place in a class set or in JIS X 0208."""
 
 
 class PictureError(MaistError, ValueError):
@@ -58,7 +60,7 @@ class ModelError(MaistError, ValueError):
 
 
 class ScheduleError(MaistError, ValueError):
-    """A step table or recipe that cannot be used."""
+    """A step table, recipe or augmentation that cannot be used."""
 
 
 class RunError(MaistError):
@@ -67,3 +69,15 @@ class RunError(MaistError):
 
 class TrainingError(MaistError, RuntimeError):
     """A run that cannot start, continue or finish: the message says what to do."""
+
+
+class BadRequest(MaistError):
+    """A request the draw page should not have sent: the status and message go back as JSON."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+class BrowserError(MaistError):
+    """No Chromium or driver to run the page in, or the browser failed."""

@@ -11,8 +11,7 @@ from maist import cli
 
 
 def build_parser():
-    from maist.data import classes as kana
-    from maist.data import preprocess
+    from maist.data import classes, preprocess
 
     p = cli.parser(__doc__)
     p.add_argument("--etl", nargs="+", required=True, metavar="DIR_OR_FILE",
@@ -23,15 +22,16 @@ def build_parser():
                    "(default: refuse)")
     p.add_argument("--preprocess", choices=list(preprocess.PREPROCESSORS),
                    default=preprocess.DEFAULT_PREPROCESS,
-                   help="seed: the whole field resized, as the blog did; centered: MNIST's "
+                   help="blog: the whole field resized, as the blog did; centered: MNIST's "
                         "recipe (default: %(default)s)")
     p.add_argument("--split", choices=["writer", "random"], default="writer",
                    help="writer: no writer in two splits; random: per image (default: %(default)s)")
-    p.add_argument("--classes", choices=sorted(kana.CLASS_SETS), default="hiragana71",
-                   help="class set (default: %(default)s)")
+    p.add_argument("--classes", default=classes.DEFAULT_CLASSES, metavar="SET",
+                   help=f"class set: {', '.join(classes.CLASS_SETS)} (default: %(default)s)")
     p.add_argument("--format", default=None, help="ETL format, when file names do not say "
                    "(default: from the file name)")
-    p.add_argument("--seed", type=int, default=0, help="split seed (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="split seed, 0 or more "
+                   "(default: %(default)s)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write data/cache "
                    "(default: use it)")
     return p
@@ -52,8 +52,7 @@ def main(args) -> int:
             bar.update(done - bar.n)
 
         data = dataset.build(args.etl, args.classes, args.preprocess, args.split, args.seed,
-                             fmt=args.format, cache_dir=None if args.no_cache else
-                             dataset.DATA_DIR / "cache", progress=progress)
+                             fmt=args.format, cache=not args.no_cache, progress=progress)
     data.save(out)
     for line in dataset.summary(data):
         print(line)

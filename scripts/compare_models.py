@@ -15,19 +15,19 @@ from maist import cli
 
 def build_parser():
     from maist.data import preprocess
-    from maist.nets import models as model
+    from maist.nets import models
 
     p = cli.parser(__doc__)
     p.add_argument("--data", default=None, help="ETL folder/file or .npz (default: data/ETL9G "
                    "if present, else the synthetic set)")
     p.add_argument("--models", default="beginner,expert", help="comma-separated, from "
-                   f"{', '.join(model.MODELS)} (default: %(default)s)")
+                   f"{', '.join(models.MODELS)} (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="a few minutes on 2 CPU cores: fewer "
                    "steps, same recipes (default: the blog's steps)")
-    p.add_argument("--preprocess", choices=list(preprocess.PREPROCESSORS),
-                   default=preprocess.DEFAULT_PREPROCESS, help="(default: %(default)s)")
-    p.add_argument("--split", choices=["writer", "random"], default="writer",
-                   help="(default: %(default)s)")
+    p.add_argument("--preprocess", choices=list(preprocess.PREPROCESSORS), default=None,
+                   help=f"for ETL input (default: {preprocess.DEFAULT_PREPROCESS})")
+    p.add_argument("--split", choices=["writer", "random"], default=None,
+                   help="for ETL input (default: writer)")
     p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     p.add_argument("--root", default="runs/compare", help="runs, table, plot and JSON go here; "
                    "finished runs are reused (default: %(default)s)")
@@ -37,11 +37,12 @@ def build_parser():
 @cli.command(build_parser)
 def main(args) -> int:
     from maist.analysis import compare, visualize
-    from maist.data import dataset
+    from maist.data import sources
     from maist.fileio import write_text_atomic
 
     todo = compare.plans([m.strip() for m in args.models.split(",") if m.strip()], args.quick)
-    data = dataset.load(args.data, preprocess=args.preprocess, split=args.split, seed=args.seed)
+    data = sources.load(args.data or cli.default_data(), preprocess=args.preprocess,
+                        split=args.split, seed=args.seed)
     outcomes = compare.run(data, todo, args.root, args.seed)
     root = Path(args.root)
     table = compare.markdown(outcomes)

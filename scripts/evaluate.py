@@ -26,21 +26,24 @@ def build_parser():
 def main(args) -> int:
     from maist.analysis import report, visualize
     from maist.fileio import write_text_atomic
-    from maist.training import rundir as runs
+    from maist.inference.restore import restore
 
-    runs.read_config(args.run_dir)  # a damaged run is reported before data is built
-    with runs.restore(args.run_dir, args.step) as restored:
+    with restore(args.run_dir, args.step) as restored:  # a damaged run fails before the data
         data = report.data_for_run(args.run_dir, args.data)
         rep = report.evaluate_run(restored, data, args.split)
     for line in rep.lines():
         print(line)
     out = Path(args.run_dir)
-    report.save_figures({"confusion": visualize.confusion_figure(rep.confusion, data.classes)}, out)
-    write_text_atomic(out / "evaluation.json", json.dumps(
-        {"step": rep.step, "split": args.split, "accuracy": rep.accuracy, "loss": rep.loss,
-         "per_class": rep.per_class, "most_confused": rep.most_confused},
-        indent=2, ensure_ascii=False))
-    print(f"wrote {out / 'evaluation.json'} and {out / 'confusion.png'}")
+    # The run's own data has its evaluation.json; other data gets files of its own name,
+    # so that one never overwrites the other.
+    tag = "" if args.data is None else "-" + Path(args.data).name.removesuffix(".npz")
+    report.save_figures({f"confusion{tag}": visualize.confusion_figure(rep.confusion,
+                                                                       data.classes)}, out)
+    write_text_atomic(out / f"evaluation{tag}.json", json.dumps(
+        {"step": rep.step, "split": args.split, "data": data.meta.get("path"),
+         "accuracy": rep.accuracy, "loss": rep.loss, "per_class": rep.per_class,
+         "most_confused": rep.most_confused}, indent=2, ensure_ascii=False))
+    print(f"wrote {out / f'evaluation{tag}.json'} and {out / f'confusion{tag}.png'}")
     return 0
 
 

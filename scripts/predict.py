@@ -1,4 +1,4 @@
-"""Classify pictures of hiragana (PNG or JPEG, any size, dark-on-light or light-on-dark).
+"""Read pictures of characters (PNG or JPEG, any size, dark-on-light or light-on-dark).
 
     python scripts/predict.py runs/demo-expert my_a.png my_ka.jpg
 """
@@ -23,12 +23,12 @@ def build_parser():
 @cli.command(build_parser)
 def main(args) -> int:
     from maist.errors import MaistError, PictureError
-    from maist.training import rundir as runs
+    from maist.inference.restore import restore
 
     if args.top < 1:
         raise MaistError(f"--top must be 1 or more, not {args.top}")
     failed = 0
-    with runs.restore(args.run_dir, args.step) as model:
+    with restore(args.run_dir, args.step) as model:
         for path in args.images:
             try:
                 (top,), _ = model.predict([path], args.top)

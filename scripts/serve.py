@@ -1,8 +1,8 @@
-"""Draw a hiragana in your browser and watch the network read it: a local page.
+"""Draw a character in your browser and watch the network read it: a local page.
 
     python scripts/serve.py                      # the newest run under runs/
     python scripts/serve.py runs/demo-expert --port 8000
-    python scripts/serve.py runs/demo-expert --screenshot docs/images/draw_page.png --draw あ
+    python scripts/serve.py runs/demo-expert --screenshot docs/images/draw_page.png
 
 Needs the app extra: pip install -e ".[app]" (make serve does it).
 """
@@ -27,8 +27,8 @@ def build_parser():
                    "one folder per character, for --init-from fine-tuning (default: %(default)s)")
     p.add_argument("--screenshot", default=None, metavar="PNG", help="instead of serving: open "
                    "the page in headless Chromium, draw --draw, save a screenshot, exit")
-    p.add_argument("--draw", default="あ", help="the character --screenshot draws, from "
-                   "KanjiVG's strokes (default: %(default)s)")
+    p.add_argument("--draw", default=None, help="the character --screenshot draws, from "
+                   "KanjiVG's strokes (default: the run's first class)")
     return p
 
 
@@ -40,8 +40,9 @@ def main(args) -> int:
     if args.screenshot:
         from maist.app import browser
 
-        top = browser.screenshot(app, args.screenshot, args.draw)
-        print(f"drew {args.draw}: top 5 {' '.join(top)}; wrote {args.screenshot}")
+        ch = args.draw or app.maist_model.info()["classes"][0]
+        top = browser.screenshot(app, args.screenshot, ch)
+        print(f"drew {ch}: top 5 {' '.join(top)}; wrote {args.screenshot}")
         return 0
     print(f"MAIST draw page: http://{args.host}:{args.port}/  (Ctrl-C stops it)")
     app.run(host=args.host, port=args.port, threaded=True)

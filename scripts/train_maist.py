@@ -1,7 +1,7 @@
 """Train a MAIST model from the shell: the blog's beginner and expert, and the seeds' mlp and deep.
 
     python scripts/train_maist.py --recipe demo
-    python scripts/train_maist.py --data data/ETL9G --recipe seed-95
+    python scripts/train_maist.py --data data/ETL9G --recipe blog-95
     python scripts/train_maist.py --run-dir runs/demo-expert --resume
     python scripts/train_maist.py --data data/mine --init-from runs/demo-expert --freeze conv
 """
@@ -16,18 +16,17 @@ from maist import cli
 
 
 def build_parser():
-    from maist.data import augment, preprocess
-    from maist.data import classes as kana
-    from maist.nets import models as model
-    from maist.training import schedule
+    from maist.data import augment, classes, preprocess
+    from maist.nets import graph, models
+    from maist.training import recipes
 
     p = cli.parser(__doc__)
     p.add_argument("--data", default=None, help="an ETL folder or file, or a built .npz (default: "
                    "data/ETL9G if it holds AIST's files, else the synthetic set, generated once; "
                    "on --resume, the run's own)")
-    p.add_argument("--recipe", default=None, help=f"one of {', '.join(schedule.RECIPES)}, or a "
+    p.add_argument("--recipe", default=None, help=f"one of {', '.join(recipes.RECIPES)}, or a "
                    ".json recipe file (default: demo; on --resume, the run's own)")
-    p.add_argument("--model", choices=list(model.MODELS), default=None,
+    p.add_argument("--model", choices=list(models.MODELS), default=None,
                    help="the network (default: the recipe's)")
     p.add_argument("--model-option", action="append", default=[], metavar="NAME=VALUE",
                    help="an option of the model, e.g. hidden=64 for mlp; repeat for more "
@@ -38,11 +37,11 @@ def build_parser():
                    "(default: the recipe's)")
     p.add_argument("--keep-prob", default=None, help="keep_prob table, e.g. '1, 3000:0.3'; "
                    "each value above 0 and at most 1 (default: the recipe's)")
-    p.add_argument("--loss", choices=list(model.LOSSES), default=None,
+    p.add_argument("--loss", choices=list(graph.LOSSES), default=None,
                    help="(default: the recipe's)")
-    p.add_argument("--optimizer", choices=list(model.OPTIMIZERS), default=None,
+    p.add_argument("--optimizer", choices=list(graph.OPTIMIZERS), default=None,
                    help="(default: the recipe's)")
-    p.add_argument("--sampling", choices=list(schedule.SAMPLING), default=None,
+    p.add_argument("--sampling", choices=list(recipes.SAMPLING), default=None,
                    help="random: with replacement, as the blog; epoch: shuffled passes "
                    "(default: the recipe's)")
     p.add_argument("--augment", default=None, help="augment training batches: none, affine, "
@@ -59,21 +58,24 @@ def build_parser():
     p.add_argument("--new-head", action="store_true", help="with --init-from: a new readout "
                    "layer where the classes differ (default: the classes must match)")
     p.add_argument("--preprocess", choices=list(preprocess.PREPROCESSORS), default=None,
-                   help=f"for ETL input (default: {preprocess.DEFAULT_PREPROCESS})")
+                   help=f"for ETL input (default: {preprocess.DEFAULT_PREPROCESS}; on --resume, "
+                   f"the run's own)")
     p.add_argument("--split", choices=["writer", "random"], default=None,
-                   help="for ETL input (default: writer)")
-    p.add_argument("--classes", choices=list(kana.CLASS_SETS), default=None,
-                   help="for ETL input (default: hiragana71)")
+                   help="for ETL input (default: writer; on --resume, the run's own)")
+    p.add_argument("--classes", default=None, metavar="SET",
+                   help=f"the class set: {', '.join(classes.CLASS_SETS)} (default: "
+                   f"{classes.DEFAULT_CLASSES}; on --resume, the run's own)")
     p.add_argument("--run-dir", default=None, help="where the run goes (default: a new "
                    "runs/RECIPE-MODEL[-N])")
     p.add_argument("--seed", type=int, default=None, help="graph, batch and split seed "
-                   "(default: 0)")
-    p.add_argument("--eval-every", type=int, default=1000, help="validation every N steps "
-                   "(default: %(default)s)")
-    p.add_argument("--checkpoint-every", type=int, default=1000, help="(default: %(default)s)")
+                   "(default: 0; on --resume, the run's own)")
+    p.add_argument("--eval-every", type=int, default=None, help="validation every N steps "
+                   "(default: 1000; on --resume, the run's own)")
+    p.add_argument("--checkpoint-every", type=int, default=None,
+                   help="(default: 1000; on --resume, the run's own)")
     p.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
                    help="stop after PATIENCE evaluations without a better validation loss "
-                   "(default: off)")
+                   "(default: off; on --resume, the run's own)")
     p.add_argument("--resume", action="store_true", help="continue --run-dir from its last "
                    "checkpoint, with its own settings (default: start afresh)")
     p.add_argument("--override", action="store_true", help="with --resume: continue even where "
@@ -87,54 +89,42 @@ def build_parser():
 
 @cli.command(build_parser)
 def main(args) -> int:
-    from maist.data import dataset
+    from maist.data import dataset, sources
     from maist.errors import RunError
-    from maist.nets import models as model
-    from maist.training import rundir as runs
-    from maist.training import schedule
-    from maist.training.loop import TrainConfig, train
+    from maist.paths import runs_dir
+    from maist.training import config, rundir
+    from maist.training.loop import train
 
     if args.resume and not args.run_dir:
-        raise RunError("--resume needs --run-dir, the run to continue")
+        raise RunError("--resume needs --run-dir, the run to continue", params=("run_dir",))
     # On --resume, what is not given on the command line comes from the run itself.
-    own = runs.read_config(args.run_dir) if args.resume else {}
-    own_data = own.get("data", {})
-    recipe = (schedule.get_recipe(args.recipe) if args.recipe
-              else schedule.Recipe.from_dict(own["recipe"]) if own
-              else schedule.get_recipe("demo"))
-    recipe = schedule.with_overrides(
-        recipe, follow_steps=not args.resume, model=args.model, steps=20 if args.dry_run else args.steps,
-        batch_size=args.batch_size, learning_rate=args.lr, keep_prob=args.keep_prob,
-        loss=args.loss, optimizer=args.optimizer, sampling=args.sampling, augment=args.augment,
-        label_smoothing=args.label_smoothing)
-    spec = model.get_model(recipe.model)
-    options = dict(own.get("model_options", {})) if own and not args.model else {}
-    options.update(spec.parse_option(o) for o in args.model_option)
-    seed = args.seed if args.seed is not None else own.get("seed", 0)
+    previous = rundir.read_resumable(args.run_dir) if args.resume else None
+    request = config.Request(
+        recipe=args.recipe, model_options=tuple(args.model_option), seed=args.seed,
+        changes={k: getattr(args, "lr" if k == "learning_rate" else k)
+                 for k in config.RECIPE_FIELDS},
+        eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
+        early_stopping=args.early_stopping, init_from=args.init_from, freeze=args.freeze,
+        new_head=args.new_head, data=args.data, preprocess=args.preprocess, split=args.split,
+        classes=args.classes, dry_run=args.dry_run)
     # Every option is checked before the data is read: a typo costs nothing.
-    cfg = TrainConfig(recipe, seed=seed, eval_every=10 if args.dry_run else args.eval_every,
-                      checkpoint_every=args.checkpoint_every, early_stopping=args.early_stopping,
-                      test_at=tuple(sorted(recipe.blog)),
-                      model_options=spec.check_options(options),
-                      init_from=args.init_from or own.get("init_from"),
-                      freeze=tuple(f.strip() for f in (args.freeze or "").split(",") if f.strip())
-                      or tuple(own.get("freeze", ())), new_head=args.new_head)
-    given = {k: getattr(args, k) or own_data.get(k) for k in ("preprocess", "split", "classes")}
-    data = dataset.load(args.data or own_data.get("path"), seed=seed,
-                        **{k: v for k, v in given.items() if v})  # else dataset's defaults
+    plan = config.plan(request, previous)
+    cfg, recipe = plan.config, plan.config.recipe
+    data = sources.load(plan.data or cli.default_data(), seed=cfg.seed, **plan.data_options)
     run_dir = (Path(args.run_dir) if args.run_dir
-               else runs.free_run_dir(Path("runs"), f"{recipe.name}-{recipe.model}"))
+               else rundir.free_name(runs_dir(), f"{recipe.name}-{recipe.model}"))
     for line in dataset.summary(data):
         print(line)
     print(f"training {recipe.model} with recipe {recipe.name}: {recipe.steps} steps, batch "
           f"{recipe.batch_size}, {recipe.optimizer} lr [{recipe.learning_rate}], keep_prob "
           f"[{recipe.keep_prob}], {recipe.loss} loss -> {run_dir}")
     start = time.perf_counter()
-    result = train(data, cfg, run_dir, resume=args.resume, quiet=args.quiet,
+    result = train(data, cfg, run_dir, previous=previous, quiet=args.quiet,
                    override=args.override)
     print(f"{result.stopped} after {result.step} steps in {time.perf_counter() - start:.0f} s: "
           f"test accuracy {result.test_accuracy:.4f}; run directory {result.run_dir}")
-    return 0
+    # A stopped run is not a finished one: `train && next` must not go on.
+    return {"interrupted": 130, "terminated": 143}.get(result.stopped, 0)
 
 
 if __name__ == "__main__":

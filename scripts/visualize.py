@@ -24,9 +24,9 @@ def build_parser():
 @cli.command(build_parser)
 def main(args) -> int:
     from maist.analysis import report
-    from maist.training import rundir as runs
+    from maist.inference.restore import restore
 
-    runs.restore(args.run_dir).close()  # a damaged run is reported before data is built
+    restore(args.run_dir).close()  # a damaged run is reported before data is built
     data = report.data_for_run(args.run_dir, args.data)
     figures = report.run_figures(args.run_dir, data)
     for path in report.save_figures(figures, args.out or Path(args.run_dir) / "figures"):

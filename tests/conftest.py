@@ -3,36 +3,40 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maist.data import classes as kana
 from maist.data import etl
+from maist.data.classes import char_to_jis, get_class_set
 from maist.data.dataset import MaistData, Split
-from maist.synth import generator as synth
+from maist.paths import touch_dir
 
+ROOT = Path(__file__).resolve().parent.parent
+HIRAGANA71 = get_class_set("hiragana71")
 # The real touch drawings sit in ../shared beside the checkout on CI and developers'
 # machines, not in a user's clone: tests that read them skip there, and say so.
-TOUCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "touch-hiragana"
+TOUCH = ROOT / touch_dir()
 
 
 def touch_or_skip():
     """(images, chars) of the touch-hiragana set, or a pytest skip that says why."""
-    from maist.data import dataset
+    from maist.data import sources
     from maist.errors import DatasetError
 
     try:
-        return dataset.load_touch_hiragana(TOUCH)
+        touch = sources.load_touch(TOUCH)
     except DatasetError as e:
         pytest.skip(f"../shared/data/touch-hiragana is not beside this checkout: {e}")
+    return touch.images, touch.chars
 
 
 def tiny_recipe(**kw):
     """A short expert recipe for the tiny shapes set; fields as keyword arguments."""
-    from maist.training import schedule
+    from maist.training import recipes
+    from maist.training.schedule import StepTable
 
     base = dict(name="t", model="expert", optimizer="adam", loss="stable", steps=40,
-                batch_size=16, learning_rate=schedule.StepTable.constant(1e-3),
-                keep_prob=schedule.StepTable.constant(0.5), sampling="epoch")
+                batch_size=16, learning_rate=StepTable.constant(1e-3),
+                keep_prob=StepTable.constant(0.5), sampling="epoch")
     base.update(kw)
-    return schedule.Recipe(**base)
+    return recipes.Recipe(**base)
 
 
 def shape(k: int, dy: int = 0, dx: int = 0) -> np.ndarray:
@@ -71,7 +75,7 @@ def tiny():
     return tiny_data()
 
 
-def make_etl_folder(folder, writers=10, per_file=4, classes=kana.hiragana71, kanji=True):
+def make_etl_folder(folder, writers=10, per_file=4, classes=HIRAGANA71, kanji=True):
     """ETL9G files, `per_file` writers each, every writer writing the classes (and 一)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(1)
@@ -79,7 +83,7 @@ def make_etl_folder(folder, writers=10, per_file=4, classes=kana.hiragana71, kan
     for start in range(0, writers, per_file):
         ws = range(start, min(writers, start + per_file))
         recs = etl.new_records(etl.FORMATS["ETL9G"], len(ws) * len(chars))
-        recs["jis"] = [kana.char_to_jis(c) for _ in ws for c in chars]
+        recs["jis"] = [char_to_jis(c) for _ in ws for c in chars]
         images = np.zeros((len(recs), 127, 128), np.uint8)
         for i in range(len(recs)):
             y, x = rng.integers(20, 80, 2)
@@ -87,5 +91,5 @@ def make_etl_folder(folder, writers=10, per_file=4, classes=kana.hiragana71, kan
         recs["image"] = etl.pack_images(images, etl.FORMATS["ETL9G"])
         etl.write_etl(folder / f"ETL9G_{start // per_file + 1:02d}", recs, etl.FORMATS["ETL9G"])
     # These files hold 72 records per writer, not AIST's 3036: say so, as synth does.
-    (folder / synth.MANIFEST).write_text(f'{{"records_per_writer": {len(chars)}}}')
+    (folder / etl.MANIFEST).write_text(f'{{"records_per_writer": {len(chars)}}}')
     return folder

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shape, tiny_data
+from conftest import HIRAGANA71, shape, tiny_data
 from PIL import Image
 
 pytest.importorskip("flask", reason="the draw page needs the app extra: pip install -e '.[app]'")
 
-from maist.training import schedule  # noqa: E402
 from maist.app import server as web  # noqa: E402
-from maist.training.loop import TrainConfig, train  # noqa: E402
+from maist.training import recipes  # noqa: E402
+from maist.training.config import TrainConfig  # noqa: E402
+from maist.training.loop import train  # noqa: E402
 from maist.training.schedule import StepTable  # noqa: E402
 
 
@@ -25,7 +26,7 @@ def world(tmp_path_factory):
     a run directory with no checkpoint."""
     root = tmp_path_factory.mktemp("app")
     data = tiny_data(num_classes=5, per_class=80)
-    recipe = schedule.Recipe("t", "expert", "adam", "stable", 200, 32, StepTable.constant(1e-3),
+    recipe = recipes.Recipe("t", "expert", "adam", "stable", 200, 32, StepTable.constant(1e-3),
                              StepTable.constant(0.5), sampling="epoch")
     train(data, TrainConfig(recipe, eval_every=200), root / "runs" / "shapes", log=lambda s: None,
           quiet=True)
@@ -91,9 +92,9 @@ def test_save_writes_the_png_where_it_should(client, tmp_path):
         assert r.status_code == 200, r.json
         path = Path(r.json["path"])
         assert path == tmp_path / "mine" / "あ" / f"{expected:04d}.png" and r.json["count"] == expected
-    from maist.data import dataset
+    from maist.data import sources
 
-    assert dataset.picture_label(path, tmp_path / "mine", dataset.kana.hiragana71) == "あ"
+    assert sources.picture_label(path, tmp_path / "mine", HIRAGANA71) == "あ"
 
 
 def blank() -> str:

@@ -1,9 +1,14 @@
-"""The shape of the codebase: no import cycles, inference without the trainer, one model
-registry that everything reads, and one error root that every script turns into one line."""
+"""The shape of the codebase, read from the code itself: sub-packages in layers that import
+only downwards (the data layer never reaching the generator), inference without the
+trainer, one error root that every script turns into one line, one model registry, class
+sets as data (no hiragana outside the class-set module), and data/ and runs/ under the
+working directory for an installed MAIST too."""
 
 import ast
 import importlib.util
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +53,55 @@ def maist_imports(path: Path) -> set[str]:
     return {m for m in found if m in MODULES}
 
 
+# The layers, bottom first. A module may import its own room and the layers below it;
+# rooms on one floor (synth and nets) may not import each other.
+LAYERS = [
+    ["maist.errors", "maist.geometry", "maist.fileio", "maist.paths"],
+    ["maist.data"],
+    ["maist.synth", "maist.nets"],
+    ["maist.training"],
+    ["maist.inference"],
+    ["maist.analysis"],
+    ["maist.app"],
+    ["maist.cli"],
+    ["maist"],  # the package's face: the lazy five-line API
+]
+
+
+def room(module: str) -> tuple[int, str]:
+    """(floor, room) of a module: the longest layer prefix it falls under."""
+    best = None
+    for floor, rooms in enumerate(LAYERS):
+        for r in rooms:
+            if (module == r or module.startswith(r + ".")) and (best is None or len(r) > len(best[1])):
+                best = (floor, r)
+    assert best is not None, f"{module} is in no layer: add it to LAYERS"
+    return best
+
+
+def test_every_module_is_in_a_layer_and_imports_only_downwards():
+    upward = []
+    for name, path in MODULES.items():
+        floor, home = room(name)
+        for target in maist_imports(path) - {name}:
+            t_floor, t_home = room(target)
+            if t_floor > floor or (t_floor == floor and t_home != home and floor > 0):
+                upward.append(f"{name} (floor {floor}) imports {target} (floor {t_floor})")
+    assert upward == []
+
+
+def test_the_data_layer_never_reaches_the_generator():
+    """Transitively: nothing data/ imports, nor what that imports, is synth/."""
+    reach, todo = set(), [n for n in MODULES if n.startswith("maist.data")]
+    while todo:
+        name = todo.pop()
+        for target in maist_imports(MODULES[name]):
+            if target not in reach:
+                reach.add(target)
+                todo.append(target)
+    assert not [m for m in reach if m.startswith("maist.synth")]
+
+
 def test_no_import_cycles_in_the_package():
     graph = {name: maist_imports(p) - {name} for name, p in MODULES.items()}
     done, path = set(), []
@@ -67,36 +121,118 @@ def test_no_import_cycles_in_the_package():
         visit(node)
 
 
-@pytest.mark.parametrize("name", ["predict.py", "evaluate.py", "visualize.py"])
+def imported_by_running(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", f"import sys; {code}; print(sorted(sys.modules))"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    return set(eval(out.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_maist_imports_no_tensorflow():
+    loaded = imported_by_running("import maist")
+    assert "tensorflow" not in loaded and not [m for m in loaded if m.startswith("maist.nets")]
+
+
+@pytest.mark.parametrize("module", ["maist.inference.restore", "maist.analysis.report",
+                                    "maist.app.server"])
+def test_reading_a_model_never_loads_the_trainer(module):
+    """Inference, figures and the draw page run without the training loop or recipes' loss."""
+    loaded = imported_by_running(f"import {module}")
+    assert "maist.training.loop" not in loaded and "maist.analysis.compare" not in loaded
+
+
+@pytest.mark.parametrize("name", ["predict.py", "evaluate.py", "visualize.py", "serve.py"])
 def test_scripts_that_use_a_model_do_not_import_the_trainer(name):
     assert "maist.training.loop" not in maist_imports(ROOT / "scripts" / name)
 
 
-def test_notebooks_and_inference_modules_do_not_import_the_trainer():
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
+def test_scripts_only_wire_arguments_to_the_package(path):
+    """A script holds build_parser() and main(): the logic is the package's."""
+    tree = ast.parse(path.read_text())
+    functions = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    assert functions == ["build_parser", "main"], f"{path.name} defines {functions}"
+
+
+def test_notebooks_hold_no_logic_of_their_own():
+    """Notebook cells call the package: they define no function or class."""
     for nb in (ROOT / "notebooks").glob("*.ipynb"):
-        code = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"]
-                         if c["cell_type"] == "code")
-        assert "maist.training.loop" not in code, nb.name
-    out = subprocess.run([sys.executable, "-c", "import sys, maist.analysis.report, "
-                          "maist.training.rundir; print('maist.training.loop' in sys.modules)"],
+        for cell in json.loads(nb.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            code = "".join(cell["source"])
+            code = "\n".join(line for line in code.splitlines() if not line.startswith("%"))
+            defined = [n for n in ast.walk(ast.parse(code))
+                       if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
+            assert not defined, f"{nb.name}: a cell defines {[getattr(d, 'name', 'lambda') for d in defined]}"
+
+
+def test_every_error_class_lives_in_errors_and_has_the_one_root():
+    """Every exception class MAIST defines is in maist/errors.py (warnings aside), and every
+    one of those is a MaistError: read from the code, not restated."""
+    elsewhere = []
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and name != "maist.errors":
+                bases = [ast.unparse(b) for b in node.bases]
+                if any(b.endswith(("Error", "Exception")) for b in bases):
+                    elsewhere.append(f"{name}.{node.name}")
+    assert elsewhere == []
+    defined = [v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, Exception)]
+    assert len(defined) >= 13 and all(issubclass(e, MaistError) for e in defined)
+    assert {"BadRequest", "BrowserError", "ClassSetError"} <= {e.__name__ for e in defined}
+
+
+KANA = re.compile("[\u3041-\u309f]")  # the hiragana block, voicing marks included
+
+
+def test_no_hiragana_outside_the_class_set_module():
+    """Class sets are data: one module knows which characters are hiragana."""
+    files = [p for p in (ROOT / "maist").rglob("*") if p.suffix in (".py", ".js", ".html", ".css", ".json")]
+    files += SCRIPTS
+    found = [f"{p.relative_to(ROOT)}:{i}" for p in files if p != ROOT / "maist/data/classes.py"
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if KANA.search(line)]
+    assert found == []
+
+
+def test_data_and_runs_live_under_the_working_directory(tmp_path, monkeypatch):
+    from maist import paths
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MAIST_DATA", raising=False)
+    assert paths.data_dir().resolve() == tmp_path / "data"
+    assert paths.runs_dir().resolve() == tmp_path / "runs"
+    monkeypatch.setenv("MAIST_DATA", str(tmp_path / "elsewhere"))
+    assert paths.data_dir() == tmp_path / "elsewhere"
+
+
+@pytest.mark.slow
+def test_an_installed_maist_trains_from_a_checkout(tmp_path):
+    """`pip install .` (not editable), then a script of the checkout run from a folder of
+    one's own: the installed package is the one used, data/ and runs/ are made under the
+    working directory, and nothing is written into the package."""
+    target = tmp_path / "site"
+    out = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                          "--no-build-isolation", "--target", str(target), str(ROOT)],
                          capture_output=True, text=True)
-    assert out.stdout.strip() == "False", out.stderr
-
-
-def test_every_domain_error_has_the_one_root():
-    domain = [v for v in vars(errors).values()
-              if isinstance(v, type) and issubclass(v, Exception) and v is not MaistError]
-    assert len(domain) >= 10 and all(issubclass(e, MaistError) for e in domain)
-    from maist.data import classes as kana
-    from maist.data import dataset, etl, preprocess
-    from maist.synth import generator as synth
-    from maist.synth import strokes
-    from maist.training import schedule
-
-    for module, name in [(etl, "EtlFormatError"), (kana, "KanaError"), (dataset, "DatasetError"),
-                         (schedule, "ScheduleError"), (strokes, "StrokeError"),
-                         (synth, "SynthError"), (preprocess, "PictureError")]:
-        assert issubclass(getattr(module, name), MaistError)
+    assert out.returncode == 0, out.stderr
+    work = tmp_path / "work"
+    work.mkdir()
+    tiny_data(num_classes=4, per_class=20).save(work / "tiny.npz")
+    env = dict(os.environ, PYTHONPATH=str(target))
+    env.pop("MAIST_DATA", None)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train_maist.py"), "--data", "tiny.npz",
+         "--dry-run", "--quiet"], capture_output=True, text=True, cwd=work, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    which = subprocess.run([sys.executable, "-c", "import maist; print(maist.__file__)"],
+                           capture_output=True, text=True, cwd=work, env=env)
+    assert which.stdout.strip().startswith(str(target))
+    assert (work / "runs").is_dir() and any((work / "runs").iterdir())
+    assert not list(target.rglob("runs")) and not (target / "data").exists()
+    assert (target / "maist" / "app" / "static" / "draw.js").is_file()
+    assert (target / "maist" / "synth" / "forms.json").is_file()
 
 
 def load_script(path: Path):
@@ -131,12 +267,12 @@ def test_every_script_maps_every_maist_error_to_one_line(path, capsys, monkeypat
 
 def test_library_messages_name_parameters_and_scripts_name_flags(tmp_path):
     """The library says 'resume it'; the script adds its own flags for that."""
-    from maist.training import rundir as runs
+    from maist.training import rundir
 
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "x").write_text("")
     with pytest.raises(errors.RunError) as e:
-        runs.prepare(tmp_path / "run", {}, resume=False)
+        rundir.prepare(tmp_path / "run", {})
     assert "--" not in str(e.value) and e.value.params == ("resume", "run_dir")
     line = cli.error_line(e.value, load_script(ROOT / "scripts" / "train_maist.py").build_parser())
     assert line.endswith("(--resume, --run-dir)")
@@ -159,24 +295,23 @@ def toy_inference(x, keep_prob, num_classes, seed, width=8):
 
 
 def test_a_toy_model_trains_restores_and_is_drawn_with_no_other_edits(tmp_path, monkeypatch):
+    import maist
     from maist.analysis import report
-    from maist.nets import models as M
-    from maist.training import rundir as runs
-    from maist.training import schedule
-    from maist.training.loop import TrainConfig, train
+    from maist.training.recipes import Recipe
+    from maist.training.schedule import StepTable
 
-    monkeypatch.setitem(M.MODELS, "toy", M.ModelSpec(
+    monkeypatch.setitem(maist.MODELS, "toy", maist.ModelSpec(
         "toy", toy_inference, options={"width": 8}, filters="W_toy", activations=("h_toy",)))
     data = tiny_data(num_classes=3, per_class=20)
     npz = data.save(tmp_path / "tiny.npz")
     data.meta["path"] = str(npz)
-    recipe = schedule.Recipe("toy", "toy", "adam", "stable", 30, 16,
-                             schedule.StepTable.constant(1e-2), schedule.StepTable.constant(1.0),
-                             sampling="epoch")
-    result = train(data, TrainConfig(recipe, eval_every=30, model_options={"width": 6}),
-                   tmp_path / "run", log=lambda s: None, quiet=True)
+    recipe = Recipe("toy", "toy", "adam", "stable", 30, 16, StepTable.constant(1e-2),
+                    StepTable.constant(1.0), sampling="epoch")
+    (tmp_path / "toy.json").write_text(json.dumps(recipe.to_dict()))
+    result = maist.train(data, str(tmp_path / "toy.json"), tmp_path / "run", eval_every=30,
+                         model_options={"width": 6})
     assert result.step == 30
-    with runs.restore(tmp_path / "run") as r:
+    with maist.restore(tmp_path / "run") as r:
         assert r.run(["W_toy"], data.test.x[:1])[0].shape == (3, 3, 1, 6)
         assert r.probabilities(data.test.x[:4]).shape == (4, 3)
     figs = report.run_figures(tmp_path / "run", data)
@@ -185,10 +320,13 @@ def test_a_toy_model_trains_restores_and_is_drawn_with_no_other_edits(tmp_path, 
 
 
 def test_unknown_model_options_are_errors_not_dropped():
+    from maist.nets import graph as G
     from maist.nets import models as M
 
     with pytest.raises(errors.ModelError, match="takes no options; not hidden"):
-        M.build("expert", 5, hidden=3)
+        G.build("expert", 5, hidden=3)
+    with pytest.raises(errors.ModelError, match="takes no options; not hidden"):
+        G.build_inference("expert", 5, hidden=3)
     with pytest.raises(errors.ModelError, match="hidden"):
         M.get_model("mlp").parse_option("hidden=many")
     assert M.get_model("mlp").parse_option("hidden=32") == ("hidden", 32)

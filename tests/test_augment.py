@@ -26,8 +26,8 @@ def test_each_transform_keeps_shape_dtype_and_range(kinds):
 
 def test_identity_settings_return_the_input():
     x = batch()
-    ident = A.Augment(("affine", "elastic", "stroke", "mobius"), rotation=0, shear=0,
-                      scale=(1, 1), shift=0, alpha=0, stroke=0, mobius=0)
+    ident = A.Augment(("affine", "elastic", "pen", "mobius"), rotation=0, shear=0,
+                      scale=(1, 1), shift=0, alpha=0, pen=0, mobius=0)
     np.testing.assert_allclose(A.augment(x, A.rng_for(1, 1), ident), x, atol=1e-5)
     assert A.augment(x, A.rng_for(1, 1), A.Augment()) is x  # none: untouched
     assert A.augment(x, A.rng_for(1, 1), A.Augment(("affine",), p=0.0)).tolist() == x.tolist()
@@ -67,10 +67,10 @@ def test_a_quarter_turn_moves_a_pixel_round_the_centre():
     assert abs(com_x - 13.5) == pytest.approx(8.5, abs=0.2)
 
 
-def test_stroke_width_thickens_and_thins():
+def test_pen_width_thickens_and_thins():
     x = batch(40).reshape(-1, 28, 28)
-    cfg = A.Augment(("stroke",), stroke=1.0)
-    out = A.stroke_width(x, A.rng_for(0, 0), cfg)
+    cfg = A.Augment(("pen",), pen=1.0)
+    out = A.pen_width(x, A.rng_for(0, 0), cfg)
     amount = A.rng_for(0, 0).uniform(-1, 1, 40)
     ink_in, ink_out = x.sum((1, 2)), out.sum((1, 2))
     assert (ink_out[amount > 0.2] > ink_in[amount > 0.2]).all()
@@ -87,7 +87,8 @@ def test_the_same_seed_and_step_give_the_same_batch():
 
 
 def test_parse_presets_lists_and_errors():
-    assert A.Augment.parse("full").kinds == ("affine", "elastic", "stroke")
+    assert A.Augment.parse("full").kinds == ("affine", "elastic", "pen")
+    assert A.Augment.parse("affine,stroke").kinds == ("affine", "pen")  # the name runs recorded
     assert A.Augment.parse(None).kinds == () and not A.Augment.parse("none")
     assert A.Augment.parse("affine,erase").kinds == ("affine", "erase")
     assert str(A.Augment.parse("full")) == "full"

@@ -13,7 +13,7 @@ def etl_dir(tmp_path_factory):
 
 
 def test_build_counts_and_writer_disjoint_split(etl_dir, tmp_path):
-    data = dataset.build(etl_dir, cache_dir=None)
+    data = dataset.build(etl_dir, cache=False)
     n = sum(len(data.split(s)) for s in dataset.SPLITS)
     assert n == 10 * 71 and data.num_classes == 71
     sets = [set(data.split(s).writers) for s in dataset.SPLITS]
@@ -49,7 +49,7 @@ def test_cache_hit_rebuild_on_change_and_corrupt_cache(etl_dir, tmp_path):
     again = dataset.build(etl_dir, cache_dir=cache)
     np.testing.assert_array_equal(first.test.x, again.test.x)
     # Another option -> another key.
-    dataset.build(etl_dir, cache_dir=cache, preprocess="seed")
+    dataset.build(etl_dir, cache_dir=cache, preprocess="blog")
     assert len(list(cache.glob("maist-*.npz"))) == 2
     # A changed input (mtime) -> a new key, rebuilt.
     f = etl_dir / "ETL9G_01"
@@ -67,7 +67,7 @@ def test_cache_hit_rebuild_on_change_and_corrupt_cache(etl_dir, tmp_path):
 
 
 def test_npz_round_trip_and_layout(etl_dir, tmp_path):
-    data = dataset.build(etl_dir, cache_dir=None)
+    data = dataset.build(etl_dir, cache=False)
     path = data.save(tmp_path / "maist.npz")
     with np.load(path) as z:
         assert {"x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "classes",

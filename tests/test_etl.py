@@ -8,11 +8,13 @@ from etl_bytes import b_record, g_record, m_record, pattern
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maist.data import classes as kana
 from maist.data import etl
+from maist.data.classes import char_to_jis, get_class_set
 
 A, I_, KA = 0x2422, 0x2424, 0x242B  # あ い か in JIS X 0208
 KANJI_ICHI = 0x306C  # 一
+
+H71 = get_class_set("hiragana71")
 
 
 def write(path, records: list[bytes], extra: bytes = b"") -> str:
@@ -103,8 +105,8 @@ def test_m_type_fields_and_codes(tmp_path, name, expected):
 
 def test_etl7_hiragana_selected_through_katakana_codes(tmp_path):
     path = write(tmp_path / "ETL7LC_1", [m_record(0xB1), m_record(0xB6), m_record(0xDD)])  # ア カ ン
-    sel = etl.select(etl.find_etl_files(path), kana.hiragana71)
-    assert [kana.hiragana71.chars[i] for i in sel.labels] == ["あ", "か", "ん"]
+    sel = etl.select(etl.find_etl_files(path), H71)
+    assert [H71.chars[i] for i in sel.labels] == ["あ", "か", "ん"]
 
 
 @pytest.mark.parametrize("kind", ["ETL8G", "ETL9G", "ETL8B2", "ETL9B", "ETL1", "ETL6", "ETL7"])
@@ -198,13 +200,13 @@ def test_empty_folder_and_folder_without_etl_files(tmp_path):
 def test_no_records_of_requested_classes(tmp_path):
     path = write(tmp_path / "ETL9G_01", [g_record("ETL9G", KANJI_ICHI)])
     with pytest.raises(etl.EtlFormatError, match="no records of the 71 classes"):
-        etl.select(etl.find_etl_files(path), kana.hiragana71)
+        etl.select(etl.find_etl_files(path), H71)
 
 
 def test_code_that_maps_to_no_character(tmp_path):
     path = write(tmp_path / "ETL9G_01", [g_record("ETL9G", A), g_record("ETL9G", 0x2F21)])
     with pytest.raises(etl.EtlFormatError) as e:
-        etl.select(etl.find_etl_files(path), kana.hiragana71)
+        etl.select(etl.find_etl_files(path), H71)
     assert "record 1 (byte offset 8201)" in str(e.value) and "0x2F21" in str(e.value)
 
 
@@ -216,12 +218,12 @@ def test_record_count_differing_from_aist_warns(tmp_path):
 
 def test_labels_come_from_jis_not_the_reading(tmp_path):
     """A reading of '.HIRA' also matches kanji such as 平 and 開 in public readers."""
-    hei = kana.char_to_jis("平")
+    hei = char_to_jis("平")
     rec = bytearray(g_record("ETL9G", hei))
     rec[4:12] = b"HEI.HIRA"
     path = write(tmp_path / "ETL9G_01", [bytes(rec), g_record("ETL9G", A)])
-    sel = etl.select(etl.find_etl_files(path), kana.hiragana71)
-    assert list(sel.labels) == [kana.hiragana71.index("あ")]
+    sel = etl.select(etl.find_etl_files(path), H71)
+    assert list(sel.labels) == [H71.index("あ")]
 
 
 def test_writer_ids_from_positions_across_files(tmp_path):
@@ -242,7 +244,7 @@ def test_selection_decodes_only_the_wanted_classes(tmp_path):
         seen.append(len(images))
         return images[:, :2, :2]
 
-    sel = etl.select(etl.find_etl_files(path), kana.hiragana71, transform, chunk_records=3)
+    sel = etl.select(etl.find_etl_files(path), H71, transform, chunk_records=3)
     assert sum(seen) == 2 and sel.images.shape == (2, 2, 2)
 
 
@@ -269,7 +271,7 @@ def test_arbitrary_bytes_give_records_or_format_error(tmp_path, kind, n, extra, 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", etl.EtlCountWarning)
-            sel = etl.select(etl.find_etl_files(path), kana.hiragana71)
+            sel = etl.select(etl.find_etl_files(path), H71)
         assert len(sel.labels) == len(sel.images) > 0
     except etl.EtlFormatError as e:
         assert str(path) in str(e) or "no ETL files" in str(e)
@@ -280,14 +282,14 @@ def test_threads_give_the_same_selection_and_decoding(tmp_path):
 
     records = [g_record("ETL9G", c, salt=i) for i, c in enumerate([A, KANJI_ICHI, KA, I_] * 40)]
     files = etl.find_etl_files(write(tmp_path / "ETL9G_01", records))
-    one = etl.select(files, kana.hiragana71, preprocess.seed, chunk_records=7, workers=1,
-                     packed=preprocess.seed_packed)
-    two = etl.select(files, kana.hiragana71, preprocess.seed, chunk_records=7, workers=2,
-                     packed=preprocess.seed_packed)
+    one = etl.select(files, H71, preprocess.blog, chunk_records=7, workers=1,
+                     packed=preprocess.blog_packed)
+    two = etl.select(files, H71, preprocess.blog, chunk_records=7, workers=2,
+                     packed=preprocess.blog_packed)
     np.testing.assert_allclose(one.images, two.images, atol=1e-6)  # BLAS threads: rounding
     np.testing.assert_array_equal(one.labels, two.labels)
     decoded = [im for *_, im in etl.iter_decoded(files, None, chunk_records=9, workers=2)]
     np.testing.assert_array_equal(np.concatenate(decoded)[2], np.array(pattern(127, 128, 16, 2)))
     # seed straight from packed records equals seed of the decoded images
-    np.testing.assert_allclose(one.images[:3], preprocess.seed(np.stack(
+    np.testing.assert_allclose(one.images[:3], preprocess.blog(np.stack(
         [np.array(pattern(127, 128, 16, s)) for s in (0, 2, 3)]), 15), atol=1e-6)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from maist.nets import models as M
+from maist.nets import graph as G
 from maist.nets.backend import tf1
 
 
@@ -12,11 +12,11 @@ from maist.nets.backend import tf1
                                          ("mlp", 784 * 16 + 16 + 16 * 71 + 71),
                                          ("deep", 320 + 9248 + 18496 + 36928 + 3136 * 512 + 512 + 512 * 71 + 71)])
 def test_parameter_counts(name, params):
-    assert M.parameter_count(M.build(name, 71)) == params
+    assert G.parameter_count(G.build(name, 71)) == params
 
 
 def test_expert_shapes_and_stable_names():
-    g = M.build("expert", 71)
+    g = G.build("expert", 71)
     shapes = {n: g.tensor(n).shape.as_list() for n in
               ["x", "y_", "W_conv1", "h_conv1", "h_relu1", "h_pool1", "W_conv2", "h_conv2",
                "h_relu2", "h_pool2", "h_fc1", "logits", "probabilities"]}
@@ -29,7 +29,7 @@ def test_expert_shapes_and_stable_names():
 
 
 def test_beginner_starts_at_zero():
-    g = M.build("beginner", 71)
+    g = G.build("beginner", 71)
     with tf1.Session(graph=g.graph) as s:
         s.run(g.init)
         w, b = s.run([g.tensor("W"), g.tensor("b")])
@@ -67,7 +67,7 @@ def np_expert(x, p):
 
 
 def test_expert_forward_matches_numpy():
-    g = M.build("expert", 71, seed=3)
+    g = G.build("expert", 71, seed=3)
     x = np.random.default_rng(0).random((4, 784)).astype(np.float32)
     names = ["W_conv1", "b_conv1", "W_conv2", "b_conv2", "W_fc1", "b_fc1", "W_fc2", "b_fc2"]
     with tf1.Session(graph=g.graph) as s:
@@ -80,7 +80,7 @@ def test_expert_forward_matches_numpy():
 
 
 def test_dropout_only_when_keep_prob_is_fed():
-    g = M.build("expert", 10)
+    g = G.build("expert", 10)
     x = np.random.default_rng(0).random((3, 784)).astype(np.float32)
     with tf1.Session(graph=g.graph) as s:
         s.run(g.init)
@@ -92,7 +92,7 @@ def test_dropout_only_when_keep_prob_is_fed():
 
 
 def test_tutorial_loss_is_the_blogs_sum():
-    g = M.build("beginner", 71, loss_kind="tutorial")
+    g = G.build("beginner", 71, loss_kind="tutorial")
     y = np.eye(71, dtype=np.float32)[np.arange(50) % 71]
     with tf1.Session(graph=g.graph) as s:
         s.run(g.init)
@@ -102,8 +102,47 @@ def test_tutorial_loss_is_the_blogs_sum():
 
 def test_unknown_names():
     with pytest.raises(ValueError, match="unknown model"):
-        M.build("resnet", 71)
+        G.build("resnet", 71)
     with pytest.raises(ValueError, match="unknown loss"):
-        M.build("beginner", 71, loss_kind="hinge")
+        G.build("beginner", 71, loss_kind="hinge")
     with pytest.raises(ValueError, match="unknown optimizer"):
-        M.build("beginner", 71, optimizer="sgd2")
+        G.build("beginner", 71, optimizer="sgd2")
+
+
+# --- the inference graph ------------------------------------------------------------------
+
+RANDOM_OPS = {"RandomUniform", "RandomStandardNormal", "TruncatedNormal",
+              "StatelessRandomUniformV2", "StatelessRandomUniform", "RandomUniformInt"}
+
+
+@pytest.mark.parametrize("name", ["beginner", "expert", "mlp", "deep"])
+def test_the_inference_graph_holds_the_model_and_nothing_that_trains_it(name):
+    g = G.build_inference(name, 71)
+    path = tf1.graph_util.extract_sub_graph(g.graph.as_graph_def(), ["probabilities"])
+    ops = {n.op for n in path.node}
+    names = [n.name for n in path.node]
+    assert not ops & RANDOM_OPS  # dropout is an identity: nothing random between x and output
+    assert [n for n in names if "global_step" in n or "keep_prob" in n or "y_" in n] == []
+    everything = [op.name for op in g.graph.get_operations()]
+    assert not [n for n in everything if "gradients" in n or "Adam" in n or "loss" in n]
+    assert not [op for op in g.graph.get_operations() if op.type.startswith(("Apply", "ResourceApply"))]
+    assert sorted(v.op.name for v in g.variables) == sorted(
+        v.op.name for v in G.build(name, 71).graph.get_collection("trainable_variables"))
+
+
+def test_the_inference_graph_gives_the_training_graphs_answers(tmp_path):
+    """The same weights, loaded by name, give the training graph's probabilities at
+    keep_prob 1 (its evaluation setting)."""
+    train_g = G.build("expert", 10, seed=3)
+    x = np.random.default_rng(0).random((7, 784), dtype=np.float32)
+    with tf1.Session(graph=train_g.graph) as s:
+        s.run(train_g.init)
+        want = s.run(train_g.probabilities, {train_g.inputs.x: x})
+        with train_g.graph.as_default():
+            tf1.train.Saver().save(s, str(tmp_path / "ckpt"))
+    inf = G.build_inference("expert", 10)
+    with tf1.Session(graph=inf.graph) as s:
+        with inf.graph.as_default():
+            tf1.train.Saver(var_list=inf.variables).restore(s, str(tmp_path / "ckpt"))
+        got = s.run(inf.probabilities, {inf.x: x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)

@@ -14,7 +14,7 @@ def test_resize_matches_pil_antialiased_bilinear():
 def test_seed_keeps_the_whole_field():
     field = np.zeros((1, 127, 128), np.uint8)
     field[0, :, :64] = 15  # left half inked
-    out = P.seed(field, 15)[0]
+    out = P.blog(field, 15)[0]
     assert out.shape == (28, 28) and out.dtype == np.float32
     assert out[:, :13].min() > 0.99 and out[:, 15:].max() < 0.01
 
@@ -33,22 +33,22 @@ def test_seed_from_packed_records_matches_pil_box(height, width):
     records = rng.integers(0, 256, (n, 40 + half + 9), dtype=np.uint8)
     packed = records[:, 40 : 40 + half]  # a strided view, as recs["image"] is
     assert packed.strides == (40 + half + 9, 1)
-    out = P.seed_packed(packed, height, width, 15)
+    out = P.blog_packed(packed, height, width, 15)
     for i in range(n):
         np.testing.assert_allclose(out[i], _pil_box(packed[i].tobytes(), height, width), atol=1e-6)
     decoded = np.stack([packed >> 4, packed & 15], axis=-1).reshape(n, height, width)
-    np.testing.assert_allclose(out, P.seed(decoded, 15), atol=1e-6)
+    np.testing.assert_allclose(out, P.blog(decoded, 15), atol=1e-6)
     # A contiguous copy and a reversed (negative-stride) view give the same images
-    np.testing.assert_array_equal(P.seed_packed(packed.copy(), height, width, 15), out)
-    np.testing.assert_array_equal(P.seed_packed(packed[::-1], height, width, 15), out[::-1])
+    np.testing.assert_array_equal(P.blog_packed(packed.copy(), height, width, 15), out)
+    np.testing.assert_array_equal(P.blog_packed(packed[::-1], height, width, 15), out[::-1])
 
 
 def test_seed_from_packed_extremes_and_empty():
     full = np.full((2, 127 * 64), 0xFF, np.uint8)
-    np.testing.assert_allclose(P.seed_packed(full, 127, 128, 15), 1.0, atol=1e-6)
+    np.testing.assert_allclose(P.blog_packed(full, 127, 128, 15), 1.0, atol=1e-6)
     left = np.full((1, 127 * 64), 0xF0, np.uint8)  # only the left pixel of each byte inked
-    np.testing.assert_allclose(P.seed_packed(left, 127, 128, 15).mean(), 0.5, atol=0.02)
-    assert P.seed_packed(full[:0], 127, 128, 15).shape == (0, 28, 28)
+    np.testing.assert_allclose(P.blog_packed(left, 127, 128, 15).mean(), 0.5, atol=0.02)
+    assert P.blog_packed(full[:0], 127, 128, 15).shape == (0, 28, 28)
 
 
 def test_box_bins_partition_a_reduction_and_refuse_an_enlargement():
@@ -57,11 +57,11 @@ def test_box_bins_partition_a_reduction_and_refuse_an_enlargement():
     assert P.box_bins(20, 28) is None  # enlarging repeats pixels: no partition
     small = np.random.default_rng(1).integers(0, 256, (3, 10 * 10), dtype=np.uint8)
     decoded = np.stack([small >> 4, small & 15], axis=-1).reshape(3, 10, 20)
-    np.testing.assert_allclose(P.seed_packed(small, 10, 20, 15), P.seed(decoded, 15), atol=1e-6)
+    np.testing.assert_allclose(P.blog_packed(small, 10, 20, 15), P.blog(decoded, 15), atol=1e-6)
     # 1000 rows -> 28: 35-36 rows a bin overflow the kernel's byte sums; numpy takes over
     tall = np.random.default_rng(2).integers(0, 256, (2, 1000 * 32), dtype=np.uint8)
     decoded = np.stack([tall >> 4, tall & 15], axis=-1).reshape(2, 1000, 64)
-    np.testing.assert_allclose(P.seed_packed(tall, 1000, 64, 15), P.seed(decoded, 15), atol=1e-6)
+    np.testing.assert_allclose(P.blog_packed(tall, 1000, 64, 15), P.blog(decoded, 15), atol=1e-6)
 
 
 def test_centered_square_lands_as_mnist_says():
@@ -104,15 +104,15 @@ def test_pictures_dark_on_light_and_light_on_dark_agree():
     b = P.from_picture(255 - pic, "centered")
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert a.max() == pytest.approx(1.0) and a[0].max() == 0
-    assert P.from_picture(pic, "seed").shape == (28, 28)
+    assert P.from_picture(pic, "blog").shape == (28, 28)
 
 
 def test_thin_pictures_are_thickened_to_the_training_width():
     pic = np.zeros((300, 300), np.float32)
     pic[50:250, 148:151] = 1.0  # a 3-px line, 200 px long: relative width 0.015
-    assert P.stroke_width(pic) < 0.02
+    assert P.line_weight(pic) < 0.02
     thick = P.thicken(pic)
-    assert 0.8 * P.STROKE_WIDTH <= P.stroke_width(thick) <= 1.3 * P.STROKE_WIDTH
+    assert 0.8 * P.LINE_WEIGHT <= P.line_weight(thick) <= 1.3 * P.LINE_WEIGHT
     bold = np.zeros((300, 300), np.float32)
     bold[50:250, 140:160] = 1.0
     np.testing.assert_array_equal(P.thicken(bold), bold)  # already bold: left alone

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from maist.training import schedule
-from maist.training.schedule import ScheduleError, StepTable
+from maist.errors import ScheduleError
+from maist.training import recipes
+from maist.training.schedule import StepTable
 
 
 def test_boundary_step_takes_the_new_value():
@@ -12,12 +13,13 @@ def test_boundary_step_takes_the_new_value():
     assert StepTable.parse(str(t)) == t
 
 
-def test_seed_95_tables():
-    r = schedule.RECIPES["seed-95"]
+def test_blog_95_tables():
+    r = recipes.RECIPES["blog-95"]
     assert [r.learning_rate(s) for s in (0, 1000, 3000, 7000, 10000, 14000, 19000)] == \
         [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9]
     assert [r.keep_prob(s) for s in (2999, 3000, 9999, 10000, 15000, 19000)] == [1, .3, .3, .1, .05, .8]
-    as_run = schedule.RECIPES["seed-95-as-run"]
+    as_run = recipes.RECIPES["blog-95-as-run"]
+    assert recipes.get_recipe("blog-95") is r  # the name it had before
     assert as_run.learning_rate(19999) == 1e-3 and as_run.keep_prob(3000) == 0.3
 
 
@@ -36,11 +38,30 @@ def test_values_and_boundaries_must_agree():
 
 def test_recipe_from_json_and_overrides(tmp_path):
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps({"base": "seed-95", "steps": 300, "learning_rate": "1e-3, 100:1e-4"}))
-    r = schedule.get_recipe(str(path))
+    path.write_text(json.dumps({"base": "blog-95", "steps": 300, "learning_rate": "1e-3, 100:1e-4"}))
+    r = recipes.get_recipe(str(path))
     assert r.name == "mine" and r.steps == 300 and r.learning_rate(100) == 1e-4
     assert r.keep_prob(3000) == 0.3  # from the base
-    r2 = schedule.with_overrides(r, keep_prob="0.5", steps=None)
+    r2 = recipes.with_overrides(r, keep_prob="0.5", steps=None)
     assert r2.keep_prob(0) == 0.5 and r2.steps == 300
     with pytest.raises(ScheduleError, match="unknown recipe"):
-        schedule.get_recipe("nope")
+        recipes.get_recipe("nope")
+
+
+@pytest.mark.parametrize("fields,msg", [
+    ({"base": []}, "base"), ({"blog": "x"}, "blog"), ({"augment": 5}, "augment is a word"),
+    ({"model": ["expert"]}, "model is a word"), ({"steps": "many"}, "steps must be a whole"),
+    ({"colour": "red"}, "unknown colour"), ({"label_smoothing": "x"}, "label_smoothing")])
+def test_recipe_files_of_the_wrong_kind_name_the_file(tmp_path, fields, msg):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(fields))
+    with pytest.raises(ScheduleError, match=msg) as e:
+        recipes.get_recipe(str(path))
+    assert str(e.value).startswith(str(path))
+
+
+def test_a_recipe_parses_its_augmentation_once():
+    r = recipes.RECIPES["maist"]
+    assert r.augmentation.kinds == ("affine", "elastic", "pen")
+    with pytest.raises(ScheduleError, match="unknown augmentation"):
+        recipes.with_overrides(r, augment="blur")

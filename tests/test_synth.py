@@ -3,10 +3,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from maist.data import classes as kana
 from maist.data import etl
+from maist.data.classes import base_char, get_class_set
 from maist.synth import generator as synth
 from maist.synth import strokes
+
+H71 = get_class_set("hiragana71")
 
 
 def test_every_hiragana_in_kanjivg_parses():
@@ -61,14 +63,14 @@ def test_same_seed_same_bytes_and_files_read_back(tmp_path):
     again = synth.generate(tmp_path / "b", cfg)
     assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
     assert [p.name for p in paths] == ["ETL9G_01", "ETL9G_02"]
-    files = etl.find_etl_files(tmp_path / "a", records_per_writer=synth.records_per_writer(tmp_path / "a"))
-    sel = etl.select(files, kana.hiragana71)
+    files = etl.find_etl_files(tmp_path / "a")  # the manifest says 71 records per writer
+    sel = etl.select(files, H71)
     assert len(sel.labels) == 5 * 71
     assert sorted(np.unique(sel.writers)) == [0, 1, 2, 3, 4]
     for w in range(5):
         assert sorted(sel.labels[sel.writers == w]) == list(range(71))
     _, recs = next(etl.iter_chunks(files[0]))
-    assert set(recs["jis"]) == set(int(c) for c in kana.hiragana71.jis_codes)
+    assert set(recs["jis"]) == set(int(c) for c in H71.jis_codes)
     assert recs["reading"][recs["jis"] == 0x242B][0] == b"KA.HIRA "
     other = synth.generate(tmp_path / "c", synth.SynthConfig(writers=5, seed=4, workers=1))
     assert other[0].read_bytes() != paths[0].read_bytes()
@@ -77,7 +79,8 @@ def test_same_seed_same_bytes_and_files_read_back(tmp_path):
 def test_generate_refuses_to_replace_files(tmp_path):
     cfg = synth.SynthConfig(writers=1, workers=1)
     synth.generate(tmp_path, cfg)
-    with pytest.raises(synth.SynthError, match="already holds 1 ETL9G files; replace them") as e:
+    with pytest.raises(synth.SynthError, match="already holds a synthetic set of 1 ETL9G files; "
+                       "replace it") as e:
         synth.generate(tmp_path, cfg)
     assert e.value.params == ("overwrite", "out")  # the script says --force, --out
     assert synth.is_complete(tmp_path)
@@ -108,11 +111,11 @@ def test_each_feature_changes_the_writing_and_switches_off(feature):
     changed = [i for i in range(71) if not np.array_equal(a[i], b[i])]
     assert changed, feature
     if feature == "mark_jitter":  # only the voiced and semi-voiced kana have marks
-        marked = {i for i, c in enumerate(kana.hiragana71.chars) if synth.voicing_strokes(c)}
+        marked = {i for i, c in enumerate(H71.chars) if synth.voicing_strokes(c)}
         assert set(changed) <= marked and len(changed) >= 20
     if feature == "variant_rate":  # only the kana with a variant form, and their voiced ones
-        varied = {i for i, c in enumerate(kana.hiragana71.chars)
-                  if synth.base_kana(c) in synth.VARIANT_FORMS}
+        varied = {i for i, c in enumerate(H71.chars)
+                  if base_char(c) in synth.variant_forms()}
         assert set(changed) <= varied
     off = synth.SynthConfig(writers=1, **{feature: 0.0})
     np.testing.assert_array_equal(synth.render_writer(0, off), a)
@@ -135,10 +138,8 @@ def test_realistic_sets_are_deterministic_and_pass_the_readers_checks(tmp_path):
     b = synth.generate(tmp_path / "b", synth.SynthConfig(writers=4, seed=2, workers=1,
                                                           **synth.FEATURES))
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]  # workers do not matter
-    from maist.data import dataset
-
-    files = dataset.find_files(tmp_path / "a")
-    sel = etl.select(files, kana.hiragana71)
+    files = etl.find_etl_files(tmp_path / "a")
+    sel = etl.select(files, H71)
     assert len(sel.labels) == 4 * 71 and sorted(np.unique(sel.writers)) == [0, 1, 2, 3]
     assert synth.is_current(tmp_path / "a", cfg)
     assert not synth.is_current(tmp_path / "a", synth.SynthConfig(writers=4, seed=2))
@@ -191,12 +192,12 @@ def test_split_lifts_the_pen_and_leaves_a_gap():
         strokes.split_stroke(kvg, 0, end=3, start=2)
 
 
-@pytest.mark.parametrize("ch", sorted(synth.VARIANT_FORMS))
+@pytest.mark.parametrize("ch", sorted(synth.variant_forms()))
 def test_variant_forms_change_only_how_the_strokes_run(ch):
     """A variant keeps the character where KanjiVG puts it: its ink lies near KanjiVG's,
     and its stroke count changes by one (joined or split)."""
     kvg = strokes.character_strokes(ch)
-    var = synth.variant_form(kvg, ch, frozenset(synth.VARIANT_FORMS))
+    var = synth.variant_form(kvg, ch, frozenset(synth.variant_forms()))
     assert abs(len(var) - len(kvg)) == 1
     before = np.concatenate(_ink_points(kvg))
     after = np.concatenate(_ink_points(var))
@@ -207,8 +208,6 @@ def test_variant_forms_change_only_how_the_strokes_run(ch):
 
 
 def test_voiced_kana_follow_their_base_form():
-    assert synth.base_kana("ざ") == "さ" and synth.base_kana("ぷ") == "ふ"
-    assert synth.base_kana("あ") == "あ"
     forms = frozenset({"さ"})
     plain, voiced = strokes.character_strokes("さ"), strokes.character_strokes("ざ")
     a = synth.variant_form(plain, "さ", forms)
@@ -222,16 +221,16 @@ def test_a_writer_keeps_a_variant_choice():
     rng = lambda: np.random.default_rng([0, 5, 3])  # noqa: E731
     assert synth.writer_variants(rng(), 0.5) == synth.writer_variants(rng(), 0.5)
     assert synth.writer_variants(rng(), 0.0) == frozenset()
-    assert synth.writer_variants(rng(), 1.0) == frozenset(synth.VARIANT_FORMS)
+    assert synth.writer_variants(rng(), 1.0) == frozenset(synth.variant_forms())
     shares = [len(synth.writer_variants(np.random.default_rng([0, w, 3]), 0.4))
               for w in range(300)]
-    assert 0.35 < np.mean(shares) / len(synth.VARIANT_FORMS) < 0.45
+    assert 0.35 < np.mean(shares) / len(synth.variant_forms()) < 0.45
 
 
 def test_variant_examples_show_each_form_beside_kanjivgs():
     images, chars = synth.variant_examples()
-    assert images.shape == (2, len(synth.VARIANT_FORMS), synth.FIELD_H, synth.FIELD_W)
-    assert chars == sorted(synth.VARIANT_FORMS)
+    assert images.shape == (2, len(synth.variant_forms()), synth.FIELD_H, synth.FIELD_W)
+    assert chars == sorted(synth.variant_forms())
     assert all(not np.array_equal(images[0, i], images[1, i]) for i in range(len(chars)))
 
 
@@ -253,12 +252,14 @@ def test_proportioned_strokes_change_width_to_height_and_keep_the_area():
 
 def test_a_writer_keeps_each_kanas_proportion_and_voiced_kana_follow():
     rng = lambda: np.random.default_rng([0, 7, 4])  # noqa: E731
-    props = synth.writer_proportions(rng(), 1.0)
-    assert props == synth.writer_proportions(rng(), 1.0) and synth.writer_proportions(rng(), 0) == {}
-    assert set(props) == {synth.base_kana(c) for c in kana.hiragana71.chars}
+    props = synth.writer_proportions(rng(), 1.0, H71.chars)
+    assert props == synth.writer_proportions(rng(), 1.0, H71.chars)
+    assert synth.writer_proportions(rng(), 0, H71.chars) == {}
+    assert set(props) == {base_char(c) for c in H71.chars}
     assert max(abs(v) for v in props.values()) <= 0.6
     spread = np.std([v for w in range(100)
-                     for v in synth.writer_proportions(np.random.default_rng([0, w, 4]), 1.0).values()])
+                     for v in synth.writer_proportions(np.random.default_rng([0, w, 4]), 1.0,
+                                                       H71.chars).values()])
     assert 0.2 < spread < 0.3
     # Drawn with a proportion of +0.5 the kana is wider for its height than with -0.5; the
     # voiced kana takes its base's entry.
@@ -269,7 +270,7 @@ def test_a_writer_keeps_each_kanas_proportion_and_voiced_kana_follow():
         h_w = {}
         for r in (-0.5, 0.5):
             field = synth.render(ch, style, np.random.default_rng(3), cfg,
-                                 habit=replace(habit, proportions={synth.base_kana(ch): r}))
+                                 habit=replace(habit, proportions={base_char(ch): r}))
             h, w = _ink_box(field)
             h_w[r] = h / w
         assert h_w[-0.5] > 1.5 * h_w[0.5], (ch, h_w)

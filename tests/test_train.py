@@ -10,8 +10,10 @@ import pytest
 from conftest import tiny_data, tiny_recipe
 
 from maist.errors import RunError, TrainingError
-from maist.training.loop import TrainConfig, train
-from maist.training.rundir import read_metrics, restore
+from maist.inference.restore import restore
+from maist.training.config import TrainConfig
+from maist.training.loop import train
+from maist.training.rundir import read_metrics
 from maist.training.schedule import StepTable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +102,7 @@ def test_corrupt_checkpoint_is_a_clear_error(tiny, tmp_path):
     train(tiny, TrainConfig(recipe(steps=5), eval_every=5), tmp_path / "run", log=quiet, quiet=True)
     data_file = next((tmp_path / "run").glob("ckpt-5.data-*"))
     data_file.write_bytes(b"\0" * 100)
-    with pytest.raises(RunError, match="cannot be read.*Delete its files"):
+    with pytest.raises(RunError, match="cannot be read.*delete this one's files"):
         restore(tmp_path / "run")
 
 

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+from conftest import HIRAGANA71 as H71
 from matplotlib.colors import to_rgba
 
 from maist.analysis import metrics as evaluate
 from maist.analysis import visualize
-from maist.data import classes as kana
 from maist.data import preprocess
-from maist.training.schedule import RECIPES
+from maist.training.recipes import RECIPES
 
 
 def panels(fig):
@@ -17,7 +17,7 @@ def panels(fig):
 
 def test_font_has_all_71_glyphs():
     assert visualize.font_path().endswith(".ttf")
-    assert visualize.missing_glyphs(kana.hiragana71.chars) == []
+    assert visualize.missing_glyphs(H71.chars) == []
     assert visualize.missing_glyphs(["\U0001f600"]) == ["\U0001f600"]  # the check can fail
 
 
@@ -27,14 +27,14 @@ def test_filter_and_activation_grids():
 
 
 def test_weight_images_one_per_class():
-    fig = visualize.weight_images(np.random.randn(784, 71), kana.hiragana71.chars)
+    fig = visualize.weight_images(np.random.randn(784, 71), H71.chars)
     assert len(panels(fig)) == 71 and panels(fig)[0].get_title() == "あ"
 
 
 def test_prediction_grid_flags_mistakes_in_red():
     images = np.random.rand(6, 784)
     pred, true = np.array([0, 1, 2, 3, 4, 5]), np.array([0, 1, 9, 3, 4, 7])
-    fig = visualize.prediction_grid(images, pred, true, kana.hiragana71.chars, cols=3)
+    fig = visualize.prediction_grid(images, pred, true, H71.chars, cols=3)
     axes = panels(fig)
     assert len(axes) == 6
     assert axes[2].get_title() == "う(く)" and axes[0].get_title() == "あ"
@@ -47,10 +47,10 @@ def test_prediction_grid_flags_mistakes_in_red():
 def test_learning_curves_confusion_and_comparison():
     history = [dict(step=s, split=sp, loss=1.0 / (s + 1), accuracy=s / 100, learning_rate=1e-3,
                     keep_prob=0.5) for s in range(0, 100, 10) for sp in ("train", "val")]
-    fig = visualize.learning_curves(history, RECIPES["seed-95"])
+    fig = visualize.learning_curves(history, RECIPES["blog-95"])
     assert len(fig.axes) == 4  # accuracy, loss, learning rate, keep_prob
     cm = evaluate.confusion(np.array([0, 1, 1]), np.array([0, 1, 0]), 71)
-    assert len(panels(visualize.confusion_figure(cm, kana.hiragana71.chars))) == 1
+    assert len(panels(visualize.confusion_figure(cm, H71.chars))) == 1
     fig = visualize.accuracy_vs_step({"expert": [(500, 0.5), (1000, 0.7)]}, {"expert": {1000: 0.87}})
     assert len(fig.axes[0].lines) == 2
 

@@ -7,7 +7,7 @@
 
 The blog tested the beginner at 10k, 50k and 100k steps and the expert at 10k and 20k.
 `quick` keeps the same recipes on a budget of a few minutes on 2 CPU cores. A model that
-is only registered (maist.model.register) is compared with its own recipe, tested at half
+is only registered (nets.models.register) is compared with its own recipe, tested at half
 and all of its steps (a tenth of those with `quick`).
 """
 
@@ -20,10 +20,10 @@ from typing import Callable
 
 from ..data.dataset import MaistData
 from ..errors import RunError
-from ..nets import models as M
-from ..training import rundir as runs
-from ..training import schedule
-from ..training.loop import RunResult, TrainConfig, run_config, train
+from ..nets.models import get_model
+from ..training import checkpoints, recipes, rundir
+from ..training.config import SAME_RUN, TrainConfig, differences, record
+from ..training.loop import RunResult, train
 
 # The blog's (and the seeds') test steps where they differ from the default: full, quick.
 TEST_STEPS = {
@@ -34,10 +34,13 @@ TEST_STEPS = {
 }
 
 
+SAME_AND_SOURCES = SAME_RUN + ("data.sources",)  # a reused run read the same files
+
+
 @dataclass
 class Plan:
     model: str
-    recipe: schedule.Recipe
+    recipe: recipes.Recipe
     test_at: tuple[int, ...]
 
 
@@ -51,9 +54,9 @@ class Outcome:
 def plans(models: list[str], quick: bool = False) -> list[Plan]:
     out = []
     for m in models:
-        spec = M.get_model(m)
-        base = schedule.get_recipe(spec.recipe) if spec.recipe else replace(
-            schedule.RECIPES["tutorial"], name=m)
+        spec = get_model(m)
+        base = recipes.get_recipe(spec.recipe) if spec.recipe else replace(
+            recipes.RECIPES["tutorial"], name=m)
         base = replace(base, model=m)
         full = (base.steps // 2, base.steps)
         fast = tuple(max(1, s // 10) for s in full)
@@ -65,32 +68,32 @@ def plans(models: list[str], quick: bool = False) -> list[Plan]:
 
 def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
     """The result of a run that finished (result.json), or None."""
-    r = runs.read_result(run_dir)
+    r = rundir.read_result(run_dir)
     if r is None:
         return None
     return RunResult(Path(run_dir), r["step"], r["test_accuracy"], r["stopped"],
-                     runs.read_metrics(run_dir))
+                     rundir.read_metrics(run_dir))
 
 
 def train_or_reuse(
     data: MaistData, cfg: TrainConfig, run_dir: str | os.PathLike,
     log: Callable[[str], None] = print, quiet: bool = True,
 ) -> RunResult:
-    """Train into run_dir, or return the finished run already there if it used the same
-    recipe, seed and data; an unfinished one (no result.json) is resumed."""
+    """Train into run_dir, or return the finished run already there if it trained alike
+    (config.differences, steps and data sources included); an unfinished one (no
+    result.json) is resumed."""
     run_dir = Path(run_dir)
     done = finished_result(run_dir)
     if done is not None:
-        old, new = runs.read_config(run_dir), run_config(cfg, data)
-        same = runs.training_recipe(old["recipe"]) == runs.training_recipe(new["recipe"])
-        same = same and all(old.get(k) == new.get(k) for k in ("seed", "classes", "model_options"))
-        same = same and old.get("data", {}).get("sources") == new["data"].get("sources")
-        if not same:
-            raise RunError(f"{run_dir}: holds a finished run with other options; remove it or "
-                           f"pick another directory", params=("root",))
+        diff = differences(rundir.read_config(run_dir), record(cfg, data),
+                           keys=SAME_AND_SOURCES, steps=True)
+        if diff:
+            raise RunError(f"{run_dir}: holds a finished run with other options "
+                           f"({'; '.join(diff)}); remove it or pick another directory",
+                           params=("root",))
         log(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
         return done
-    resume = bool(runs.checkpoint_steps(run_dir))
+    resume = bool(checkpoints.steps(run_dir))
     return train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
 
 

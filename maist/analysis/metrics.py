@@ -3,8 +3,8 @@
     confusion(y, pred, C)           -> (C, C) counts, rows true, columns predicted
     most_confused(cm, classes, k)   -> [(a, b, count)] the pairs mixed up most, both ways
     per_class_accuracy(cm)          -> (C,)
-    top_k(probabilities, classes)   -> [(char, p)] best first
     top_k_accuracy(probs, y, k)     -> share of rows whose label is among the k best
+    cross_entropy(logits, y)        -> mean loss of the true classes
 
 Pure numpy: nothing here reads files or imports TensorFlow.
 """
@@ -34,14 +34,20 @@ def most_confused(cm: np.ndarray, classes, k: int = 10) -> list[tuple[str, str, 
     return [(classes[iu[0][i]], classes[iu[1][i]], int(sym[iu][i])) for i in order if sym[iu][i] > 0]
 
 
-def top_k(probabilities: np.ndarray, classes, k: int = 5) -> list[tuple[str, float]]:
-    order = np.argsort(-probabilities)[:k]
-    return [(classes[i], float(probabilities[i])) for i in order]
-
-
 def top_k_accuracy(probabilities: np.ndarray, y: np.ndarray, k: int = 5) -> float:
     """Share of rows whose true class is among the k most probable (k=1: accuracy)."""
     if len(y) == 0:
         return float("nan")
     top = np.argsort(-probabilities, axis=1)[:, :k]
     return float((top == np.asarray(y)[:, None]).any(axis=1).mean())
+
+
+def cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
+    """Mean cross-entropy of the true classes, from logits (log-sum-exp, in float64: no
+    underflow where a probability rounds to 0)."""
+    if len(y) == 0:
+        return float("nan")
+    z = np.asarray(logits, np.float64)
+    top = z.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(z - top).sum(axis=1))
+    return float((log_norm - z[np.arange(len(y)), np.asarray(y)]).mean())

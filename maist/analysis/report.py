@@ -6,8 +6,9 @@
     run_figures(run_dir, data)              -> {name: Figure}  filters, activations, curves ...
     save_figures(figures, out_dir)          -> [paths]
 
-What to draw comes from the model's registry entry (maist.model.MODELS): its filters, its
-activation layers, its weight images. Restoring is maist.runs'; nothing here trains.
+What to draw comes from the model's registry entry (nets.models.MODELS): its filters, its
+activation layers, its weight images. Models come through inference.restore, the
+inference graph; nothing here trains.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import classes as kana
-from ..data import dataset
-from ..errors import RunError
-from ..training import rundir as runs
-from ..training.rundir import Restored
-from ..training.schedule import Recipe
-from . import metrics as evaluate
-from . import visualize
+from ..data import sources
+from ..data.classes import CLASS_SETS, ClassSet
+from ..data.dataset import MaistData
+from ..errors import DatasetError, RunError
+from ..inference.restore import Restored, restore
+from ..training import checkpoints
+from ..training.recipes import Recipe
+from ..training.rundir import read_config, read_metrics
+from . import metrics, visualize
 
 
 @dataclass
@@ -47,33 +49,45 @@ class RunReport:
         ]
 
 
-def data_for_run(run_dir: str | os.PathLike, path: str | os.PathLike | None = None,
-                 log=print) -> dataset.MaistData:
+def data_for_run(run_dir: str | os.PathLike, path: str | os.PathLike | None = None) -> MaistData:
     """The data a run was trained on (through the cache), or `path` built the same way."""
-    config = runs.read_config(run_dir)
-    meta = config.get("data", {})
+    meta = read_config(run_dir).get("data", {})
     source = path or meta.get("path")
-    options = {k: meta[k] for k in ("preprocess", "split", "classes", "seed") if k in meta}
-    return dataset.load(source, log=log, **options)
+    if source is None:
+        raise DatasetError(f"{run_dir}: its config.json does not say where its data is; give "
+                           f"the data", params=("data",))
+    # Other data is read as the run reads pictures (its classes and preprocessing); its
+    # split is its own.
+    keys = ("preprocess", "classes") if path is not None else ("preprocess", "split", "classes")
+    options = {k: meta[k] for k in keys if k in meta}
+    return sources.load(source, seed=meta.get("seed", 0), **options)
 
 
-def evaluate_run(restored: Restored, data: dataset.MaistData, split: str = "test") -> RunReport:
+def evaluate_run(restored: Restored, data: MaistData, split: str = "test") -> RunReport:
     s = data.split(split)
     if tuple(restored.classes) != tuple(data.classes):
         raise RunError(
             f"{restored.run_dir} was trained on {len(restored.classes)} classes "
             f"({''.join(restored.classes[:5])}...), the data has {len(data.classes)} "
-            f"({''.join(data.classes[:5])}...); evaluate it on data of its own classes"
-        )
-    ev = restored.evaluate(s.x, s.y)
-    cm = evaluate.confusion(s.y, ev.predictions, data.num_classes)
-    per_class = dict(zip(data.classes, evaluate.per_class_accuracy(cm).tolist()))
-    return RunReport(restored.step, ev.accuracy, ev.loss, per_class, cm,
-                     evaluate.most_confused(cm, data.classes, 10), ev.predictions)
+            f"({''.join(data.classes[:5])}...); evaluate it on data of its own classes")
+    if len(s) == 0:
+        raise DatasetError(f"the {split} split of this data is empty: there is nothing to "
+                           f"score; give data with a {split} split", params=("data",))
+    logits = restored.logits(s.x)
+    predictions = logits.argmax(axis=1)
+    cm = metrics.confusion(s.y, predictions, data.num_classes)
+    per_class = dict(zip(data.classes, metrics.per_class_accuracy(cm).tolist()))
+    return RunReport(restored.step, float((predictions == s.y).mean()),
+                     metrics.cross_entropy(logits, s.y), per_class, cm,
+                     metrics.most_confused(cm, data.classes, 10), predictions)
 
 
-def pick_example(data: dataset.MaistData, char: str = "ず") -> int:
-    """Index in the test split of the blog's example character (or the first image)."""
+def pick_example(data: MaistData, char: str | None = None) -> int:
+    """Index in the test split of a character to show (the class set's example, as the
+    blog showed one), or of the first test image."""
+    if char is None:
+        known = CLASS_SETS.get(data.meta.get("classes", ""))
+        char = known.example if known is not None and known.chars == data.classes else None
     if char in data.classes:
         hits = np.flatnonzero(data.test.y == data.classes.index(char))
         if len(hits):
@@ -99,24 +113,28 @@ def model_figures(r: Restored, x: np.ndarray, label: str, tag: str) -> dict:
     return figs
 
 
-def run_figures(run_dir: str | os.PathLike, data: dataset.MaistData, n_grid: int = 40,
+def run_figures(run_dir: str | os.PathLike, data: MaistData, n_grid: int = 40,
                 seed: int = 0) -> dict:
-    """Every figure of a run: at step 0 beside the last checkpoint where the model allows."""
+    """Every figure of a run: at its first checkpoint beside the last where the model
+    allows. A figure is labelled with the step it really shows."""
     run_dir = Path(run_dir)
+    if len(data.test) == 0:
+        raise DatasetError("the data's test split is empty: there is nothing to draw the "
+                           "predictions of; give data with a test split", params=("data",))
     figs = {}
-    steps = runs.checkpoint_steps(run_dir)
-    last = runs.restore(run_dir)
+    steps = checkpoints.steps(run_dir)
+    last = restore(run_dir)
     first = None
     try:
-        first = runs.restore(run_dir, steps[0]) if steps and steps[0] != last.step else None
+        first = restore(run_dir, steps[0]) if steps and steps[0] != last.step else None
         recipe = Recipe.from_dict(last.config["recipe"])
-        figs["curves"] = visualize.learning_curves(runs.read_metrics(run_dir), recipe,
+        figs["curves"] = visualize.learning_curves(read_metrics(run_dir), recipe,
                                                    f"{recipe.name} ({recipe.model})")
         i = pick_example(data)
-        label = data.classes[data.test.y[i]] if len(data.test) else "?"
-        for tag, r in (("step0", first), (f"step{last.step}", last)):
+        label = data.classes[data.test.y[i]]
+        for r in (first, last):
             if r is not None:
-                figs.update(model_figures(r, data.test.x[i : i + 1], label, tag))
+                figs.update(model_figures(r, data.test.x[i : i + 1], label, f"step{r.step}"))
         rep = evaluate_run(last, data)
         pick = np.random.default_rng(seed).choice(len(data.test), min(n_grid, len(data.test)),
                                                   replace=False)
@@ -144,9 +162,9 @@ def save_figures(figures: dict, out_dir: str | os.PathLike, dpi: int = 100) -> l
 
 def touch_accuracy(restored: Restored, path: str | os.PathLike) -> dict:
     """Accuracy on the real touch-screen drawings whose class the run knows."""
-    images, chars = dataset.load_touch_hiragana(path)
-    class_set = kana.ClassSet("run", tuple(restored.classes))
-    x, y, kept = dataset.from_images(images, chars, class_set, restored.preprocess)
+    touch = sources.load_touch(path)
+    class_set = ClassSet("run", tuple(restored.classes))
+    x, y, _ = sources.from_images(touch.images, touch.chars, class_set, restored.preprocess)
     probs = restored.probabilities(x)
-    return {"n": int(len(y)), "accuracy": evaluate.top_k_accuracy(probs, y, 1),
-            "top5": evaluate.top_k_accuracy(probs, y, 5)}
+    return {"n": int(len(y)), "accuracy": metrics.top_k_accuracy(probs, y, 1),
+            "top5": metrics.top_k_accuracy(probs, y, 5)}

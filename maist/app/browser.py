@@ -4,9 +4,9 @@ screenshot (docs/images/draw_page.png) share this code path.
     serve_in_thread(app) -> (url, stop)       the app on 127.0.0.1, an ephemeral port
     chromium() -> WebDriver                   Debian's chromium + chromium-driver, headless
     draw(driver, strokes)                     pointer events along strokes (canvas pixels)
-    character_strokes_on_canvas("あ")          KanjiVG's strokes of a character, as a person draws
+    character_strokes_on_canvas(ch)           KanjiVG's strokes of a character, as a person draws
     wait_for_answer(driver) -> [top chars]    once the page is idle with predictions and layers
-    screenshot(app, path, "あ") -> [top chars] all of the above, for docs/images/draw_page.png
+    screenshot(app, path, ch) -> [top chars]  all of the above, for docs/images/draw_page.png
 
 Selenium is an optional extra (pip install -e ".[app]"); Chromium comes from the system
 (`apt-get install chromium chromium-driver`), never downloaded at run time.
@@ -19,14 +19,10 @@ import threading
 
 import numpy as np
 
-from ..errors import MaistError
+from ..errors import BrowserError
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 DRIVER_PATHS = ("/usr/bin/chromedriver",)
-
-
-class BrowserError(MaistError):
-    """No Chromium or driver to run the page in."""
 
 
 def find_chromium() -> tuple[str, str]:

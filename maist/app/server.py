@@ -1,16 +1,18 @@
 """Draw a character, watch the network read it: a local web page over a trained run.
 
     create_app(run_dir, runs_root="runs", mine_dir="data/mine") -> a Flask app
-    GET  /                     the page (maist/static/: no CDN, nothing from the network)
+    GET  /                     the page (app/static/: no CDN, nothing from the network)
     GET  /api/runs             the runs under runs_root that hold a checkpoint
     POST /api/run   {"run"}    switch to another run under runs_root
     GET  /api/info             classes, model, step, preprocessing, the filters as a picture
     POST /api/predict {"image": PNG data URL}   top-5, the 28x28 input, the live layers
     POST /api/save {"image", "label"}           mine_dir/LABEL/0001.png, for fine-tuning
 
-Inference is the run's own TF1 graph through maist.runs.restore: one session, shared,
-behind a lock. Every bad request gets a JSON {"error": ...} and a 4xx status; the server
-stays up. Flask is an optional extra: pip install -e ".[app]".
+Inference is the run's own inference graph through inference.restore. Session.run is
+thread-safe, so requests run side by side; a lock only guards which run is current, and
+a run is restored in full before it replaces the current one, so a damaged run never
+breaks the page for anyone. Every bad request gets a JSON {"error": ...} and a 4xx status;
+the server stays up. Flask is an optional extra: pip install -e ".[app]".
 """
 
 from __future__ import annotations
@@ -26,20 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from ..data.preprocess import from_picture, read_picture
-from ..errors import MaistError, PictureError, RunError
-from ..geometry import IMAGE_PIXELS, IMAGE_SIZE
-from ..training import rundir as runs
+from ..errors import BadRequest, PictureError, RunError
+from ..geometry import IMAGE_SIZE
+from ..inference.restore import Restored, restore
+from ..training import checkpoints
 
 MAX_BODY = 2 * 1024 * 1024  # a drawn character's PNG is a few KB; 2 MB is generous
 TOP = 5
-
-
-class BadRequest(MaistError):
-    """A request the page should not have sent: the status and message go back as JSON."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
 
 
 # --- pictures as data URLs ------------------------------------------------------------------
@@ -82,15 +77,17 @@ def decode_data_url(text) -> bytes:
 # --- the model, shared ----------------------------------------------------------------------
 
 class Model:
-    """One restored run and its session, used by one request at a time."""
+    """The current run, shared by every request; switching replaces it whole."""
 
     def __init__(self, runs_root: Path):
         self.root = Path(runs_root)
         self.lock = threading.Lock()
-        self.restored: runs.Restored | None = None
+        self.current: Served | None = None
 
     def inside_root(self, name: str) -> Path:
         """A run named relative to runs_root; a path that leaves it is refused."""
+        if "\x00" in name:
+            raise BadRequest("a run name cannot hold a NUL character")
         path = Path(name)
         if path.is_absolute() or ".." in path.parts:
             raise BadRequest(f"{name!r}: give a run under {self.root} by its name", 403)
@@ -100,54 +97,77 @@ class Model:
         return full
 
     def load(self, run_dir: Path) -> None:
+        """Restore run_dir and make it current; on any failure the current run stays."""
         if not Path(run_dir).is_dir():
             raise BadRequest(f"{run_dir}: no such run directory", 404)
-        if not runs.checkpoint_steps(run_dir):
+        if not checkpoints.steps(run_dir):
             raise BadRequest(f"{run_dir}: no checkpoint; train it first", 404)
         try:
-            new = runs.restore(run_dir)
+            # Everything the page asks of a run is tried before it is switched to.
+            new = Served(restore(run_dir))
         except RunError as e:  # there, but damaged
             raise BadRequest(str(e), 409) from None
         with self.lock:
-            old, self.restored = self.restored, new
+            old, self.current = self.current, new
         if old is not None:
             old.close()
 
-    def info(self) -> dict:
+    def served(self) -> "Served":
         with self.lock:
-            r = self.restored
-            spec = r.spec
-            filters = None
-            if spec.filters:
-                (w,) = r.run([spec.filters], np.zeros((1, IMAGE_PIXELS), np.float32))
-                filters = {"shape": list(w.shape), "png": png_data_url(mosaic(w[:, :, 0, :]))}
-            return {"run": str(r.run_dir), "model": spec.name, "step": r.step,
-                    "classes": r.classes, "preprocess": r.preprocess, "filters": filters,
-                    "layers": list(spec.live if spec.live is not None else spec.activations)}
+            return self.current
+
+    def info(self) -> dict:
+        return self.served().info
 
     def predict(self, picture: np.ndarray) -> dict:
-        with self.lock:
-            r = self.restored
-            x = from_picture(picture, r.preprocess).reshape(1, IMAGE_PIXELS)
-            spec = r.spec
-            names = list(spec.live if spec.live is not None else spec.activations)
-            probs, *maps = r.session.run(
-                [r.graph.probabilities] + [r.graph.tensor(n) for n in names],
-                {r.graph.inputs.x: x})
-            order = np.argsort(-probs[0])[:TOP]
-            return {
-                "top": [{"char": r.classes[i], "p": float(probs[0][i])} for i in order],
-                "input": png_data_url(x.reshape(IMAGE_SIZE, IMAGE_SIZE)),
-                "layers": [{"name": n, "shape": list(m.shape[1:]), "png": png_data_url(mosaic(m[0]))}
-                           for n, m in zip(names, maps)],
-            }
+        return self.served().predict(picture)
+
+
+class Served:
+    """One restored run, as the page shows it: its answers, and what never changes (the
+    filters' mosaic) made once."""
+
+    def __init__(self, restored: Restored):
+        self.restored = restored
+        spec = restored.spec
+        self.layers = list(spec.live if spec.live is not None else spec.activations)
+        try:
+            self.info = self._info()
+        except Exception:
+            restored.close()
+            raise
+
+    def _info(self) -> dict:
+        r = self.restored
+        spec = r.spec
+        filters = None
+        if spec.filters:
+            (w,) = r.run([spec.filters], np.zeros((1, IMAGE_SIZE * IMAGE_SIZE), np.float32))
+            filters = {"shape": list(w.shape), "png": png_data_url(mosaic(w[:, :, 0, :]))}
+        return {"run": str(r.run_dir), "model": spec.name, "step": r.step,
+                "classes": r.classes, "preprocess": r.preprocess, "filters": filters,
+                "layers": self.layers}
+
+    def predict(self, picture: np.ndarray) -> dict:
+        r = self.restored
+        x = from_picture(picture, r.preprocess)
+        probs, maps = r.read(x, self.layers)
+        return {
+            "top": [{"char": c, "p": p} for c, p in r.top_k(probs[0], TOP)],
+            "input": png_data_url(x),
+            "layers": [{"name": n, "shape": list(m.shape[1:]), "png": png_data_url(mosaic(m[0]))}
+                       for n, m in zip(self.layers, maps)],
+        }
+
+    def close(self) -> None:
+        self.restored.close()
 
 
 def run_choices(root: Path) -> list[str]:
     """Runs under root with a checkpoint, newest first."""
     if not root.is_dir():
         return []
-    found = [p for p in root.rglob("config.json") if runs.checkpoint_steps(p.parent)]
+    found = [p for p in root.rglob("config.json") if checkpoints.steps(p.parent)]
     found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     return [str(p.parent.relative_to(root)) for p in found]
 
@@ -190,7 +210,7 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
     model = Model(Path(runs_root))
     model.load(Path(run_dir) if run_dir is not None else newest_run(runs_root))
     mine = Path(mine_dir)
-    static = resources.files("maist.app") / "static"
+    static = resources.files(__package__) / "static"
 
     def asset(name: str, kind: str):
         return app.response_class((static / name).read_bytes(), mimetype=kind)
@@ -238,9 +258,8 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
         picture, raw = drawing()
         label = (request.get_json(silent=True) or {}).get("label")
         if not isinstance(label, str):
-            raise BadRequest("say what the drawing was: {\"label\": \"あ\"}")
-        with model.lock:
-            classes = model.restored.classes
+            raise BadRequest("say what the drawing was: {\"label\": CHARACTER}")
+        classes = model.served().restored.classes
         try:
             from_picture(picture)  # refuse a blank canvas before it becomes training data
         except PictureError as e:

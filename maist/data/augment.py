@@ -1,6 +1,6 @@
 """Training-time augmentation: new handwriting from old, a batch at a time.
 
-    Augment.parse("full") / ("affine,stroke")   which transforms, with handwriting's ranges
+    Augment.parse("full") / ("affine,pen")      which transforms, with handwriting's ranges
     augment(batch, rng, cfg) -> batch           (n, 784) or (n, 28, 28) float32 in [0, 1]
     rng_for(seed, step)                         the generator of a step: resumes exactly
 
@@ -8,7 +8,8 @@ The transforms (each pure: a batch and a seeded generator in, a batch out):
     affine   rotation, shear, anisotropic scale, translation      (a writer's slant and size)
     elastic  Simard, Steinkraus and Platt (2003): a random displacement field, smoothed by
              a Gaussian of sd `sigma`, scaled by `alpha`             (a hand's wobble)
-    stroke   thinner or thicker ink by grey erosion or dilation   (pens differ most of all)
+    pen      a thinner or thicker pen, in pixels, by grey erosion or dilation (pens differ
+             most of all; not preprocess's line weight, which is relative to the size)
     mobius   z -> (az + b) / (cz + d) near the identity: the fourth seed's idea
     erase    a small blank patch (random erasing)
 
@@ -30,13 +31,14 @@ from scipy import ndimage
 from ..errors import ScheduleError
 from ..geometry import IMAGE_SIZE
 
-KINDS = ("affine", "elastic", "stroke", "mobius", "erase")
+KINDS = ("affine", "elastic", "pen", "mobius", "erase")
+OLD_NAMES = {"stroke": "pen"}  # as runs recorded before the rename say it
 PRESETS = {
     "none": (),
     "affine": ("affine",),
     "elastic": ("elastic",),
-    "stroke": ("stroke",),
-    "full": ("affine", "elastic", "stroke"),  # the three that model real writers
+    "pen": ("pen",),
+    "full": ("affine", "elastic", "pen"),  # the three that model real writers
 }
 _SALT = 7_919  # keeps augmentation's stream apart from the batches' (same seed, same step)
 
@@ -52,7 +54,7 @@ class Augment:
     shift: float = 2.0  # pixels, either way
     alpha: float = 34.0  # elastic: the field's strength, before smoothing (Simard's 34)
     sigma: float = 4.0  # elastic: the field's smoothness, pixels (Simard's 4)
-    stroke: float = 1.0  # stroke width: up to this many pixels thinner or thicker
+    pen: float = 1.0  # pen width: up to this many pixels thinner or thicker
     mobius: float = 0.1  # how far a, b, c, d stray from the identity's
     erase: tuple[float, float] = (0.1, 0.3)  # erased patch side, as a share of the image
     p: float = 1.0  # share of images a transform is applied to
@@ -69,13 +71,13 @@ class Augment:
 
     @classmethod
     def parse(cls, text: str | None, **ranges) -> "Augment":
-        """'none', 'affine', 'elastic', 'full', or a list such as 'affine,stroke,erase'."""
+        """'none', 'affine', 'elastic', 'full', or a list such as 'affine,pen,erase'."""
+        if text is not None and not isinstance(text, str):
+            raise ScheduleError(f"augment is a name or a comma-separated list, not {text!r}",
+                                params=("augment",))
         text = (text or "none").strip()
-        if text in PRESETS:
-            kinds = PRESETS[text]
-        else:
-            kinds = tuple(k.strip() for k in text.split(",") if k.strip())
-            kinds = tuple(dict.fromkeys(k for part in kinds for k in PRESETS.get(part, (part,))))
+        parts = [OLD_NAMES.get(k.strip(), k.strip()) for k in text.split(",") if k.strip()]
+        kinds = tuple(dict.fromkeys(k for part in parts for k in PRESETS.get(part, (part,))))
         return cls(kinds, **ranges)
 
     def __bool__(self) -> bool:
@@ -211,11 +213,11 @@ def resample(images: np.ndarray, y, x) -> np.ndarray:
 
 # --- pixel-wise transforms ------------------------------------------------------------------
 
-def stroke_width(images: np.ndarray, rng: np.random.Generator, cfg: Augment) -> np.ndarray:
-    """Each image thicker (grey dilation) or thinner (erosion) by up to cfg.stroke pixels;
+def pen_width(images: np.ndarray, rng: np.random.Generator, cfg: Augment) -> np.ndarray:
+    """Each image thicker (grey dilation) or thinner (erosion) by up to cfg.pen pixels;
     a fraction blends between whole steps, so the width varies smoothly."""
     n = len(images)
-    amount = rng.uniform(-cfg.stroke, cfg.stroke, n).astype(np.float32) * _chosen(rng, n, cfg.p)
+    amount = rng.uniform(-cfg.pen, cfg.pen, n).astype(np.float32) * _chosen(rng, n, cfg.p)
     cross = ndimage.generate_binary_structure(2, 1)[None]  # a plus: the gentlest step
     out = images
     for grow, op in ((amount, ndimage.grey_dilation), (-amount, ndimage.grey_erosion)):
@@ -249,8 +251,8 @@ def augment(batch: np.ndarray, rng: np.random.Generator, cfg: Augment) -> np.nda
         return batch
     shape = batch.shape
     images = np.asarray(batch, dtype=np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
-    if "stroke" in cfg.kinds:  # on the clean image, before resampling softens it
-        images = stroke_width(images, rng, cfg)
+    if "pen" in cfg.kinds:  # on the clean image, before resampling softens it
+        images = pen_width(images, rng, cfg)
     geometric = [k for k in ("mobius", "elastic", "affine") if k in cfg.kinds]
     if geometric:
         y, x = _grid(len(images))

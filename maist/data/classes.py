@@ -1,35 +1,45 @@
-"""Class sets of hiragana and conversions between JIS X 0208, Unicode and class index.
+"""Class sets as data: which characters a model tells apart, in which order, and the codes
+that ETL files file them under.
 
-    hiragana71  MAIST's default: U+3041..U+3093 less the 10 small kana and obsolete ゐ ゑ
-    hiragana75  ETL8G's hiragana: hiragana71 plus small っ ゃ ゅ ょ
-    hiragana46  the basic syllabary: hiragana71 less the 20 voiced and 5 semi-voiced kana
+    CLASS_SETS[name], get_class_set(name)   the registry; DEFAULT_CLASSES is MAIST's default
+    ClassSet(name, chars)                    any ordered list of JIS X 0208 characters
+    jis_to_char / char_to_jis                JIS X 0208 <-> Unicode, one character at a time
+    jis0208_table() / jis0201_table()        the same facts as lookup arrays, for ETL columns
+    voicing(ch), base_char(ch)               a kana's voicing mark, and the kana under it
 
-JIS X 0208 puts hiragana in row 4, in Unicode order: code 0x2421 is ぁ (U+3041), so
-Unicode = U+3041 + (code - 0x2421). Other rows (kanji, katakana, symbols) go through
-Python's EUC-JP codec, which is JIS X 0208 with 0x80 set on both bytes.
-`jis0208_table()` and `jis0201_table()` are the same facts as lookup arrays, for reading
-a whole column of ETL codes at once.
+The registered sets are hiragana, cut from U+3041..U+3093 (JIS X 0208's row 4):
+    hiragana71  the blog's (MAIST's default): the row less its 10 small kana and the
+                obsolete wi and we
+    hiragana75  ETL8G's: hiragana71 plus the small tsu, ya, yu and yo
+    hiragana46  the basic syllabary: hiragana71 less its 20 voiced and 5 semi-voiced kana
+
+This module is the one place that knows which characters are hiragana. Everything else
+takes a class set (or its name) as a parameter: the reader, the data set, the generator,
+the models (whose size is len(class set)) and the run directory, which records the
+characters themselves, so a model's class list travels with its weights.
+
+JIS X 0208 puts hiragana in row 4, in Unicode order; other rows (kanji, katakana,
+symbols) are read through Python's EUC-JP codec, which is JIS X 0208 with 0x80 set on
+both bytes.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from ..errors import KanaError
+from ..errors import ClassSetError
 
-HIRAGANA_FIRST, HIRAGANA_LAST = 0x3041, 0x3093  # ぁ .. ん
-JIS_HIRAGANA_FIRST = 0x2421  # row 4, cell 1
+DEFAULT_CLASSES = "hiragana71"  # the blog's 71 classes
 
+HIRAGANA_FIRST, HIRAGANA_LAST = 0x3041, 0x3093  # the small a .. n: JIS X 0208's row 4
 SMALL_KANA = "ぁぃぅぇぉっゃゅょゎ"
 OBSOLETE_KANA = "ゐゑ"
-VOICED_KANA = "がぎぐげござじずぜぞだぢづでどばびぶべぼ"
-SEMI_VOICED_KANA = "ぱぴぷぺぽ"
-
-_ALL_HIRAGANA = "".join(chr(c) for c in range(HIRAGANA_FIRST, HIRAGANA_LAST + 1))
+VOICED_MARK, SEMI_VOICED_MARK = "\u3099", "\u309a"  # combining ゛ and ゜ (NFD)
 
 
 def jis_to_char(code: int) -> str:
@@ -37,11 +47,11 @@ def jis_to_char(code: int) -> str:
     code = int(code)
     hi, lo = code >> 8, code & 0xFF
     if not (0x21 <= hi <= 0x7E and 0x21 <= lo <= 0x7E):
-        raise KanaError(f"JIS X 0208 code 0x{code:04X} is outside rows and cells 0x21..0x7E")
+        raise ClassSetError(f"JIS X 0208 code 0x{code:04X} is outside rows and cells 0x21..0x7E")
     try:
         return bytes([hi | 0x80, lo | 0x80]).decode("euc_jp")
     except UnicodeDecodeError:
-        raise KanaError(f"JIS X 0208 code 0x{code:04X} maps to no character") from None
+        raise ClassSetError(f"JIS X 0208 code 0x{code:04X} maps to no character") from None
 
 
 def char_to_jis(ch: str) -> int:
@@ -49,9 +59,9 @@ def char_to_jis(ch: str) -> int:
     try:
         b = ch.encode("euc_jp")
     except UnicodeEncodeError:
-        raise KanaError(f"{ch!r} (U+{ord(ch):04X}) is not in JIS X 0208") from None
+        raise ClassSetError(f"{ch!r} (U+{ord(ch):04X}) is not in JIS X 0208") from None
     if len(b) != 2:
-        raise KanaError(f"{ch!r} is not a two-byte JIS X 0208 character")
+        raise ClassSetError(f"{ch!r} is not a two-byte JIS X 0208 character")
     return ((b[0] & 0x7F) << 8) | (b[1] & 0x7F)
 
 
@@ -63,7 +73,7 @@ def jis0208_table() -> np.ndarray:
         for lo in range(0x21, 0x7F):
             try:
                 ch = jis_to_char((hi << 8) | lo)
-            except KanaError:
+            except ClassSetError:
                 continue
             if len(ch) == 1:
                 table[(hi << 8) | lo] = ord(ch)
@@ -90,21 +100,82 @@ def jis0201_table(hiragana: bool = False) -> np.ndarray:
     return table
 
 
+def voicing(ch: str) -> str | None:
+    """'voiced' (a ゛), 'semi-voiced' (a ゜) or None: read from Unicode's decomposition,
+    so it holds for hiragana and katakana alike."""
+    nfd = unicodedata.normalize("NFD", ch)
+    if len(nfd) == 2 and nfd[1] == VOICED_MARK:
+        return "voiced"
+    if len(nfd) == 2 and nfd[1] == SEMI_VOICED_MARK:
+        return "semi-voiced"
+    return None
+
+
+def base_char(ch: str) -> str:
+    """The character under a voicing mark (the voiced za gives sa); others are their own."""
+    return unicodedata.normalize("NFD", ch)[0]
+
+
+def reading(ch: str) -> str:
+    """ETL's 'typical reading' of a kana in ASCII ('KA.HIRA'), from its Unicode name, whose
+    romanisation is ETL's own (SI, TI, TU, HU, WO, N); '' for other characters."""
+    name = unicodedata.name(ch, "")
+    for script, tag in (("HIRAGANA LETTER ", "HIRA"), ("KATAKANA LETTER ", "KATA")):
+        if name.startswith(script) and " " not in name[len(script):]:
+            return f"{name[len(script):]}.{tag}"
+    return ""
+
+
 @dataclass(frozen=True)
 class ClassSet:
-    """An ordered set of characters; a character's position is its class index."""
+    """An ordered set of characters; a character's position is its class index.
+
+    Any JIS X 0208 characters make a class set (the codes ETL files hold); a character
+    outside it, or one given twice, is a ClassSetError that names it.
+    """
 
     name: str
     chars: tuple[str, ...]
+    example: str | None = None  # the character figures show by default (the blog showed one)
+
+    def __post_init__(self):
+        chars = tuple(self.chars)
+        object.__setattr__(self, "chars", chars)
+        if not chars:
+            raise ClassSetError(f"class set {self.name} holds no characters",
+                                params=("classes",))
+        bad = []
+        for ch in chars:
+            try:
+                char_to_jis(ch)
+            except ClassSetError:
+                bad.append(ch)
+        if bad:
+            raise ClassSetError(
+                f"class set {self.name}: {len(bad)} characters are not in JIS X 0208, which "
+                f"ETL files use: {' '.join(repr(c) for c in bad[:10])}"
+                f"{' ...' if len(bad) > 10 else ''}; leave them out", params=("classes",))
+        twice = [c for c, n in Counter(chars).items() if n > 1]
+        if twice:
+            raise ClassSetError(f"class set {self.name} lists {' '.join(twice)} "
+                                f"more than once; give each character once",
+                                params=("classes",))
+        if self.example is not None and self.example not in chars:
+            raise ClassSetError(f"class set {self.name}: its example {self.example!r} is not "
+                                f"one of its characters")
+        object.__setattr__(self, "_index", {c: i for i, c in enumerate(chars)})
 
     def __len__(self) -> int:
         return len(self.chars)
 
+    def __contains__(self, ch: object) -> bool:
+        return ch in self._index
+
     def index(self, ch: str) -> int:
         try:
-            return self.chars.index(ch)
-        except ValueError:
-            raise KanaError(f"{ch!r} is not in class set {self.name}") from None
+            return self._index[ch]
+        except KeyError:
+            raise ClassSetError(f"{ch!r} is not in class set {self.name}") from None
 
     @property
     def jis_codes(self) -> np.ndarray:
@@ -122,23 +193,32 @@ class ClassSet:
         return table
 
 
-def _without(exclude: str) -> tuple[str, ...]:
-    return tuple(c for c in _ALL_HIRAGANA if c not in exclude)
+CLASS_SETS: dict[str, ClassSet] = {}
 
 
-hiragana71 = ClassSet("hiragana71", _without(SMALL_KANA + OBSOLETE_KANA))
-hiragana75 = ClassSet("hiragana75", _without("ぁぃぅぇぉゎ" + OBSOLETE_KANA))
-hiragana46 = ClassSet(
-    "hiragana46", _without(SMALL_KANA + OBSOLETE_KANA + VOICED_KANA + SEMI_VOICED_KANA)
-)
-
-CLASS_SETS = {cs.name: cs for cs in (hiragana71, hiragana75, hiragana46)}
+def register(class_set: ClassSet) -> ClassSet:
+    """Make a class set known by name to every script (--classes NAME) and to the reader."""
+    CLASS_SETS[class_set.name] = class_set
+    return class_set
 
 
-def get_class_set(name: str) -> ClassSet:
+def get_class_set(name: str | ClassSet) -> ClassSet:
+    if isinstance(name, ClassSet):
+        return name
     try:
         return CLASS_SETS[name]
-    except KeyError:
-        raise KanaError(
-            f"unknown class set {name!r}; choose one of {', '.join(CLASS_SETS)}"
-        ) from None
+    except (KeyError, TypeError):
+        raise ClassSetError(f"unknown class set {name!r}; choose one of {', '.join(CLASS_SETS)}",
+                            params=("classes",)) from None
+
+
+def _hiragana_without(exclude: str) -> tuple[str, ...]:
+    return tuple(chr(c) for c in range(HIRAGANA_FIRST, HIRAGANA_LAST + 1) if chr(c) not in exclude)
+
+
+_VOICED_HIRAGANA = "".join(c for c in _hiragana_without("") if voicing(c))
+
+register(ClassSet("hiragana71", _hiragana_without(SMALL_KANA + OBSOLETE_KANA), example="ず"))
+register(ClassSet("hiragana75", _hiragana_without("ぁぃぅぇぉゎ" + OBSOLETE_KANA), example="ず"))
+register(ClassSet("hiragana46", _hiragana_without(SMALL_KANA + OBSOLETE_KANA + _VOICED_HIRAGANA),
+                  example="す"))

@@ -1,6 +1,8 @@
 """Read and write AIST's ETL Character Database binary files, strictly and in chunks.
 
     find_etl_files(dir_or_files) -> [EtlFile]     name, format and record count, nothing decoded
+    is_etl_source(path)          -> bool          a file named like ETL data, or a folder of them
+    read_manifest(folder)        -> dict | None   the note MAIST leaves beside files it generated
     iter_chunks(etl_file)        -> (first, recs)  structured records, a chunk at a time
     select(files, class_set, transform) -> Selection   only the wanted classes are decoded
     decode_images(recs, fmt)     -> (n, H, W) uint8    0..15 (4 bit) or 0/1 (1 bit), ink high
@@ -18,6 +20,7 @@ its byte offset, and saying what to do.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import warnings
@@ -28,8 +31,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from ..errors import EtlFormatError
-from . import classes as kana
-from .classes import ClassSet
+from ..fileio import atomic_path
+from .classes import ClassSet, jis0201_table, jis0208_table
 
 
 class EtlCountWarning(UserWarning):
@@ -117,11 +120,6 @@ class EtlFormat:
     @property
     def record_size(self) -> int:
         return self.dtype.itemsize
-
-    @property
-    def image_offset(self) -> int:
-        """0-based byte offset of the image in a record (AIST's pages count from 1)."""
-        return self.dtype.fields["image"][1]
 
     @property
     def max_level(self) -> int:
@@ -266,26 +264,95 @@ def open_etl(
     return EtlFile(path, fmt, n, number, records_per_writer)
 
 
+MANIFEST = "MAIST_SYNTHETIC.json"  # beside ETL-format files that MAIST itself generated
+
+
+def read_manifest(folder: str | os.PathLike) -> dict | None:
+    """The manifest MAIST's generator writes beside the files it makes, checked; None in a
+    folder without one (AIST's own files).
+
+    It says how many records each writer has (the generator writes fewer classes than
+    AIST's 3036), whether the generation finished, and which files it wrote. The reader
+    needs those facts and nothing else of the generator, which it never imports.
+    """
+    path = Path(folder) / MANIFEST
+    again = "generate the set again (scripts/make_synthetic.py --force)"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise EtlFormatError(f"{path}: is a folder, not a manifest; remove it") from None
+    except OSError as e:
+        raise EtlFormatError(f"{path}: cannot be read ({e.strerror}); check its permissions") from None
+    try:
+        manifest = json.loads(text)
+        rpw = manifest["records_per_writer"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise EtlFormatError(f"{path}: damaged ({type(e).__name__}); {again}") from None
+    names = manifest.get("file_names")
+    if (isinstance(rpw, bool) or not isinstance(rpw, int) or rpw < 1
+            or not (names is None or isinstance(names, list) and all(isinstance(n, str) for n in names))):
+        raise EtlFormatError(f"{path}: damaged (records_per_writer {rpw!r}); {again}")
+    return manifest
+
+
+def is_etl_source(path: str | os.PathLike) -> bool:
+    """A file named like ETL data (ETL9G_01, ETL8B2C1, ...), or a folder holding one."""
+    path = Path(path)
+    if path.is_file():
+        return format_from_name(path)[0] is not None
+    return path.is_dir() and any(format_from_name(p)[0] is not None
+                                 for p in path.rglob("*") if p.is_file())
+
+
+def _generated(paths: list[Path]) -> dict[Path, int]:
+    """records_per_writer of each file that MAIST generated (its folder's manifest lists it),
+    after checking that every generated set is whole and holds nothing of AIST's."""
+    out: dict[Path, int] = {}
+    for folder in sorted({p.parent for p in paths}):
+        manifest = read_manifest(folder)
+        if manifest is None:
+            continue
+        again = "generate the set again (scripts/make_synthetic.py --force)"
+        if not manifest.get("complete", True):
+            raise EtlFormatError(f"{folder}: an unfinished synthetic set (its generation was "
+                                 f"stopped before the end); {again}")
+        here = [p for p in paths if p.parent == folder]
+        names = manifest.get("file_names")
+        if names is None:  # sets made before the manifest named its files: all are ours
+            out.update((p, manifest["records_per_writer"]) for p in here)
+            continue
+        missing = sorted(set(names) - {p.name for p in here})
+        if missing:
+            raise EtlFormatError(f"{folder}: {len(missing)} files of the synthetic set are "
+                                 f"missing or unreadable ({', '.join(missing[:3])}"
+                                 f"{' ...' if len(missing) > 3 else ''}); {again}")
+        foreign = sorted(p.name for p in here if p.name not in names)
+        if foreign:
+            raise EtlFormatError(
+                f"{folder}: {', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''} "
+                f"sit among MAIST's synthetic files but were not made with them; move AIST's "
+                f"files to a folder of their own (data/ETL9G), so that writers stay apart")
+        out.update((p, manifest["records_per_writer"]) for p in here)
+    return out
+
+
 def find_etl_files(
     sources: str | os.PathLike | Sequence[str | os.PathLike],
     fmt: str | None = None,
-    records_per_writer: int | None = None,
 ) -> list[EtlFile]:
     """ETL data files in a folder (searched recursively) or a list of files and folders.
 
     AIST's *INFO text files and anything not named like ETL data are passed over in a
-    folder; a file named explicitly must be ETL data. `records_per_writer` is for files
-    that hold fewer classes per writer than AIST's (MAIST's synthetic set: the caller reads
-    it from the set's manifest); AIST's published record counts are then not checked.
+    folder; a file named explicitly must be ETL data. Files that MAIST generated hold fewer
+    classes per writer than AIST's: their folder's manifest says how many, and AIST's
+    published record counts are not checked for them. A file reached twice (a folder and
+    one of its files, or a folder given twice) is read once.
     """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
-    expect = records_per_writer is None
-
-    def opened(p: Path) -> EtlFile:
-        return open_etl(p, fmt, records_per_writer, expect_counts=expect)
-
-    files: list[EtlFile] = []
+    paths: list[Path] = []
     for source in map(Path, sources):
         if source.is_dir():
             entries = sorted(p for p in source.rglob("*") if p.is_file())
@@ -300,14 +367,16 @@ def find_etl_files(
                     f"{source}: {len(entries)} files but none named like ETL data "
                     f"(ETL9G_01, ETL8G_01, ETL8B2C1, ...); see data/README.md"
                 )
-            files.extend(opened(p) for p in data or entries)
+            paths.extend(data or entries)
         elif source.exists():
-            files.append(opened(source))
+            paths.append(source)
         else:
             raise EtlFormatError(f"{source}: no such file or folder")
-    if not files:
+    unique = list({p.resolve(): p for p in paths}.values())
+    if not unique:
         raise EtlFormatError("no ETL files were given")
-    return files
+    generated = _generated(unique)
+    return [open_etl(p, fmt, generated.get(p), expect_counts=p not in generated) for p in unique]
 
 
 def iter_chunks(etl: EtlFile, chunk_records: int = 2048) -> Iterator[tuple[int, np.ndarray]]:
@@ -340,8 +409,8 @@ def iter_chunks(etl: EtlFile, chunk_records: int = 2048) -> Iterator[tuple[int, 
 def code_table(fmt: EtlFormat) -> np.ndarray:
     """table[raw code] = Unicode code point (0: no character) for a format's code field."""
     if fmt.code_space == "jis0208":
-        return kana.jis0208_table()
-    return kana.jis0201_table(fmt.hiragana_as_katakana)
+        return jis0208_table()
+    return jis0201_table(fmt.hiragana_as_katakana)
 
 
 def class_codes(class_set: ClassSet, fmt: EtlFormat) -> np.ndarray:
@@ -433,12 +502,10 @@ def write_etl(
     if path.exists() and not overwrite:
         raise EtlFormatError(f"{path}: exists; remove it or pass overwrite=True")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         if fmt.dummy_first:
             new_records(fmt, 1).tofile(f)
         recs.tofile(f)
-    os.replace(tmp, path)
     return path
 
 
@@ -640,4 +707,7 @@ __all__ = [
     "iter_decoded",
     "record_chars",
     "class_codes",
+    "is_etl_source",
+    "read_manifest",
+    "MANIFEST",
 ]

@@ -1,15 +1,15 @@
 """From a scanned field (ETL's 128x127, or any picture of a character) to 28x28 like MNIST.
 
-    seed(images, max_level)      the whole field resized to 28x28, antialiased (the blog's way)
+    blog(images, max_level)      the whole field resized to 28x28, antialiased (the blog's way)
     centered(images, max_level)  MNIST's recipe: clean, crop, 20 px longest side, centre of mass
-    PREPROCESSORS[name]          the registry: seed, centered (fields, user pictures, packed)
+    PREPROCESSORS[name]          the registry: blog, centered (fields, user pictures, packed)
     read_picture(path)           a PNG/JPEG -> greyscale array, size checked before decoding
     from_picture(img, how)       a user's picture (array or path) -> the same 28x28
 
 All return float32 in [0, 1], ink bright on dark. Resizing applies PIL's antialiased
 bilinear weights as matrix products, out = A @ img @ B.T with A (28, H) and B (28, W),
 over a whole chunk of images at once; both matrices are bands, applied block by block.
-`seed` on packed 4-bit ETL records skips all that: BOX shrinking is whole-number sums
+`blog` on packed 4-bit ETL records skips all that: BOX shrinking is whole-number sums
 over bins, which a compiled kernel (maist._box, numba) adds straight from the nibbles.
 """
 
@@ -30,10 +30,11 @@ SIZE = IMAGE_SIZE  # every preprocessor's output side
 BOX = 20  # MNIST fits the ink's longer side into 20 px, leaving a 4 px margin
 INK_THRESHOLD = 0.2  # of full ink; ETL's scanner noise sits at 1-2 of 15 levels
 FIELD_FILL = 0.55  # how much of a 128-px ETL field a writer's character spans, roughly
-# Stroke width / the character's longer side: 0.052 is the median of the synthetic set
-# (0.038-0.074 for 80% of it); pen-drawn ETL scans are as bold. Thin-lined pictures (a
+# Line weight: a stroke's width as a share of the character's longer side (a size-free
+# measure, unlike augmentation's pen width in pixels). 0.052 is the median of the synthetic
+# set (0.038-0.074 for 80% of it); pen-drawn ETL scans are as bold. Thin-lined pictures (a
 # drawing app's 0.031) are thickened to it before they meet a model trained on either.
-STROKE_WIDTH = 0.05
+LINE_WEIGHT = 0.05
 
 
 def _triangle(x: np.ndarray) -> np.ndarray:
@@ -115,15 +116,15 @@ def resize(images: np.ndarray, out_h: int, out_w: int, kind: str = "bilinear",
     return _resize_rows_of(_resize_last(x, out_w, kind, scale), n, h, out_h, kind)
 
 
-SEED_FILTER = "box"  # area averaging: antialiased, and 128 -> 28 splits into 4 blocks
+BLOG_FILTER = "box"  # area averaging: antialiased, and 128 -> 28 splits into 4 blocks
 
 
-def seed(images: np.ndarray, max_level: int) -> np.ndarray:
+def blog(images: np.ndarray, max_level: int) -> np.ndarray:
     """The blog's preprocessing: the whole field (128x127 in ETL9G) resized to 28x28.
 
     PIL's BOX filter (what `Image.resize(..., Image.BOX)` gives), antialiased.
     """
-    return resize(images, SIZE, SIZE, SEED_FILTER, scale=1.0 / max_level)
+    return resize(images, SIZE, SIZE, BLOG_FILTER, scale=1.0 / max_level)
 
 
 @lru_cache(maxsize=None)
@@ -140,13 +141,13 @@ def box_bins(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray] | None:
     return owner.astype(np.int64), count.astype(np.int64)
 
 
-def seed_packed(packed: np.ndarray, height: int, width: int, max_level: int) -> np.ndarray:
-    """`seed` straight from packed 4-bit records, (n, H*W/2) uint8 -> (n, 28, 28).
+def blog_packed(packed: np.ndarray, height: int, width: int, max_level: int) -> np.ndarray:
+    """`blog` straight from packed 4-bit records, (n, H*W/2) uint8 -> (n, 28, 28).
 
     `packed` may be a strided view into whole records (recs["image"] of a memory-mapped
     file): its bytes are read in place, once. Shrinking with BOX is whole-number bin sums,
     which maist._box adds up straight from the nibbles (compiled; see there). Equal to
-    seed(decode_images(...)) up to float32 rounding.
+    blog(decode_images(...)) up to float32 rounding.
     """
     packed = np.asarray(packed)
     n, row_bytes = packed.shape
@@ -156,7 +157,7 @@ def seed_packed(packed: np.ndarray, height: int, width: int, max_level: int) -> 
     if not fits or cols is None or width % 2 or row_bytes != height * width // 2:
         from .etl import unpack_4bit
 
-        return seed(unpack_4bit(packed, height, width), max_level)
+        return blog(unpack_4bit(packed, height, width), max_level)
     out = np.empty((n, SIZE, SIZE), dtype=np.float32)
     if n == 0:
         return out
@@ -252,8 +253,8 @@ class Preprocessor:
     note: str = ""
 
 
-def _seed_from_ink(ink: np.ndarray) -> np.ndarray:
-    return seed(as_field(ink)[None], 1)[0]
+def _blog_from_ink(ink: np.ndarray) -> np.ndarray:
+    return blog(as_field(ink)[None], 1)[0]
 
 
 PREPROCESSORS: dict[str, Preprocessor] = {
@@ -261,17 +262,19 @@ PREPROCESSORS: dict[str, Preprocessor] = {
     for p in (
         Preprocessor("centered", centered, center_one,
                      note="MNIST's recipe: crop, 20 px longest side, centre of mass"),
-        Preprocessor("seed", seed, _seed_from_ink, packed=seed_packed,
+        Preprocessor("blog", blog, _blog_from_ink, packed=blog_packed,
                      note="the blog's: the whole field resized"),
     )
 }
-DEFAULT_PREPROCESS = "centered"  # MNIST's recipe; "seed" is the blog's
+DEFAULT_PREPROCESS = "centered"  # MNIST's recipe; "blog" is the blog's
+# Earlier names, still read from old run directories and caches' options.
+ALIASES = {"seed": "blog"}
 
 
 def get_preprocessor(name: str) -> Preprocessor:
     try:
-        return PREPROCESSORS[name]
-    except KeyError:
+        return PREPROCESSORS[ALIASES.get(name, name)]
+    except (KeyError, TypeError):
         raise PictureError(
             f"unknown preprocessing {name!r}; choose one of {', '.join(PREPROCESSORS)}"
         ) from None
@@ -298,7 +301,7 @@ def to_ink(picture: np.ndarray) -> np.ndarray:
 def as_field(ink: np.ndarray, height: int = 127, width: int = 128) -> np.ndarray:
     """Place a picture's character in an ETL-sized field as a writer would fill it.
 
-    Used before `seed`, whose models learned characters spanning about FIELD_FILL of the field.
+    Used before `blog`, whose models learned characters spanning about FIELD_FILL of the field.
     """
     mask = clean_ink(ink)
     field = np.zeros((height, width), dtype=np.float32)
@@ -316,7 +319,7 @@ def as_field(ink: np.ndarray, height: int = 127, width: int = 128) -> np.ndarray
     return field
 
 
-def stroke_width(ink: np.ndarray) -> float:
+def line_weight(ink: np.ndarray) -> float:
     """Mean stroke width relative to the ink's longer side: 2 x area / perimeter / side."""
     mask = ink > 0.5
     area = int(mask.sum())
@@ -328,9 +331,9 @@ def stroke_width(ink: np.ndarray) -> float:
     return 2.0 * area / max(perimeter, 1) / side
 
 
-def thicken(ink: np.ndarray, target: float = STROKE_WIDTH) -> np.ndarray:
-    """Grow thin strokes (grey dilation with a disc) until they are about `target` wide."""
-    width = stroke_width(ink)
+def thicken(ink: np.ndarray, target: float = LINE_WEIGHT) -> np.ndarray:
+    """Grow thin strokes (grey dilation with a disc) to about line weight `target`."""
+    width = line_weight(ink)
     if width == 0.0 or width >= 0.8 * target:
         return ink
     ys, xs = np.nonzero(ink > 0.5)
@@ -399,11 +402,11 @@ class _Named:
 
 
 def from_picture(picture: np.ndarray | str | os.PathLike, how: str = DEFAULT_PREPROCESS,
-                 stroke: float | None = STROKE_WIDTH) -> np.ndarray:
+                 thicken_to: float | None = LINE_WEIGHT) -> np.ndarray:
     """A user's picture of one character (an array, or a PNG/JPEG path) -> (28, 28)
     float32 the way `how` trained: the one path from a picture to the network's input.
 
-    `stroke`: thicken thin lines to this relative width first (None: leave them).
+    `thicken_to`: thicken thin lines to this line weight first (None: leave them).
     """
     prep = get_preprocessor(how)
     name = f"{picture}: " if isinstance(picture, (str, os.PathLike)) else ""
@@ -417,6 +420,6 @@ def from_picture(picture: np.ndarray | str | os.PathLike, how: str = DEFAULT_PRE
     if not clean_ink(ink).any():
         raise PictureError(f"{name}no ink found: the picture is blank (or all one shade); "
                            f"draw a character")
-    if stroke:
-        ink = thicken(ink, stroke)
+    if thicken_to:
+        ink = thicken(ink, thicken_to)
     return prep.from_ink(ink)

@@ -1,18 +1,17 @@
-"""Builds the MAIST graphs, TF1 style. Not meant to be run: train.py runs them.
+"""The networks, TF1 style, and the registry that names them. Not meant to be run.
 
-    placeholders(C)                    -> x [None, 784], y_ [None, C], keep_prob, learning_rate
-    inference(name, x, keep_prob, C)   -> logits [None, C] (and the layers, by stable names)
-    loss(logits, y_, kind)             -> scalar: 'stable' mean cross-entropy, or 'tutorial'
-    training(loss, learning_rate, opt) -> the op that applies one step
-    evaluation(logits, y_)             -> number of correct predictions in the batch
+    beginner, expert, mlp, deep      x [None, 784] -> logits [None, C]: the builders
+    ModelSpec / MODELS / register    a model by name: its builder, options, what to show
+    inference(name, x, keep_prob, C) -> logits, for any registered model
 
-`build(...)` wires all five into a fresh tf.Graph and returns a `Graph` of handles. Every
-tensor a notebook or a restored checkpoint needs has a stable name ("x", "keep_prob",
-"logits", "W_conv1", "h_relu1", ...): `graph.get_tensor_by_name("h_pool1:0")`.
+Every tensor a notebook, a figure or a restored checkpoint needs has a stable name
+("W_conv1", "h_relu1", "logits", ...): `graph.get_tensor_by_name("h_pool1:0")`.
+`keep_prob` None builds a model for inference: its dropout layers are identities, with
+no random op and no dependence on the training step. nets.graph wires a model into the
+training graph and the inference graph.
 
-`MODELS[name]` is a `ModelSpec`: the builder, its options and the tensors worth showing.
 Adding a model is one `register(ModelSpec(...))`: the trainer, the scripts, restoring and
-`report`'s figures all read it from there.
+the figures all read it from there.
 """
 
 from __future__ import annotations
@@ -23,26 +22,6 @@ from typing import Callable
 from ..errors import ModelError
 from ..geometry import IMAGE_PIXELS, IMAGE_SIZE
 from .backend import tf, tf1
-
-LOSSES = ("stable", "tutorial")
-OPTIMIZERS = ("adam", "gd")
-
-
-@dataclass
-class Inputs:
-    x: tf.Tensor  # [None, 784] images as rows, ink in [0, 1]
-    y_: tf.Tensor  # [None, C] one-hot labels
-    keep_prob: tf.Tensor  # dropout's keep probability; 1.0 unless fed, so eval is safe
-    learning_rate: tf.Tensor  # scalar, fed every step from the schedule
-
-
-def placeholders(num_classes: int) -> Inputs:
-    return Inputs(
-        x=tf1.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x"),
-        y_=tf1.placeholder(tf.float32, [None, num_classes], name="y_"),
-        keep_prob=tf1.placeholder_with_default(1.0, [], name="keep_prob"),
-        learning_rate=tf1.placeholder(tf.float32, [], name="learning_rate"),
-    )
 
 
 def weight_variable(shape, name: str, stddev: float = 0.1) -> tf.Variable:
@@ -62,11 +41,14 @@ def max_pool_2x2(x, name: str):
 
 
 def dropout(x, keep_prob, seed: int, salt: int, name: str):
-    """Dropout whose mask is a pure function of (seed, global step, salt).
+    """Dropout whose mask is a pure function of (seed, global step, salt); an identity
+    where keep_prob is None (the inference graph: no random op, no global step).
 
     A stateful dropout op restarts its random stream when a checkpoint is restored; this
     one draws the same masks at step s whether or not the run was resumed in between.
     """
+    if keep_prob is None:
+        return tf.identity(x, name=name)
     step = tf1.train.get_or_create_global_step()
     rng_seed = tf.stack([tf.constant(seed, tf.int64), step * 16 + salt])
     return tf.nn.experimental.stateless_dropout(x, rate=1.0 - keep_prob, seed=rng_seed, name=name)
@@ -135,7 +117,7 @@ def deep(x, keep_prob, num_classes: int, seed: int = 0):
     exactly the seed's 0.75 / 0.5 at k = 0.5, and no dropout at all at k = 1.
     """
     init = tf1.glorot_uniform_initializer()
-    keep_conv = (1.0 + keep_prob) / 2.0
+    keep_conv = None if keep_prob is None else (1.0 + keep_prob) / 2.0
 
     def conv(h, n_in, n_out, name):
         w = tf1.Variable(init([3, 3, n_in, n_out]), name=f"W_{name}")
@@ -233,113 +215,6 @@ register(ModelSpec("deep", deep, filters="W_conv1",
 
 
 def inference(name: str, x, keep_prob, num_classes: int, seed: int = 0, **options):
-    """The logits of model `name` (see MODELS) for images x."""
+    """The logits of model `name` (see MODELS) for images x; keep_prob None: no dropout."""
     spec = get_model(name)
     return spec.inference(x, keep_prob, num_classes, seed, **spec.check_options(options))
-
-
-def loss(logits, labels, kind: str = "stable", label_smoothing: float = 0.0):
-    """'stable': mean softmax cross-entropy from the logits, against targets smoothed
-    towards uniform by `label_smoothing` (0: the one-hot labels themselves).
-
-    'tutorial': the blog's -reduce_sum(y_ * log(softmax)), summed over the batch (about
-    50 x ln 71 = 213 at the start). A softmax output that underflows to 0 makes it
-    0 * log 0 = NaN, which is how long runs of the blog's code diverge.
-    """
-    if kind == "stable":
-        if label_smoothing:
-            c = tf.cast(tf.shape(labels)[1], labels.dtype)
-            labels = labels * (1.0 - label_smoothing) + label_smoothing / c
-        return tf.reduce_mean(
-            tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits), name="loss"
-        )
-    if kind == "tutorial":
-        return tf.negative(tf.reduce_sum(labels * tf1.log(tf.nn.softmax(logits))), name="loss")
-    raise ModelError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}",
-                     params=("loss",))
-
-
-def training(loss_op, learning_rate, optimizer: str = "adam", var_list=None):
-    """One optimiser step at the fed learning rate; increments the global step.
-
-    `var_list`: the variables it may change (default: every trainable one); the others
-    stay frozen, as fine-tuning with `freeze` wants.
-    """
-    step = tf1.train.get_or_create_global_step()
-    if optimizer == "adam":
-        opt = tf1.train.AdamOptimizer(learning_rate)
-    elif optimizer == "gd":
-        opt = tf1.train.GradientDescentOptimizer(learning_rate)
-    else:
-        raise ModelError(f"unknown optimizer {optimizer!r}; choose one of "
-                         f"{', '.join(OPTIMIZERS)}", params=("optimizer",))
-    return opt.minimize(loss_op, global_step=step, var_list=var_list, name="train_op")
-
-
-def evaluation(logits, labels):
-    """Number of examples in the batch whose top class is the label."""
-    correct = tf.equal(tf.argmax(logits, 1), tf.argmax(labels, 1))
-    return tf.reduce_sum(tf.cast(correct, tf.int32), name="correct")
-
-
-@dataclass
-class Graph:
-    graph: tf.Graph
-    inputs: Inputs
-    logits: tf.Tensor
-    probabilities: tf.Tensor
-    loss: tf.Tensor  # the training loss (stable or tutorial)
-    xent: tf.Tensor  # per-example cross-entropy, for reporting whatever the training loss
-    correct: tf.Tensor
-    train_op: tf.Operation
-    global_step: tf.Variable
-    init: tf.Operation
-
-    def tensor(self, name: str) -> tf.Tensor:
-        return self.graph.get_tensor_by_name(f"{name}:0")
-
-
-def build(
-    model: str,
-    num_classes: int,
-    loss_kind: str = "stable",
-    optimizer: str = "adam",
-    seed: int = 0,
-    label_smoothing: float = 0.0,
-    freeze: tuple[str, ...] = (),
-    **options,
-) -> Graph:
-    """A fresh graph holding one model, its loss and training op.
-
-    `freeze`: variables whose names contain any of these (e.g. "conv") are not trained.
-    """
-    graph = tf.Graph()
-    with graph.as_default():
-        tf1.set_random_seed(seed)
-        global_step = tf1.train.get_or_create_global_step()
-        inputs = placeholders(num_classes)
-        logits = inference(model, inputs.x, inputs.keep_prob, num_classes, seed, **options)
-        probabilities = tf.nn.softmax(logits, name="probabilities")
-        loss_op = loss(logits, inputs.y_, loss_kind, label_smoothing)
-        xent = tf.nn.softmax_cross_entropy_with_logits(labels=inputs.y_, logits=logits,
-                                                       name="xent")
-        correct = evaluation(logits, inputs.y_)
-        trainable = tf1.trainable_variables()
-        kept = [v for v in trainable if not any(f in v.op.name for f in freeze)]
-        if freeze and len(kept) == len(trainable):
-            raise ModelError(f"freeze {', '.join(freeze)}: no variable of model {model} has "
-                             f"such a name ({', '.join(v.op.name for v in trainable)})",
-                             params=("freeze",))
-        if not kept:
-            raise ModelError(f"freeze {', '.join(freeze)} leaves nothing of model {model} to "
-                             f"train", params=("freeze",))
-        train_op = training(loss_op, inputs.learning_rate, optimizer, kept)
-        init = tf1.global_variables_initializer()
-    return Graph(graph, inputs, logits, probabilities, loss_op, xent, correct, train_op,
-                 global_step, init)
-
-
-def parameter_count(graph: Graph) -> int:
-    """Trainable parameters, e.g. 3,337,159 for the expert CNN on 71 classes."""
-    with graph.graph.as_default():
-        return int(sum(v.shape.num_elements() for v in tf1.trainable_variables()))

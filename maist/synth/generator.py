@@ -1,25 +1,28 @@
-"""Synthetic handwritten hiragana, written as real ETL9G files: MAIST's default data set.
+"""Synthetic handwriting, written as real ETL9G files: MAIST's default data set.
 
-    SynthConfig(writers=200, seed=0, variation=1.0, ...)  what to generate
-    writer_style(rng, cfg) -> Style        one writer's habits, kept across all 71 characters
+    SynthConfig(writers=200, seed=0, classes=..., variation=1.0, ...)  what to generate
+    writer_style(rng, cfg) -> Style        one writer's habits, kept across every character
     render(ch, style, rng, cfg) -> (127, 128) float ink in [0, 1], like an ETL9G field
-    generate(out_dir, cfg) -> [paths]      ETL9G_01 ... (4 writers a file), read by maist.etl
+    generate(out_dir, cfg) -> [paths]      ETL9G_01 ... (4 writers a file), read by data.etl
 
-Shapes come from KanjiVG's stroke paths (maist.strokes). Each stroke is sampled along its
-length and drawn with a round pen whose width and ink vary; a writer's size, aspect,
-slant, rotation, place in the field, pen, ink, tremor, stroke-end overshoot and control
-point wander are drawn once, and every sample varies a little around them. The field then
-gets what ETL9G scans have: 16 grey levels, faint scanner noise, and now and then a piece
-of the neighbouring cell's character reaching in at an edge.
+Any class set can be drawn whose characters KanjiVG has; the default is the blog's 71
+hiragana. Shapes come from KanjiVG's stroke paths (synth.strokes). Each stroke is sampled
+along its length and drawn with a round pen whose width and ink vary; a writer's size,
+aspect, slant, rotation, place in the field, pen, ink, tremor, stroke-end overshoot and
+control point wander are drawn once, and every sample varies a little around them. The
+field then gets what ETL9G scans have: 16 grey levels, faint scanner noise, and now and
+then a piece of the neighbouring cell's character reaching in at an edge.
 
 Version 2 adds variation where real writers vary (each stroke on its own, joins, pens,
-voicing marks), version 3 the handwritten variant forms KanjiVG does not draw (the joined
-さ and き, the two-stroke そ, the one-stroke り, ...), version 4 each writer's own width for
-each kana. Each is a switch; all off, the files are version 1's byte for byte. DEFAULT,
-what data/synthetic is made with, is the setting that read real drawings best
+voicing marks), version 3 the handwritten variant forms KanjiVG does not draw (forms.json:
+strokes joined or lifted apart, as people write them), version 4 each writer's own width
+for each character. Each is a switch; all off, the files are version 1's byte for byte.
+DEFAULT, what data/synthetic is made with, is the setting that read real drawings best
 (docs/README.md): the variant forms and stroke jitter.
 
-The same seed gives byte-identical files: writer w draws from default_rng([seed, w]).
+The files carry the characters' JIS X 0208 codes, so the real reader reads them; the
+manifest beside them (data.etl.MANIFEST) says what the reader needs to know. The same seed
+gives byte-identical files: writer w draws from default_rng([seed, w]).
 """
 
 from __future__ import annotations
@@ -27,26 +30,28 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import time
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
+from importlib import resources
 from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
 
-from ..data import classes as kana
 from ..data import etl
-from ..errors import SynthError
+from ..data.classes import DEFAULT_CLASSES, base_char, char_to_jis, get_class_set, reading, voicing
+from ..errors import EtlFormatError, SynthError
 from ..fileio import write_text_atomic
 from .strokes import KANJIVG_BOX, character_strokes, merge_strokes, sample_cubic, split_stroke
 
 ETL9G = etl.FORMATS["ETL9G"]
 FIELD_H, FIELD_W = ETL9G.height, ETL9G.width  # 127 rows of 128 pixels
 WRITERS_PER_FILE = ETL9G.writers_per_file  # 4, as in AIST's ETL9G_01 .. ETL9G_50
-MANIFEST = "MAIST_SYNTHETIC.json"  # marks a folder as generated: no AIST record counts apply
+FORMS_FILE = "forms.json"  # the handwritten variant forms, as data
 # 2: per-stroke variation, joins, pen range, voicing marks; 3: variant forms; 4: proportion,
 # and stroke jitter in DEFAULT
 GENERATOR_VERSION = 4
@@ -56,7 +61,7 @@ GENERATOR_VERSION = 4
 class SynthConfig:
     writers: int = 200  # 200 writers x 71 classes = ETL9G's 14,200 hiragana
     seed: int = 0
-    classes: str = "hiragana71"
+    classes: str = DEFAULT_CLASSES
     variation: float = 1.0  # scales every writer and sample variation (0 = KanjiVG as drawn)
     sample_variation: float = 0.35  # a sample's own wobble, as a fraction of the writer's
     fragment_rate: float = 0.15  # share of fields where a neighbour's stroke reaches in
@@ -68,11 +73,11 @@ class SynthConfig:
     bend: float = 0.0  # a stroke's control points pulled off KanjiVG's curve
     connect_rate: float = 0.0  # share of stroke ends joined to the next (pen not lifted)
     pen_range: float = 0.0  # writers' pens from hair-thin to blotted, beyond version 1's
-    mark_jitter: float = 0.0  # voicing marks (゛ ゜) placed and sized freely
-    # Version 3: share of writers who write each of VARIANT_FORMS' characters that way.
+    mark_jitter: float = 0.0  # voicing marks (dakuten, handakuten) placed and sized freely
+    # Version 3: share of writers who write each character of forms.json that way.
     variant_rate: float = 0.0
     # Each writer's own width-to-height for each kana, beyond the writer-wide aspect: real
-    # hands write ら narrow or wide whatever they do with わ (KanjiVG draws one proportion).
+    # hands write one kana narrow and another wide (KanjiVG draws one proportion of each).
     proportion: float = 0.0
 
     def __post_init__(self):
@@ -87,6 +92,10 @@ class SynthConfig:
             if getattr(self, name) < 0:
                 raise SynthError(f"{name} is a strength, 0 (off) or more, not "
                                  f"{getattr(self, name)}", params=(name,))
+
+    @property
+    def class_count(self) -> int:
+        return len(get_class_set(self.classes))
 
     @property
     def stroke_variation(self) -> bool:
@@ -309,23 +318,21 @@ def writer_habit(rng: np.random.Generator) -> Habit:
                  connect=rng.uniform(0.0, 2.0), turn=rng.normal(0, 0.06))
 
 
-# Handwritten forms that KanjiVG does not draw (it has no variant files for kana), made
-# from its strokes. Indices are KanjiVG's stroke order (see docs/images/variant_forms.png).
-VARIANT_FORMS: dict[str, Callable[[tuple[np.ndarray, ...]], tuple[np.ndarray, ...]]] = {
-    "さ": partial(merge_strokes, i=1),  # the diagonal runs on into the bottom curve, as in print
-    "き": partial(merge_strokes, i=2),
-    # Two strokes, as in print: the top tick, then the zigzag from a little below its end
-    # (segment 2 is the hairpin at the top right corner).
-    "そ": partial(split_stroke, i=0, end=2, start=3, trim=0.15),
-    "ふ": partial(merge_strokes, i=0),  # the top joined to the middle curve
-    "や": partial(merge_strokes, i=1),  # the dot runs on into the long stroke
-    "り": partial(merge_strokes, i=0),  # one stroke: the left hook carries on to the right
-}
-
-
-def base_kana(ch: str) -> str:
-    """The kana under a voicing mark: ざ -> さ, ぷ -> ふ; others are their own base."""
-    return unicodedata.normalize("NFD", ch)[0]
+@lru_cache(maxsize=None)
+def variant_forms() -> dict[str, Callable[[tuple[np.ndarray, ...]], tuple[np.ndarray, ...]]]:
+    """The handwritten forms KanjiVG does not draw, by character: forms.json beside this
+    module says which strokes join (merge) or come apart (split), as data keyed by the
+    character's Unicode name, so that a form for another character is a line of JSON."""
+    text = resources.files(__package__).joinpath(FORMS_FILE).read_text(encoding="utf-8")
+    forms = {}
+    for name, form in json.loads(text)["forms"].items():
+        ch = unicodedata.lookup(name)
+        if "merge" in form:
+            forms[ch] = partial(merge_strokes, i=form["merge"])
+        else:
+            forms[ch] = partial(split_stroke, i=form["split"], end=form["end"],
+                                start=form["start"], trim=form.get("trim", 0.0))
+    return forms
 
 
 def writer_variants(rng: np.random.Generator, rate: float) -> frozenset[str]:
@@ -333,15 +340,16 @@ def writer_variants(rng: np.random.Generator, rate: float) -> frozenset[str]:
     A writer keeps the choice for every sample, and for the voiced kana of the same base."""
     if not rate:
         return frozenset()
-    return frozenset(ch for ch in sorted(VARIANT_FORMS) if rng.random() < rate)
+    return frozenset(ch for ch in sorted(variant_forms()) if rng.random() < rate)
 
 
-def writer_proportions(rng: np.random.Generator, strength: float) -> dict[str, float]:
+def writer_proportions(rng: np.random.Generator, strength: float,
+                       chars: tuple[str, ...]) -> dict[str, float]:
     """log(width / height) changes a writer keeps for each base kana (the voiced ones
     follow their base): normal, sd 0.25 x strength, bounded at +-0.6 (x1.8 either way)."""
     if not strength:
         return {}
-    bases = sorted({base_kana(c) for c in kana.hiragana71.chars})
+    bases = sorted({base_char(c) for c in chars})
     logs = np.clip(rng.normal(0, 0.25 * strength, len(bases)), -0.6, 0.6)
     return dict(zip(bases, logs.tolist()))
 
@@ -361,14 +369,14 @@ def variant_form(strokes: tuple[np.ndarray, ...], ch: str, variants: frozenset[s
     """`ch`'s strokes in the writer's form: a variant form where the writer uses one.
     KanjiVG draws a voiced kana's base strokes first and the mark after, so one change
     serves both."""
-    base = base_kana(ch)
-    return VARIANT_FORMS[base](strokes) if base in variants else strokes
+    base = base_char(ch)
+    return variant_forms()[base](strokes) if base in variants else strokes
 
 
 def voicing_strokes(ch: str) -> int:
-    """How many of a kana's last strokes are its voicing mark: 2 for ゛, 1 for ゜, else 0.
+    """How many of a kana's last strokes are its voicing mark: 2 (voiced), 1 (semi-voiced), else 0.
     (KanjiVG draws the mark last, after the base kana's strokes.)"""
-    return 2 if ch in kana.VOICED_KANA else 1 if ch in kana.SEMI_VOICED_KANA else 0
+    return {"voiced": 2, "semi-voiced": 1, None: 0}[voicing(ch)]
 
 
 def _about(seg: np.ndarray, centre: np.ndarray, turn: float, scale: float,
@@ -433,7 +441,7 @@ def draw_strokes(canvas: np.ndarray, strokes: tuple[np.ndarray, ...], ch: str, s
 
 def render(
     ch: str, style: Style, rng: np.random.Generator, cfg: SynthConfig,
-    neighbours: tuple[str, ...] = kana.hiragana71.chars,
+    neighbours: tuple[str, ...] | None = None,
     extra: np.random.Generator | None = None, habit: Habit | None = None,
 ) -> np.ndarray:
     """One field (127, 128), float ink in [0, 1] before quantisation.
@@ -444,7 +452,7 @@ def render(
     canvas = np.zeros((FIELD_H, FIELD_W))
     plain = character_strokes(ch)
     if habit is not None:  # a geometric change: it takes no draws, so the streams stay put
-        plain = proportioned(plain, habit.proportions.get(base_kana(ch), 0.0))
+        plain = proportioned(plain, habit.proportions.get(base_char(ch), 0.0))
     form = variant_form(plain, ch, habit.variants) if habit is not None else plain
     if form is plain:
         draw_strokes(canvas, plain, ch, style, rng, cfg, extra, habit)
@@ -457,17 +465,21 @@ def render(
                      habit)
         draw_strokes(np.zeros_like(canvas), plain, ch, style, rng, cfg, extra, habit)
     if rng.random() < cfg.fragment_rate:
-        add_fragment(canvas, neighbours, style, rng)
+        add_fragment(canvas, neighbours or (ch,), style, rng)
     return canvas
 
 
-def variant_examples(seed: int = 0, variation: float = 0.5) -> tuple[np.ndarray, list[str]]:
-    """Each VARIANT_FORMS kana as KanjiVG draws it (row 0) and in its variant form (row 1),
-    by one writer: (2, n, 127, 128) uint8 levels, and the n kana."""
-    chars = sorted(VARIANT_FORMS)  # code point order is the kana table's order
-    idx = [kana.hiragana71.index(c) for c in chars]
+def variant_examples(seed: int = 0, variation: float = 0.5, classes: str = DEFAULT_CLASSES
+                     ) -> tuple[np.ndarray, list[str]]:
+    """Each character of the class set that has a variant form, as KanjiVG draws it (row 0)
+    and in its variant form (row 1), by one writer: (2, n, 127, 128) uint8 levels, and the
+    n characters."""
+    class_set = get_class_set(classes)
+    chars = [c for c in class_set.chars if c in variant_forms()]
+    idx = [class_set.index(c) for c in chars]
     rows = [render_writer(0, SynthConfig(writers=1, seed=seed, variation=variation,
-                                         fragment_rate=0.0, variant_rate=rate))[idx]
+                                         fragment_rate=0.0, variant_rate=rate,
+                                         classes=class_set.name))[idx]
             for rate in (0.0, 1.0)]
     return np.stack(rows), chars
 
@@ -482,14 +494,14 @@ def render_writer(writer: int, cfg: SynthConfig) -> np.ndarray:
     """All of one writer's characters, (C, 127, 128) uint8 levels, from its own RNG."""
     rng = np.random.default_rng([cfg.seed, writer])
     extra = np.random.default_rng([cfg.seed, writer, 2])  # version 2's stream
-    chars = kana.get_class_set(cfg.classes).chars
+    chars = get_class_set(cfg.classes).chars
     style = writer_style(rng, cfg)
     # Variant forms draw from a stream of their own, so switching them on leaves every
     # other feature's draws, and so its writing, as it was.
     habit = replace(writer_habit(extra), variants=writer_variants(
         np.random.default_rng([cfg.seed, writer, 3]), cfg.variant_rate),
         proportions=writer_proportions(np.random.default_rng([cfg.seed, writer, 4]),
-                                       cfg.proportion))
+                                       cfg.proportion, chars))
     if cfg.pen_range:  # hair-thin to blotted: the writer's pen, widened or narrowed
         style = replace(style, pen=float(np.clip(
             style.pen * np.exp(extra.normal(0, 0.45 * cfg.pen_range)), 0.7, 5.0)))
@@ -500,32 +512,26 @@ def render_writer(writer: int, cfg: SynthConfig) -> np.ndarray:
     return out
 
 
-_ROMAJI = (
-    "A I U E O KA GA KI GI KU GU KE GE KO GO SA ZA SI ZI SU ZU SE ZE SO ZO TA DA TI DI "
-    "TU DU TE DE TO DO NA NI NU NE NO HA BA PA HI BI PI HU BU PU HE BE PE HO BO PO MA MI MU "
-    "ME MO YA YU YO RA RI RU RE RO WA WO N"
-).split()
-_ROMAJI_OF = dict(zip(kana.hiragana71.chars, _ROMAJI))
-
-
-def reading(ch: str) -> bytes:
-    """ETL's 8-byte ASCII reading for a hiragana, e.g. b'KA.HIRA '."""
-    return f"{_ROMAJI_OF.get(ch, 'X')}.HIRA".ljust(8)[:8].encode("ascii")
+def etl_reading(ch: str) -> bytes:
+    """ETL's 8-byte ASCII reading field, e.g. b'KA.HIRA ' (blank where a character has none
+    that ETL writes, as for kanji)."""
+    return reading(ch).ljust(8)[:8].encode("ascii")
 
 
 def writer_records(writers: range, images: list[np.ndarray], chars: tuple[str, ...]) -> np.ndarray:
     """ETL9G records for consecutive writers, each writing `chars` in JIS order."""
     fmt = etl.FORMATS["ETL9G"]
     recs = etl.new_records(fmt, len(writers) * len(chars))
-    order = np.argsort([kana.char_to_jis(c) for c in chars])  # ETL9G runs in JIS order
+    codes = [char_to_jis(c) for c in chars]
+    order = np.argsort(codes)  # ETL9G runs in JIS order
     for k, (w, imgs) in enumerate(zip(writers, images)):
         rng = np.random.default_rng([10_007, w])  # the writer's sex and age
         sex, age = rng.integers(1, 3), rng.integers(16, 60)
         for j, ci in enumerate(order):
             r = recs[k * len(chars) + j]
             r["sheet"] = 1 + w * 60 + j // 50  # a sheet holds 50 characters
-            r["jis"] = kana.char_to_jis(chars[ci])
-            r["reading"] = reading(chars[ci])
+            r["jis"] = codes[ci]
+            r["reading"] = etl_reading(chars[ci])
             r["serial"] = 1 + w * len(chars) + j
             r["sex"], r["age"] = sex, age
             r["gathered"], r["scanned"] = 7402, 7405
@@ -534,34 +540,77 @@ def writer_records(writers: range, images: list[np.ndarray], chars: tuple[str, .
     return recs
 
 
+_OURS = re.compile(r"^ETL9G_\d{2,}$")  # the names generate() gives its files
+
+
+def file_name(number: int) -> str:
+    return f"ETL9G_{number:02d}"
+
+
+def written_by_us(out: Path) -> list[Path]:
+    """The files in `out` that an earlier generate() wrote there, by its manifest: the only
+    files that overwriting may remove. Files of AIST's, or anyone's, are never touched;
+    where the folder holds ETL9G files that no manifest of ours names, a SynthError
+    says so and nothing is removed."""
+    if not out.is_dir():
+        return []
+    candidates = sorted(p for p in out.iterdir() if _OURS.match(p.name))
+    try:
+        manifest = etl.read_manifest(out)
+    except EtlFormatError:
+        manifest = None  # damaged: nothing can be vouched for
+    if manifest is None:
+        names: set[str] = set()
+    elif manifest.get("file_names") is not None:
+        names = set(manifest["file_names"])
+    else:  # an older manifest: its files were ETL9G_01 .. ETL9G_NN
+        names = {file_name(k) for k in range(1, int(manifest.get("files") or 0) + 1)}
+        if not manifest.get("complete"):  # interrupted before it counted: all of the pattern
+            names = {p.name for p in candidates}
+    foreign = [p for p in candidates if p.name not in names or not p.is_file()]
+    if foreign:
+        raise SynthError(
+            f"{out}: holds {len(foreign)} ETL9G files that MAIST's manifest does not name "
+            f"({', '.join(p.name for p in foreign[:3])}{' ...' if len(foreign) > 3 else ''}); "
+            f"they may be AIST's, so nothing was removed. Generate into another folder",
+            params=("out",))
+    return [p for p in candidates if p.name in names]
+
+
 def generate(
     out_dir: str | os.PathLike,
     cfg: SynthConfig = SynthConfig(),
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> list[Path]:
-    """Write cfg.writers writers as ETL9G_01, ETL9G_02, ... (4 a file) and a manifest."""
+    """Write cfg.writers writers as ETL9G_01, ETL9G_02, ... (4 a file) and a manifest.
+
+    `overwrite` replaces a set that generate() wrote there before (and only its files);
+    an unfinished one is replaced without asking.
+    """
     out = Path(out_dir)
-    existing = sorted(out.glob("ETL9G_*")) if out.exists() else []
-    if existing and not overwrite and (out / MANIFEST).exists() and not is_complete(out):
-        overwrite = True  # an earlier run was interrupted: its files are ours and partial
-    if existing and not overwrite:
-        raise SynthError(
-            f"{out}: already holds {len(existing)} ETL9G files; replace them (overwrite) or "
-            f"generate into another folder", params=("overwrite", "out"))
     if cfg.writers < 1:
         raise SynthError(f"at least one writer is needed, not {cfg.writers}",
                          params=("writers",))
-    for p in existing:
+    class_set = get_class_set(cfg.classes)
+    chars = class_set.chars
+    for ch in chars:  # every character drawable before anything is written or removed
+        character_strokes(ch)
+    ours = written_by_us(out)
+    if ours and not overwrite and is_complete(out):
+        raise SynthError(
+            f"{out}: already holds a synthetic set of {len(ours)} ETL9G files; replace it "
+            f"(overwrite) or generate into another folder", params=("overwrite", "out"))
+    for p in ours:
         p.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    chars = kana.get_class_set(cfg.classes).chars
     start = time.perf_counter()
     paths: list[Path] = []
     manifest = dict(asdict(cfg), generator_version=GENERATOR_VERSION,
                     records_per_writer=len(chars), complete=False,
+                    file_names=[file_name(k + 1) for k in range(-(-cfg.writers // WRITERS_PER_FILE))],
                     note="Synthetic ETL9G-format data from KanjiVG strokes (CC BY-SA 3.0).")
-    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))  # before any file
+    write_text_atomic(out / etl.MANIFEST, json.dumps(manifest, indent=2))  # before any file
     workers = max(1, min(cfg.workers, os.cpu_count() or 1))
     with ProcessPoolExecutor(workers) if workers > 1 else _Inline() as pool:
         writer_images = pool.map(render_writer, range(cfg.writers), [cfg] * cfg.writers)
@@ -574,40 +623,27 @@ def generate(
                 first = w + 1 - len(batch)
                 number = first // WRITERS_PER_FILE + 1
                 recs = writer_records(range(first, w + 1), batch, chars)
-                paths.append(etl.write_etl(out / f"ETL9G_{number:02d}", recs, "ETL9G", overwrite=True))
+                paths.append(etl.write_etl(out / file_name(number), recs, "ETL9G", overwrite=True))
                 batch = []
     manifest.update(complete=True, files=len(paths),
                     seconds=round(time.perf_counter() - start, 1))
-    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
+    write_text_atomic(out / etl.MANIFEST, json.dumps(manifest, indent=2))
     return paths
 
 
-def records_per_writer(folder: str | os.PathLike) -> int | None:
-    """Records per writer of the synthetic set in `folder` (its manifest), or None where
-    the folder holds no synthetic set (AIST's files, whose counts AIST publishes)."""
-    manifest = Path(folder) / MANIFEST
-    if not manifest.is_file():
-        return None
+def manifest_of(folder: str | os.PathLike) -> dict | None:
+    """The folder's manifest through the reader's own check; None where there is none."""
     try:
-        value = int(json.loads(manifest.read_text())["records_per_writer"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise SynthError(f"{manifest}: unreadable ({e}); generate the set again") from None
-    except OSError as e:
-        raise SynthError(f"{manifest}: cannot be read ({e.strerror}); check its permissions") from None
-    if value < 1:
-        raise SynthError(f"{manifest}: records_per_writer {value}; generate the set again")
-    return value
+        return etl.read_manifest(folder)
+    except EtlFormatError as e:
+        raise SynthError(str(e)) from None
 
 
 def is_current(folder: str | os.PathLike, cfg: SynthConfig) -> bool:
     """True when `folder` holds a finished set of this generator version and settings."""
-    try:
-        manifest = json.loads((Path(folder) / MANIFEST).read_text())
-    except (FileNotFoundError, ValueError):
+    manifest = manifest_of(folder)
+    if manifest is None:
         return False
-    except OSError as e:
-        raise SynthError(f"{Path(folder) / MANIFEST}: cannot be read ({e.strerror}); check its "
-                         f"permissions") from None
     wanted = dict(asdict(cfg), generator_version=GENERATOR_VERSION)
     wanted.pop("workers")  # results do not depend on it
     return bool(manifest.get("complete")) and all(manifest.get(k) == v for k, v in wanted.items())
@@ -615,16 +651,8 @@ def is_current(folder: str | os.PathLike, cfg: SynthConfig) -> bool:
 
 def is_complete(folder: str | os.PathLike) -> bool:
     """True when `folder` holds a synthetic set whose generation finished."""
-    manifest = Path(folder) / MANIFEST
-    try:
-        return bool(json.loads(manifest.read_text()).get("complete"))
-    except FileNotFoundError:
-        return False
-    except (ValueError, AttributeError):
-        return False  # half-written by a killed run: ours, and to be generated again
-    except OSError as e:
-        # Unreadable is not "unfinished": regenerating would delete files we cannot vouch for.
-        raise SynthError(f"{manifest}: cannot be read ({e.strerror}); check its permissions") from None
+    manifest = manifest_of(folder)
+    return bool(manifest and manifest.get("complete"))
 
 
 class _Inline:

@@ -1,7 +1,7 @@
 """KanjiVG stroke data: SVG path commands -> cubic Bézier segments, one list per stroke.
 
     parse_path("M31,33c0.88,0.88,...")  -> (k, 4, 2) array: k cubic segments, 4 control points
-    character_strokes("あ")             -> [ (k, 4, 2), ... ] in writing order, 109x109 box
+    character_strokes(ch)              -> [ (k, 4, 2), ... ] in writing order, 109x109 box
 
 Only the strokes are read from the `kanjivg` package (CC BY-SA 3.0, Ulrich Apel,
 https://kanjivg.tagaini.net): one <path> per stroke. Lines and quadratic curves become
@@ -169,7 +169,7 @@ def merge_strokes(strokes: tuple[np.ndarray, ...], i: int, handle: float = 0.25
     """Strokes i and i+1 written as one, the pen not lifted: a cubic carries it from i's
     end to i+1's start, leaving along i's last direction and arriving along i+1's first.
     `handle` is the tangent length as a fraction of the gap: short handles turn the pen
-    at the corners (the joined さ, き, り), long ones swing it through a loop."""
+    at the corners (the joined forms of forms.json), long ones swing it through a loop."""
     a, b = strokes[i], strokes[i + 1]
     p0, p1 = a[-1][3], b[0][0]
     reach = handle * np.linalg.norm(p1 - p0)

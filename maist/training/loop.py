@@ -4,18 +4,23 @@
 
 The loop is flat, in the manner of TensorFlow's fully_connected_feed.py: `feed_dict` makes
 a step's batch, `train_step` runs it (and stops on a diverging loss), `evaluate_split`
-scores a split with dropout off. maist.runs owns the run directory and restoring.
+scores a split with dropout off. training.rundir owns the run directory's files and
+training.checkpoints the checkpoints.
 
 Batches and dropout masks are pure functions of (seed, step), and Adam's moments are in
 the checkpoint, so a resumed run continues with the very losses an uninterrupted one has.
+Everything that can be checked is checked before the run directory is made (the model,
+its options, a fine-tuning source's weights); a start that fails after it leaves no
+directory behind. Ctrl-C and SIGTERM stop at the end of a step with a checkpoint.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+import signal
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -23,41 +28,13 @@ import numpy as np
 
 from ..data.augment import Augment, augment, rng_for
 from ..data.dataset import MaistData, Split
-from ..errors import TrainingError
-from ..nets import models as M
+from ..errors import RunError, TrainingError
+from ..nets import graph as G
 from ..nets.backend import tf, tf1
-from . import rundir as runs
-from .rundir import evaluate_split, one_hot
-from .schedule import Recipe
-
-
-@dataclass
-class TrainConfig:
-    recipe: Recipe
-    seed: int = 0
-    eval_every: int = 1000  # the blog's advice: check validation often to catch over-fitting
-    log_every: int = 100  # the blog's "i 100, training accuracy ..." lines
-    checkpoint_every: int = 1000
-    early_stopping: int | None = None  # evaluations without a better validation loss
-    test_at: tuple[int, ...] = ()  # steps at which to record test accuracy too
-    eval_batch: int = 1000
-    model_options: dict = field(default_factory=dict)  # e.g. mlp's hidden, activation
-    init_from: str | None = None  # "RUN_DIR" or "RUN_DIR:STEP": start from its weights
-    freeze: tuple[str, ...] = ()  # variables whose names hold these stay as initialised
-    new_head: bool = False  # with init_from: a fresh readout where the classes differ
-
-    def __post_init__(self):
-        for name in ("eval_every", "log_every", "checkpoint_every", "eval_batch"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise TrainingError(f"{name} must be a whole number of steps of at least 1, "
-                                    f"not {value!r}", params=(name,))
-        if self.early_stopping is not None and self.early_stopping < 1:
-            raise TrainingError(f"early_stopping (patience) must be at least 1 evaluation, "
-                                f"not {self.early_stopping}", params=("early_stopping",))
-        if self.seed < 0:
-            raise TrainingError(f"seed must be 0 or more, not {self.seed}", params=("seed",))
-        self.freeze = tuple(self.freeze)
+from ..nets.models import ModelSpec, get_model
+from . import checkpoints, rundir
+from .config import TrainConfig, record
+from .recipes import Recipe
 
 
 @dataclass
@@ -65,24 +42,35 @@ class RunResult:
     run_dir: Path
     step: int  # steps trained
     test_accuracy: float
-    stopped: str  # "completed", "early stopping", "interrupted"
+    stopped: str  # "completed", "early stopping", "interrupted", "terminated"
     history: list[dict]
 
 
-def run_config(cfg: TrainConfig, data: MaistData) -> dict:
-    """What config.json records: the options as given, the classes and the data's origin."""
-    d = asdict(cfg)
-    d["recipe"] = cfg.recipe.to_dict()
-    d["test_at"] = list(cfg.test_at)
-    d["freeze"] = list(cfg.freeze)
-    d["classes"] = list(data.classes)
-    d["data"] = data.meta
-    return json_ready(d)
+@dataclass
+class Evaluation:
+    loss: float  # mean per-example cross-entropy
+    accuracy: float
+    predictions: np.ndarray  # (n,) top class
 
 
-def json_ready(d: dict) -> dict:
-    """As it reads back from disk (tuples become lists), so configs compare equal."""
-    return json.loads(json.dumps(d))
+def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def evaluate_split(sess, g: G.Graph, x: np.ndarray, y: np.ndarray, batch: int = 1000) -> Evaluation:
+    """Whole-split figures, computed in batches with dropout off (keep_prob's default)."""
+    if len(x) == 0:
+        raise TrainingError("cannot evaluate an empty split; give data with images in every "
+                            "split (a writer split needs 3 writers or more)", params=("data",))
+    c = g.inputs.y_.shape[1]
+    losses, preds = [], []
+    for i in range(0, len(x), batch):
+        xent, p = sess.run([g.xent, g.probabilities],
+                           {g.inputs.x: x[i : i + batch], g.inputs.y_: one_hot(y[i : i + batch], c)})
+        losses.append(xent)
+        preds.append(p.argmax(1))
+    pred = np.concatenate(preds)
+    return Evaluation(float(np.concatenate(losses).mean()), float((pred == y).mean()), pred)
 
 
 def divergence_message(step: int, loss: float, recipe: Recipe, lr: float, ckpt: str | None) -> str:
@@ -102,7 +90,7 @@ def divergence_message(step: int, loss: float, recipe: Recipe, lr: float, ckpt: 
 # --- one step -----------------------------------------------------------------------------
 
 
-def feed_dict(g: M.Graph, split: Split, step: int, recipe: Recipe, seed: int = 0,
+def feed_dict(g: G.Graph, split: Split, step: int, recipe: Recipe, seed: int = 0,
               aug: Augment | None = None) -> tuple[dict, int]:
     """The batch of `step` as a feed (images and one-hot labels), and its size. With
     `aug`, the images are augmented by a generator of (seed, step) alone."""
@@ -135,16 +123,15 @@ class Prefetch:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def batch_figures(sess, g: M.Graph, feed: dict, n: int) -> tuple[float, float]:
+def batch_figures(sess, g: G.Graph, feed: dict, n: int) -> tuple[float, float]:
     """(accuracy, loss) on the batch about to be trained on, dropout off, as the blog did."""
     correct, loss = sess.run([g.correct, g.loss], feed)
     return float(correct) / n, float(loss)
 
 
-def train_step(sess, g: M.Graph, feed: dict, step: int, recipe: Recipe,
+def train_step(sess, g: G.Graph, feed: dict, step: int, lr: float, keep: float, recipe: Recipe,
                ckpt: str | None) -> float:
     """One optimiser step at the step's table values; a non-finite loss stops the run."""
-    lr, keep = recipe.learning_rate(step), recipe.keep_prob(step)
     _, loss = sess.run([g.train_op, g.loss],
                        {**feed, g.inputs.learning_rate: lr, g.inputs.keep_prob: keep})
     if not np.isfinite(loss):
@@ -152,7 +139,7 @@ def train_step(sess, g: M.Graph, feed: dict, step: int, recipe: Recipe,
     return float(loss)
 
 
-def filter_summary(g: M.Graph, spec: M.ModelSpec):
+def filter_summary(g: G.Graph, spec: ModelSpec):
     """The model's first-layer filters (k x k x 1 x N) as TensorBoard images, if it has them."""
     if spec.filters is None:
         return None
@@ -180,6 +167,9 @@ class EarlyStopping:
         return bool(self.patience) and self.since >= self.patience
 
 
+# --- where a fine-tuned run starts --------------------------------------------------------
+
+
 def parse_init_from(text: str) -> tuple[Path, int | None]:
     """'runs/demo-expert' -> (path, None); 'runs/demo-expert:1000' -> (path, 1000)."""
     head, sep, tail = str(text).rpartition(":")
@@ -192,7 +182,10 @@ def init_source(source: str, classes, model: str, new_head: bool) -> str:
     """The checkpoint that fine-tuning starts from, checked before anything is made: the
     same model, and the same classes unless `new_head` (a fresh readout layer)."""
     path, step = parse_init_from(source)
-    src = runs.read_config(path)
+    try:
+        src = rundir.read_config(path)
+    except RunError as e:
+        raise TrainingError(f"init_from {source}: {e}", params=("init_from",)) from None
     if src["recipe"]["model"] != model:
         raise TrainingError(f"{path} holds a {src['recipe']['model']} model; fine-tuning "
                             f"{model} needs a {model} run", params=("init_from",))
@@ -201,28 +194,43 @@ def init_source(source: str, classes, model: str, new_head: bool) -> str:
             f"{path} was trained on {len(src['classes'])} classes ({''.join(src['classes'])}); "
             f"this data has {len(classes)} ({''.join(classes)}). Fine-tune on data of the "
             f"same classes, or train a new readout layer", params=("init_from", "new_head"))
-    if step is None:
-        ckpt = runs.latest_checkpoint(path)
-    elif step in runs.checkpoint_steps(path):
-        ckpt = runs.checkpoint_path(path, step)
-    else:
-        ckpt = None
-    if ckpt is None:
-        raise TrainingError(f"{path}: no checkpoint{'' if step is None else f' at step {step}'}; "
-                            f"available: {runs.checkpoint_steps(path) or 'none'}",
-                            params=("init_from",))
-    return ckpt
+    return checkpoints.find(path, step, param="init_from")
 
 
-def load_weights(sess, g: M.Graph, ckpt: str) -> None:
+def load_weights(sess, g: G.Graph, ckpt: str) -> None:
     """A checkpoint's weights into the fresh graph, where names and shapes agree: a new
     readout layer (other classes) keeps its initial values; Adam's moments stay fresh."""
-    saved = dict(tf1.train.list_variables(ckpt))
+    saved = checkpoints.saved_shapes(ckpt)
     with g.graph.as_default():
         take = [v for v in tf1.trainable_variables()
                 if saved.get(v.op.name) == v.shape.as_list()]
-        saver = tf1.train.Saver(var_list=take)
-    runs.restore_into(sess, saver, ckpt)
+    checkpoints.load(sess, take, ckpt, param="init_from")
+
+
+# --- stopping on a signal ------------------------------------------------------------------
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, systemd, a batch scheduler), handled as Ctrl-C is: a checkpoint first."""
+
+
+class _StopOnSigterm:
+    """While training, SIGTERM raises Terminated in the main thread (no-op elsewhere)."""
+
+    def __enter__(self):
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise Terminated()
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+        return False
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -232,63 +240,103 @@ def train(
     data: MaistData,
     cfg: TrainConfig,
     run_dir: str | os.PathLike,
-    resume: bool = False,
+    previous: dict | None = None,
     log: Callable[[str], None] = print,
     quiet: bool = False,
     override: bool = False,
+    resume: bool = False,
 ) -> RunResult:
     """Train cfg.recipe on data, logging, evaluating and checkpointing into run_dir.
 
-    `resume` continues run_dir from its last checkpoint; it must have been trained with
-    the same settings unless `override`.
+    `resume` (or `previous`, the run's config.json as the caller read it) continues
+    run_dir from its last checkpoint; it must have been trained with the same settings
+    unless `override`.
     """
     from tqdm import tqdm
 
     recipe, run_dir = cfg.recipe, Path(run_dir)
-    spec = M.get_model(recipe.model)
+    spec = get_model(recipe.model)
+    if resume and previous is None:
+        previous = rundir.read_resumable(run_dir)
+    resuming = previous is not None
     if len(data.train) == 0:
         raise TrainingError("the training split is empty; give data with training images",
                             params=("data",))
-    config = run_config(cfg, data)
+    for name in ("val", "test"):
+        if len(data.split(name)) == 0:
+            raise TrainingError(f"the {name} split is empty, so the run could not be scored; "
+                                f"give more data (a writer split needs 3 writers or more)",
+                                params=("data",))
+    if recipe.batch_size > 1_000_000:
+        raise TrainingError(f"batch_size {recipe.batch_size} is beyond any machine's memory; "
+                            f"try 50 to 512", params=("batch_size",))
+    absent = sorted(set(range(data.num_classes)) - set(np.unique(data.train.y).tolist()))
+    if absent and not quiet:
+        log(f"note: {len(absent)} of {data.num_classes} classes have no training images "
+            f"({''.join(data.classes[i] for i in absent[:20])}); the model cannot learn them")
+    config = record(cfg, data)
     source = None
-    if cfg.init_from and not resume:  # checked before the run directory is made
+    if cfg.init_from and not resuming:  # checked before the run directory is made
         source = init_source(cfg.init_from, data.classes, recipe.model, cfg.new_head)
-    runs.prepare(run_dir, config, resume, override)
-    g = M.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
+    # The graph is built (its options and freeze checked) before anything is written.
+    g = G.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
                 label_smoothing=recipe.label_smoothing, freeze=cfg.freeze, **cfg.model_options)
+    saver = checkpoints.Checkpoints(run_dir, g.graph)
     with g.graph.as_default():
-        # Relative paths in the state file: a run directory can be moved or copied.
-        saver = tf1.train.Saver(max_to_keep=5, save_relative_paths=True)
         filters = filter_summary(g, spec)
     sess = tf1.Session(graph=g.graph)
-    metrics = None
+    log_ = None
+    made = None
     try:
         # --- start: a fresh graph (checkpoint 0) or the last checkpoint
-        if resume:
-            ckpt = runs.latest_checkpoint(run_dir)
-            runs.restore_into(sess, saver, ckpt)
-            runs.write_config(run_dir, config)  # the steps may have grown
+        if resuming:
+            rundir.prepare(run_dir, config, previous, override)
+            ckpt = checkpoints.latest(run_dir)
+            saver.restore(sess, ckpt)
             start = int(sess.run(g.global_step))
+            log_ = rundir.RunLog(run_dir, None, start)  # a damaged metrics.csv fails here
+            rundir.write_config(run_dir, config)  # the steps may have grown; all else is read
             log(f"resumed {run_dir} at step {start}")
         else:
             sess.run(g.init)
             start = 0
             if source:
-                load_weights(sess, g, source)
+                load_weights(sess, g, source)  # a corrupt source fails before the directory
+            made = rundir.prepare(run_dir, config)
+            try:
+                rundir.write_config(run_dir, config)
+                ckpt = saver.save(sess, 0)
+                log_ = rundir.RunLog(run_dir, g.graph)
+            except BaseException:
+                rundir.discard(run_dir, made)
+                raise
+            if source:
                 log(f"starting from the weights of {source}")
-            ckpt = saver.save(sess, runs.checkpoint_path(run_dir, 0))
-        metrics = runs.Metrics(run_dir, None if resume else g.graph, start if resume else None)
-        save = lambda step: saver.save(sess, runs.checkpoint_path(run_dir, step))  # noqa: E731
+        return _steps(sess, g, data, cfg, run_dir, start, ckpt, saver, log_, filters, log,
+                      quiet, tqdm)
+    except TrainingError:
+        if log_ is not None:
+            log_.flush()
+        raise
+    finally:
+        if log_ is not None:
+            log_.close()
+        sess.close()
 
-        # --- the steps
-        bar = tqdm(total=recipe.steps, initial=start, unit="step", disable=None, leave=False,
-                   dynamic_ncols=True)  # None: a bar on a terminal, none in a log file
-        say = (lambda s: None) if quiet else bar.write
-        stopper, stopped = EarlyStopping(cfg.early_stopping), "completed"
-        aug = Augment.parse(recipe.augment)
-        batches = Prefetch(lambda s: feed_dict(g, data.train, s, recipe, cfg.seed, aug),
-                           recipe.steps)
-        try:
+
+def _steps(sess, g, data, cfg, run_dir, start, ckpt, saver, log_, filters, log, quiet, tqdm
+           ) -> RunResult:
+    """The steps from `start`, evaluation and checkpoints on the way, and the end."""
+    recipe = cfg.recipe
+    bar = tqdm(total=recipe.steps, initial=start, unit="step", disable=None, leave=False,
+               dynamic_ncols=True)  # None: a bar on a terminal, none in a log file
+    say = (lambda s: None) if quiet else bar.write
+    stopper, stopped = EarlyStopping(cfg.early_stopping), "completed"
+    aug = recipe.augmentation
+    batches = Prefetch(lambda s: feed_dict(g, data.train, s, recipe, cfg.seed, aug),
+                       recipe.steps)
+    try:
+        with _StopOnSigterm():
             for step in range(start, recipe.steps):
                 lr, keep = recipe.learning_rate(step), recipe.keep_prob(step)
                 feed, n = batches.get(step)
@@ -296,61 +344,50 @@ def train(
                     acc, batch_loss = batch_figures(sess, g, feed, n)
                     say(f"i {step}, training accuracy {acc:g} cross_entropy {batch_loss:g}"
                         f"  (learning_rate {lr:g}, keep_prob {keep:g})")
-                    metrics.add(step, "train", batch_loss, acc, lr, keep)
-                train_step(sess, g, feed, step, recipe, ckpt)
+                    log_.add(step, "train", batch_loss, acc, lr, keep)
+                train_step(sess, g, feed, step, lr, keep, recipe, ckpt)
                 bar.update(1)
                 done = step + 1
                 if done % cfg.eval_every == 0 or done == recipe.steps:
                     ev = evaluate_split(sess, g, data.val.x, data.val.y, cfg.eval_batch)
-                    metrics.add(done, "val", ev.loss, ev.accuracy, lr, keep)
+                    log_.add(done, "val", ev.loss, ev.accuracy, lr, keep)
                     if filters is not None:
-                        metrics.add_summary(sess.run(filters), done)
+                        log_.add_summary(sess.run(filters), done)
                     say(f"step {done}: validation accuracy {ev.accuracy:.4f}, loss {ev.loss:.4f}")
                     stopper.update(ev.loss, done)
                 if done in cfg.test_at:
                     ev = evaluate_split(sess, g, data.test.x, data.test.y, cfg.eval_batch)
-                    metrics.add(done, "test", ev.loss, ev.accuracy, lr, keep)
+                    log_.add(done, "test", ev.loss, ev.accuracy, lr, keep)
                 if done % cfg.checkpoint_every == 0 or done == recipe.steps:
-                    ckpt = save(done)
-                    metrics.flush()
+                    ckpt = saver.save(sess, done)
+                    log_.flush()
                 if stopper.stop:
                     stopped = "early stopping"
                     say(f"early stopping at step {done}: validation loss has not improved for "
                         f"{stopper.since} evaluations (best {stopper.best:.4f} at step "
                         f"{stopper.best_step})")
                     break
-        except KeyboardInterrupt:
-            done = int(sess.run(g.global_step))
-            stopped = "interrupted"
-            ckpt = save(done)
-            log(f"interrupted at step {done}; saved {ckpt}; resume the run to continue")
-        finally:
-            batches.close()
-            bar.close()
-
-        # --- the end: a last checkpoint, the test split, result.json
+    except KeyboardInterrupt as e:
         done = int(sess.run(g.global_step))
-        if done and runs.checkpoint_steps(run_dir)[-1:] != [done]:
-            save(done)
-        ev = evaluate_split(sess, g, data.test.x, data.test.y, cfg.eval_batch)
-        last = metrics.rows[-1] if metrics.rows else None
-        if not last or last["split"] != "test" or last["step"] != done:
-            before = max(done - 1, 0)
-            metrics.add(done, "test", ev.loss, ev.accuracy, recipe.learning_rate(before),
-                        recipe.keep_prob(before))
-        metrics.flush()
-        log(f"test accuracy {ev.accuracy:g}")
-        runs.write_result(run_dir, {"step": done, "test_accuracy": ev.accuracy,
-                                    "test_loss": ev.loss, "stopped": stopped})
-        return RunResult(run_dir, done, ev.accuracy, stopped, metrics.rows)
-    except TrainingError:
-        if metrics is not None:
-            metrics.flush()
-        raise
+        stopped = "terminated" if isinstance(e, Terminated) else "interrupted"
+        ckpt = saver.save(sess, done)
+        log(f"{stopped} at step {done}; saved {ckpt}; resume the run to continue")
     finally:
-        if metrics is not None:
-            metrics.close()
-        sess.close()
+        batches.close()
+        bar.close()
 
-
-__all__ = ["TrainConfig", "RunResult", "train", "feed_dict", "train_step", "evaluate_split"]
+    # --- the end: a last checkpoint, the test split, result.json
+    done = int(sess.run(g.global_step))
+    if done and checkpoints.steps(run_dir)[-1:] != [done]:
+        saver.save(sess, done)
+    ev = evaluate_split(sess, g, data.test.x, data.test.y, cfg.eval_batch)
+    last = log_.rows[-1] if log_.rows else None
+    if not last or last["split"] != "test" or last["step"] != done:
+        before = max(done - 1, 0)
+        log_.add(done, "test", ev.loss, ev.accuracy, recipe.learning_rate(before),
+                 recipe.keep_prob(before))
+    log_.flush()
+    log(f"test accuracy {ev.accuracy:g}")
+    rundir.write_result(run_dir, {"step": done, "test_accuracy": ev.accuracy,
+                                  "test_loss": ev.loss, "stopped": stopped})
+    return RunResult(run_dir, done, ev.accuracy, stopped, log_.rows)

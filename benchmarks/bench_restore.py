@@ -1,0 +1,98 @@
+"""From a run directory to the first prediction: how long restore() takes, and what it builds.
+
+Each measurement is a fresh Python process (imports are not timed): restore the run, then
+read one image. With --baseline REV, the same is measured for MAIST at another git
+revision (checked out in a temporary worktree), alternating with this checkout, so both
+meet the machine's minute-to-minute swings alike.
+
+    python benchmarks/bench_restore.py runs/demo-expert --baseline ac17762 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Runs inside the child: MAIST's restore as the checkout at hand spells it.
+CHILD = r"""
+import json, os, sys, time
+import numpy as np
+# This tree's maist, not an editable install's: its import hook goes, the tree comes first.
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in getattr(f, "__name__", "")]
+sys.path.insert(0, sys.argv[1])
+if os.path.exists(os.path.join(sys.argv[1], "maist", "inference", "restore.py")):
+    from maist.inference.restore import restore          # the inference graph
+else:
+    from maist.runs import restore                        # before: the training graph
+assert os.path.abspath(sys.modules["maist"].__file__).startswith(os.path.abspath(sys.argv[1]))
+from maist.data import preprocess  # noqa: F401  (imports are not timed)
+x = np.zeros((1, 784), np.float32)
+x[0, 300:320] = 1.0
+start = time.perf_counter()
+r = restore(sys.argv[2])
+restored = time.perf_counter()
+p = r.probabilities(x)
+first = time.perf_counter()
+graph = r.graph.graph if hasattr(r.graph, "graph") else r.graph
+ops = graph.get_operations()
+print(json.dumps({"restore_s": restored - start, "first_s": first - restored,
+                  "total_s": first - start, "ops": len(ops),
+                  "variables": len(graph.get_collection("variables")),
+                  "top": int(p.argmax())}))
+"""
+
+
+def measure(tree: Path, run_dir: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(tree), str(Path(run_dir).resolve())],
+                         capture_output=True, text=True, check=True, cwd=tree)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_dir", help="a trained run, e.g. runs/demo-expert")
+    p.add_argument("--baseline", default=None, metavar="REV", help="a git revision to measure "
+                   "beside this checkout (default: this checkout only)")
+    p.add_argument("--repeats", type=int, default=5, help="(default: %(default)s)")
+    args = p.parse_args()
+    trees = {"this checkout": ROOT}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.baseline:
+            base = Path(tmp) / "baseline"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base),
+                            args.baseline], check=True, capture_output=True)
+            trees = {f"baseline {args.baseline}": base, **trees}
+        try:
+            results = {name: [] for name in trees}
+            for _ in range(args.repeats):
+                for name, tree in trees.items():
+                    results[name].append(measure(tree, args.run_dir))
+        finally:
+            if args.baseline:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                                str(base)], capture_output=True)
+    print(f"{args.run_dir}: restore() to the first prediction, median of {args.repeats} fresh "
+          f"processes\n")
+    print("| MAIST | restore s | first prediction s | total s | ops in the graph | variables |")
+    print("|---|---|---|---|---|---|")
+    totals = {}
+    for name, rows in results.items():
+        med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+        totals[name] = med["total_s"]
+        print(f"| {name} | {med['restore_s']:.2f} | {med['first_s']:.3f} | {med['total_s']:.2f} "
+              f"| {med['ops']:.0f} | {med['variables']:.0f} |")
+    if len(totals) == 2:
+        (a, ta), (b, tb) = totals.items()
+        print(f"\n{b} takes {tb / ta:.2f}x the time of {a}")
+
+
+if __name__ == "__main__":
+    main()

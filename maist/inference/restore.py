@@ -1,0 +1,140 @@
+"""A trained run, ready to read pictures: the inference graph at one checkpoint.
+
+    restore(run_dir, step=None)          -> Restored  (maist.restore)
+    Restored.probabilities(x) / .logits(x)   (n, 784) -> (n, C), in batches
+    Restored.run(["h_relu1", "W_conv1"], x)  named tensors of the model for inputs x
+    Restored.read(x, names)                  probabilities and named tensors in one pass
+    Restored.prepare(picture) / .predict(pictures, k)   a picture -> 28x28 -> top-k
+    top_k(probabilities, classes, k)         [(character, p)] best first
+
+The graph is nets.graph.build_inference's: placeholders -> inference -> probabilities,
+with no loss, optimiser, gradients, global step or dropout, and only the model's own
+variables, loaded from the checkpoint. The class list and the preprocessing come from the
+run's config.json: they travel with the weights. Session.run is thread-safe, so one
+Restored serves many threads (the draw page's requests) at once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data.preprocess import DEFAULT_PREPROCESS, from_picture
+from ..errors import PictureError, RunError
+from ..geometry import IMAGE_PIXELS
+from ..nets.backend import tf1
+from ..nets.graph import InferenceGraph, build_inference
+from ..nets.models import ModelSpec, get_model
+from ..training import checkpoints
+from ..training.rundir import read_config
+
+BATCH = 1000  # images per Session.run: bounded memory for any number of images
+
+
+def top_k(probabilities: np.ndarray, classes, k: int = 5) -> list[tuple[str, float]]:
+    """The k most probable classes of one row, [(character, probability)], best first."""
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    return [(classes[i], float(probabilities[i])) for i in order]
+
+
+@dataclass
+class Restored:
+    """A trained model, ready to use: its inference graph, a session at one checkpoint,
+    and its config (classes, preprocessing, model)."""
+
+    run_dir: Path
+    config: dict
+    graph: InferenceGraph
+    session: object
+    step: int
+    checkpoint: str
+
+    @property
+    def classes(self) -> list[str]:
+        return self.config["classes"]
+
+    @property
+    def preprocess(self) -> str:
+        return self.config.get("data", {}).get("preprocess", DEFAULT_PREPROCESS)
+
+    @property
+    def spec(self) -> ModelSpec:
+        return get_model(self.config["recipe"]["model"])
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "Restored":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _batched(self, tensor, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float32).reshape(-1, IMAGE_PIXELS)
+        if not len(x):
+            return np.zeros((0, len(self.classes)), np.float32)
+        return np.concatenate([self.session.run(tensor, {self.graph.x: x[i : i + BATCH]})
+                               for i in range(0, len(x), BATCH)])
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """(n, 784) or (n, 28, 28) inputs -> (n, C) softmax."""
+        return self._batched(self.graph.probabilities, x)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return self._batched(self.graph.logits, x)
+
+    def run(self, names: list[str], x: np.ndarray) -> list[np.ndarray]:
+        """Named tensors (e.g. 'h_relu1', 'W_conv1') for inputs x."""
+        return self.session.run([self.graph.tensor(n) for n in names],
+                                {self.graph.x: np.asarray(x).reshape(-1, IMAGE_PIXELS)})
+
+    def read(self, x: np.ndarray, names: list[str] = ()) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Probabilities and the named tensors for inputs x, in one Session.run."""
+        probs, *maps = self.session.run(
+            [self.graph.probabilities] + [self.graph.tensor(n) for n in names],
+            {self.graph.x: np.asarray(x).reshape(-1, IMAGE_PIXELS)})
+        return probs, maps
+
+    def prepare(self, picture) -> np.ndarray:
+        """A picture (array or PNG/JPEG path) -> the (28, 28) this run's network sees."""
+        return from_picture(picture, self.preprocess)
+
+    def top_k(self, probabilities: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
+        if k < 1:
+            raise PictureError(f"top-k needs k of at least 1, not {k}", params=("top",))
+        return top_k(probabilities, self.classes, k)
+
+    def predict(self, pictures, k: int = 5) -> tuple[list[list[tuple[str, float]]], np.ndarray]:
+        """Top-k (character, probability) for each picture, and the (n, 784) inputs."""
+        if k < 1:
+            raise PictureError(f"top-k needs k of at least 1, not {k}", params=("top",))
+        x = np.stack([self.prepare(p) for p in pictures]).reshape(-1, IMAGE_PIXELS)
+        probs = self.probabilities(x)
+        return [self.top_k(p, k) for p in probs], x
+
+
+def restore(run_dir: str | os.PathLike, step: int | None = None) -> Restored:
+    """A run's model for inference, at checkpoint `step` (default: the last)."""
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    ckpt = checkpoints.find(run_dir, step)
+    recipe = config["recipe"]
+    try:
+        g = build_inference(recipe["model"], len(config["classes"]), config["seed"],
+                            **config.get("model_options", {}))
+    except RunError:
+        raise
+    except Exception as e:  # an unknown model or option recorded in a damaged config.json
+        raise RunError(f"{run_dir / 'config.json'}: its model cannot be built ({e}); the run "
+                       f"directory is damaged") from None
+    sess = tf1.Session(graph=g.graph)
+    try:
+        checkpoints.load(sess, g.variables, ckpt)
+    except RunError:
+        sess.close()
+        raise
+    return Restored(run_dir, config, g, sess, checkpoints.step_of(ckpt) or 0, ckpt)

@@ -1,0 +1,176 @@
+"""The graphs a model goes into: one to train, one to infer. TF1 style, not meant to be run.
+
+    placeholders(C)                    -> x [None, 784], y_ [None, C], keep_prob, learning_rate
+    loss(logits, y_, kind)             -> scalar: 'stable' mean cross-entropy, or 'tutorial'
+    training(loss, learning_rate, opt) -> the op that applies one step
+    evaluation(logits, y_)             -> number of correct predictions in the batch
+    build(model, C, ...)      -> Graph           all of the above in a fresh tf.Graph
+    build_inference(model, C) -> InferenceGraph  x -> inference -> probabilities, nothing more
+
+The inference graph is what a restored run, the draw page and an export use: placeholders
+-> inference -> probabilities, with no labels, loss, optimiser, gradients, global step or
+dropout. Its variables have the training graph's names, so a training checkpoint loads
+into it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ModelError
+from ..geometry import IMAGE_PIXELS
+from .backend import tf, tf1
+from .models import inference
+
+LOSSES = ("stable", "tutorial")
+OPTIMIZERS = ("adam", "gd")
+
+
+@dataclass
+class Inputs:
+    x: tf.Tensor  # [None, 784] images as rows, ink in [0, 1]
+    y_: tf.Tensor  # [None, C] one-hot labels
+    keep_prob: tf.Tensor  # dropout's keep probability; 1.0 unless fed, so eval is safe
+    learning_rate: tf.Tensor  # scalar, fed every step from the schedule
+
+
+def placeholders(num_classes: int) -> Inputs:
+    return Inputs(
+        x=tf1.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x"),
+        y_=tf1.placeholder(tf.float32, [None, num_classes], name="y_"),
+        keep_prob=tf1.placeholder_with_default(1.0, [], name="keep_prob"),
+        learning_rate=tf1.placeholder(tf.float32, [], name="learning_rate"),
+    )
+
+
+def loss(logits, labels, kind: str = "stable", label_smoothing: float = 0.0):
+    """'stable': mean softmax cross-entropy from the logits, against targets smoothed
+    towards uniform by `label_smoothing` (0: the one-hot labels themselves).
+
+    'tutorial': the blog's -reduce_sum(y_ * log(softmax)), summed over the batch (about
+    50 x ln 71 = 213 at the start). A softmax output that underflows to 0 makes it
+    0 * log 0 = NaN, which is how long runs of the blog's code diverge.
+    """
+    if kind == "stable":
+        if label_smoothing:
+            c = tf.cast(tf.shape(labels)[1], labels.dtype)
+            labels = labels * (1.0 - label_smoothing) + label_smoothing / c
+        return tf.reduce_mean(
+            tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits), name="loss"
+        )
+    if kind == "tutorial":
+        return tf.negative(tf.reduce_sum(labels * tf1.log(tf.nn.softmax(logits))), name="loss")
+    raise ModelError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}",
+                     params=("loss",))
+
+
+def training(loss_op, learning_rate, optimizer: str = "adam", var_list=None):
+    """One optimiser step at the fed learning rate; increments the global step.
+
+    `var_list`: the variables it may change (default: every trainable one); the others
+    stay frozen, as fine-tuning with `freeze` wants.
+    """
+    step = tf1.train.get_or_create_global_step()
+    if optimizer == "adam":
+        opt = tf1.train.AdamOptimizer(learning_rate)
+    elif optimizer == "gd":
+        opt = tf1.train.GradientDescentOptimizer(learning_rate)
+    else:
+        raise ModelError(f"unknown optimizer {optimizer!r}; choose one of "
+                         f"{', '.join(OPTIMIZERS)}", params=("optimizer",))
+    return opt.minimize(loss_op, global_step=step, var_list=var_list, name="train_op")
+
+
+def evaluation(logits, labels):
+    """Number of examples in the batch whose top class is the label."""
+    correct = tf.equal(tf.argmax(logits, 1), tf.argmax(labels, 1))
+    return tf.reduce_sum(tf.cast(correct, tf.int32), name="correct")
+
+
+@dataclass
+class Graph:
+    graph: tf.Graph
+    inputs: Inputs
+    logits: tf.Tensor
+    probabilities: tf.Tensor
+    loss: tf.Tensor  # the training loss (stable or tutorial)
+    xent: tf.Tensor  # per-example cross-entropy, for reporting whatever the training loss
+    correct: tf.Tensor
+    train_op: tf.Operation
+    global_step: tf.Variable
+    init: tf.Operation
+
+    def tensor(self, name: str) -> tf.Tensor:
+        return self.graph.get_tensor_by_name(f"{name}:0")
+
+
+def build(
+    model: str,
+    num_classes: int,
+    loss_kind: str = "stable",
+    optimizer: str = "adam",
+    seed: int = 0,
+    label_smoothing: float = 0.0,
+    freeze: tuple[str, ...] = (),
+    **options,
+) -> Graph:
+    """A fresh graph holding one model, its loss and training op.
+
+    `freeze`: variables whose names contain any of these (e.g. "conv") are not trained.
+    """
+    graph = tf.Graph()
+    with graph.as_default():
+        tf1.set_random_seed(seed)
+        global_step = tf1.train.get_or_create_global_step()
+        inputs = placeholders(num_classes)
+        logits = inference(model, inputs.x, inputs.keep_prob, num_classes, seed, **options)
+        probabilities = tf.nn.softmax(logits, name="probabilities")
+        loss_op = loss(logits, inputs.y_, loss_kind, label_smoothing)
+        xent = tf.nn.softmax_cross_entropy_with_logits(labels=inputs.y_, logits=logits,
+                                                       name="xent")
+        correct = evaluation(logits, inputs.y_)
+        trainable = tf1.trainable_variables()
+        kept = [v for v in trainable if not any(f in v.op.name for f in freeze)]
+        if freeze and len(kept) == len(trainable):
+            raise ModelError(f"freeze {', '.join(freeze)}: no variable of model {model} has "
+                             f"such a name ({', '.join(v.op.name for v in trainable)})",
+                             params=("freeze",))
+        if not kept:
+            raise ModelError(f"freeze {', '.join(freeze)} leaves nothing of model {model} to "
+                             f"train", params=("freeze",))
+        train_op = training(loss_op, inputs.learning_rate, optimizer, kept)
+        init = tf1.global_variables_initializer()
+    return Graph(graph, inputs, logits, probabilities, loss_op, xent, correct, train_op,
+                 global_step, init)
+
+
+@dataclass
+class InferenceGraph:
+    """A model for reading, not training: images in, class probabilities out."""
+
+    graph: tf.Graph
+    x: tf.Tensor  # [None, 784] images as rows, ink in [0, 1]
+    logits: tf.Tensor  # [None, C]
+    probabilities: tf.Tensor  # [None, C] softmax
+    variables: list  # the model's own, by the training graph's names
+
+    def tensor(self, name: str) -> tf.Tensor:
+        return self.graph.get_tensor_by_name(f"{name}:0")
+
+
+def build_inference(model: str, num_classes: int, seed: int = 0, **options) -> InferenceGraph:
+    """A fresh graph holding model `name` for inference alone (no dropout, no training ops)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf1.set_random_seed(seed)  # the initial values are never used, but stay reproducible
+        x = tf1.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
+        logits = inference(model, x, None, num_classes, seed, **options)
+        probabilities = tf.nn.softmax(logits, name="probabilities")
+        variables = tf1.global_variables()
+    return InferenceGraph(graph, x, logits, probabilities, variables)
+
+
+def parameter_count(graph: Graph | InferenceGraph) -> int:
+    """Trainable parameters, e.g. 3,337,159 for the expert CNN on 71 classes."""
+    with graph.graph.as_default():
+        return int(sum(v.shape.num_elements() for v in tf1.trainable_variables()))

@@ -1,0 +1,165 @@
+"""A run's checkpoints: the one module that owns the Saver and every checkpoint path.
+
+    steps(run_dir)                      -> [0, 1000, 2000]   what is on disk, ascending
+    latest(run_dir)                     -> path or None      what TensorFlow's state file names
+    find(run_dir, step=None, param=...) -> path              a step, or the latest; else the
+                                                             error lists the steps there are
+    load(sess, variables, path)         the named variables from a checkpoint (inference,
+                                        fine-tuning: a model's weights, nothing else)
+    Checkpoints(run_dir, graph)         a training run's saver: save(sess, step), restore()
+
+Checkpoints are TensorFlow's own files, ckpt-STEP.{index,data-*,meta}, beside a state file
+`checkpoint` that records their paths relative to the run directory, so a run can be
+moved or copied. Step 0 is kept whatever the rotation, so the untrained filters can
+always be shown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ..errors import RunError
+from ..nets.backend import tf, tf1
+
+PREFIX = "ckpt"
+KEEP = 5  # checkpoints kept besides step 0
+_INDEX = re.compile(rf"^{PREFIX}-(\d+)\.index$")
+
+
+def steps(run_dir: str | os.PathLike) -> list[int]:
+    """Steps with a checkpoint on disk (ckpt-STEP.index), ascending. Read from the folder,
+    not TensorFlow's state file, so that a damaged state file still leaves them usable."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    found = (_INDEX.match(p.name) for p in run_dir.iterdir())
+    return sorted(int(m.group(1)) for m in found if m)
+
+
+def path(run_dir: str | os.PathLike, step: int) -> str:
+    return str(Path(run_dir) / f"{PREFIX}-{step}")
+
+
+def step_of(ckpt: str) -> int | None:
+    tail = str(ckpt).rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def latest(run_dir: str | os.PathLike) -> str | None:
+    """The checkpoint TensorFlow's state file names, inside run_dir; None if it has none.
+
+    Only the file name is taken from the state file: older runs recorded absolute paths,
+    and a run directory that was copied or moved must load its own checkpoint, never the
+    one at the old place.
+    """
+    run_dir = Path(run_dir)
+    state_file = run_dir / "checkpoint"
+    if not state_file.exists():
+        return None
+    on_disk = steps(run_dir)
+    offer = (f"checkpoints on disk are at steps {', '.join(map(str, on_disk))}: pick one by "
+             f"its step" if on_disk else "no checkpoint files are left; train again")
+    try:
+        state = tf1.train.get_checkpoint_state(str(run_dir))
+    except Exception as e:  # ValueError, UnicodeDecodeError, protobuf's ParseError, OpError
+        raise RunError(f"{state_file} is damaged ({type(e).__name__}); {offer}",
+                       params=("step",)) from None
+    name = Path(state.model_checkpoint_path).name if state else ""
+    found = run_dir / name
+    if not name or not Path(f"{found}.index").is_file():
+        raise RunError(f"{state_file} is damaged (it names no checkpoint that exists); {offer}",
+                       params=("step",))
+    return str(found)
+
+
+def find(run_dir: str | os.PathLike, step: int | None = None, param: str = "step") -> str:
+    """The checkpoint at `step`, or the latest; otherwise a RunError that lists the steps
+    there are, naming `param` (the flag that picks one) as the fix."""
+    run_dir = Path(run_dir)
+    if step is None:
+        found = latest(run_dir)
+    else:
+        found = path(run_dir, step) if step in steps(run_dir) else None
+    if found is None:
+        there = steps(run_dir)
+        raise RunError(
+            f"{run_dir}: no checkpoint{'' if step is None else f' at step {step}'}; "
+            f"available: {', '.join(map(str, there)) or 'none (train it first)'}",
+            params=(param,))
+    return found
+
+
+def saved_shapes(ckpt: str) -> dict[str, list[int]]:
+    """Variable name -> shape, as saved in a checkpoint."""
+    try:
+        return dict(tf1.train.list_variables(ckpt))
+    except (tf.errors.OpError, ValueError) as e:
+        raise _unreadable(ckpt, e, "step") from None
+
+
+def _unreadable(ckpt: str, e: Exception, param: str) -> RunError:
+    text = getattr(e, "message", None) or str(e)
+    lines = [ln.strip() for ln in text.splitlines()
+             if ln.strip() and not ln.strip().startswith("Graph execution error")]
+    first = lines[0][:200] if lines else type(e).__name__
+    run_dir = Path(ckpt).parent
+    this = step_of(ckpt)
+    others = [s for s in steps(run_dir) if s != this]
+    offer = (f"Pick another checkpoint by its step ({', '.join(map(str, others))}), or "
+             f"delete this one's files to fall back on the one before" if others
+             else "Its files are damaged; train the run again")
+    return RunError(f"checkpoint {ckpt} cannot be read ({first}); it is corrupt or from "
+                    f"another model. {offer}.", params=(param,))
+
+
+def load(sess, variables: list, ckpt: str, param: str = "step") -> None:
+    """Load `variables` (by name) from a checkpoint into a session; a corrupt or foreign
+    checkpoint is a RunError naming `param`."""
+    with sess.graph.as_default():
+        saver = tf1.train.Saver(var_list=variables)
+    try:
+        saver.restore(sess, ckpt)
+    except (tf.errors.OpError, ValueError) as e:
+        raise _unreadable(ckpt, e, param) from None
+
+
+class Checkpoints:
+    """A training run's saver: every variable (Adam's moments and the step included), so
+    that a resumed run continues exactly. Built in the training graph, after the model."""
+
+    def __init__(self, run_dir: str | os.PathLike, graph: tf.Graph):
+        self.run_dir = Path(run_dir)
+        with graph.as_default():
+            # Relative paths in the state file: a run directory can be moved or copied.
+            self.saver = tf1.train.Saver(max_to_keep=KEEP, save_relative_paths=True)
+            # Step 0 has a saver of its own, outside the rotation, so it is never deleted.
+            self.first = tf1.train.Saver(max_to_keep=None, save_relative_paths=True)
+
+    def save(self, sess, step: int) -> str:
+        """Write ckpt-STEP; a failure (a full disk) is a RunError that names the step and
+        keeps the checkpoints already there, with no partial file left behind."""
+        saver = self.first if step == 0 else self.saver
+        try:
+            return saver.save(sess, path(self.run_dir, step))
+        except (tf.errors.OpError, OSError) as e:
+            for p in self.run_dir.glob(f"{PREFIX}-{step}.*"):
+                p.unlink(missing_ok=True)
+            for p in self.run_dir.glob("*.tempstate*"):
+                p.unlink(missing_ok=True)
+            before = [s for s in steps(self.run_dir) if s < step]
+            kept = f"the last checkpoint is step {before[-1]}" if before else "none was kept"
+            first = (getattr(e, "message", None) or str(e)).strip().splitlines()[0][:160]
+            raise RunError(f"{self.run_dir}: the checkpoint at step {step} could not be written "
+                           f"({first}); {kept}. Free some disk space, then resume the run",
+                           params=("resume",)) from None
+
+    def restore(self, sess, ckpt: str) -> None:
+        """Continue from `ckpt`; the rotation then counts the checkpoints already there."""
+        try:
+            self.saver.restore(sess, ckpt)
+        except (tf.errors.OpError, ValueError) as e:
+            raise _unreadable(ckpt, e, "step") from None
+        self.saver.recover_last_checkpoints([path(self.run_dir, s) for s in steps(self.run_dir)
+                                             if s != 0])

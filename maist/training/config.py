@@ -1,0 +1,212 @@
+"""A run's settings: what config.json records, what a resumed run takes from it, and when
+two runs count as the same.
+
+    TrainConfig(recipe, seed, ...)      how to train, checked before anything runs
+    Request(...) -> plan(request, previous) -> Plan   the command line, merged with a run's own
+    record(cfg, data) -> dict           config.json's content
+    differences(old, new)               'recipe.keep_prob: 0.5 -> 1' for each setting that differs
+
+On --resume, what the command line leaves unsaid comes from the run's own config.json
+(read once, by the caller): its recipe, seed, model options, data and data options,
+evaluation and checkpoint intervals, early stopping and fine-tuning source. A setting that
+is said and differs from the run's is refused by training.rundir.prepare unless overridden.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..errors import MaistError, TrainingError
+from ..nets.models import get_model
+from .recipes import Recipe, get_recipe, with_overrides
+
+MAX_SEED = 2**31 - 1  # every generator MAIST seeds (numpy, TensorFlow's graph and ops) takes it
+# What a resumed run must share with the run it continues (the recipe's steps may grow).
+SAME_RUN = ("recipe", "model_options", "classes", "seed", "data.preprocess", "data.split",
+            "data.classes")
+# A recipe's fields that say what it is, not how it trains: runs that differ only in them
+# trained alike (a recipe renamed, or its note reworded, is the same recipe).
+DESCRIPTIVE_FIELDS = ("name", "note", "blog")
+DEFAULT_RECIPE = "demo"
+
+
+def whole(value, name: str, low: int = 1, high: int | None = None, what: str = "steps") -> int:
+    """value as an int in [low, high], or a TrainingError that names the setting."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
+            high is not None and value > high):
+        bound = f"{low}..{high}" if high is not None else f"at least {low}"
+        raise TrainingError(f"{name} must be a whole number of {what}, {bound}, not {value!r}",
+                            params=(name,))
+    return int(value)
+
+
+@dataclass
+class TrainConfig:
+    recipe: Recipe
+    seed: int = 0
+    eval_every: int = 1000  # the blog's advice: check validation often to catch over-fitting
+    log_every: int = 100  # the blog's "i 100, training accuracy ..." lines
+    checkpoint_every: int = 1000
+    early_stopping: int | None = None  # evaluations without a better validation loss
+    test_at: tuple[int, ...] = ()  # steps at which to record test accuracy too
+    eval_batch: int = 1000
+    model_options: dict = field(default_factory=dict)  # e.g. mlp's hidden, activation
+    init_from: str | None = None  # "RUN_DIR" or "RUN_DIR:STEP": start from its weights
+    freeze: tuple[str, ...] = ()  # variables whose names hold these stay as initialised
+    new_head: bool = False  # with init_from: a fresh readout where the classes differ
+
+    def __post_init__(self):
+        if not isinstance(self.recipe, Recipe):
+            raise TrainingError(f"recipe must be a Recipe (get_recipe('demo')), not "
+                                f"{self.recipe!r:.40}", params=("recipe",))
+        for name in ("eval_every", "log_every", "checkpoint_every", "eval_batch"):
+            whole(getattr(self, name), name)
+        if self.early_stopping is not None:
+            whole(self.early_stopping, "early_stopping", what="evaluations (patience)")
+        self.seed = whole(self.seed, "seed", 0, MAX_SEED, what="a seed")
+        if not isinstance(self.model_options, dict):
+            raise TrainingError(f"model_options is a mapping of option to value, not "
+                                f"{self.model_options!r:.40}", params=("model_options",))
+        self.model_options = get_model(self.recipe.model).check_options(self.model_options)
+        self.freeze = tuple(self.freeze)
+        self.test_at = tuple(self.test_at)
+        if (self.freeze or self.new_head) and not self.init_from:
+            said = "freeze" if self.freeze else "new_head"
+            raise TrainingError(f"{said} is for fine-tuning: it needs init_from, the run whose "
+                                f"weights to start from", params=(said, "init_from"))
+
+
+def record(cfg: TrainConfig, data) -> dict:
+    """What config.json records: the options as given, the classes and the data's origin."""
+    d = asdict(cfg)
+    d["recipe"] = cfg.recipe.to_dict()
+    d["classes"] = list(data.classes)
+    d["data"] = data.meta
+    return json_ready(d)
+
+
+def json_ready(d: dict) -> dict:
+    """As it reads back from disk (tuples become lists), so configs compare equal."""
+    return json.loads(json.dumps(d))
+
+
+# --- the command line, merged with a run's own settings -----------------------------------
+
+
+RECIPE_FIELDS = ("model", "steps", "batch_size", "learning_rate", "keep_prob", "loss",
+                 "optimizer", "sampling", "augment", "label_smoothing")
+
+
+@dataclass
+class Request:
+    """What was asked for (None: not said): the command line's words, before merging."""
+
+    recipe: str | None = None
+    changes: dict = field(default_factory=dict)  # RECIPE_FIELDS -> value (tables as text)
+    model_options: tuple[str, ...] = ()  # "NAME=VALUE"
+    seed: int | None = None
+    eval_every: int | None = None
+    checkpoint_every: int | None = None
+    early_stopping: int | None = None
+    init_from: str | None = None
+    freeze: str | None = None  # comma-separated parts of variable names
+    new_head: bool = False
+    data: str | None = None
+    preprocess: str | None = None
+    split: str | None = None
+    classes: str | None = None
+    dry_run: bool = False  # 20 steps, evaluating every 10
+
+
+@dataclass
+class Plan:
+    config: TrainConfig
+    data: str | None  # the data's path; None: the default data set
+    data_options: dict  # preprocess, split, classes: those given, else the run's own
+
+
+def plan(request: Request, previous: dict | None = None) -> Plan:
+    """The run to make (or continue, with `previous`, the run's own config.json)."""
+    prev = previous or {}
+    own_data = prev.get("data") if isinstance(prev.get("data"), dict) else {}
+    if request.recipe is not None:
+        recipe = get_recipe(request.recipe)
+    elif prev:
+        recipe = Recipe.from_dict(prev["recipe"])
+    else:
+        recipe = get_recipe(DEFAULT_RECIPE)
+    changes = {k: v for k, v in request.changes.items() if v is not None}
+    if request.dry_run:
+        changes["steps"] = 20
+    # A recipe named again is built again as its first run built it (a cosine follows new
+    # steps); a resumed run's stored schedule is kept as it was, and runs on at its floor.
+    recipe = with_overrides(recipe, follow_steps=request.recipe is not None or not prev,
+                            **changes)
+    spec = get_model(recipe.model)
+    keep_options = prev and "model" not in changes and prev["recipe"].get("model") == recipe.model
+    options = dict(prev.get("model_options") or {}) if keep_options else {}
+    options.update(spec.parse_option(o) for o in request.model_options)
+
+    def said(name, default):
+        value = getattr(request, name)
+        return value if value is not None else prev.get(name, default)
+
+    freeze = (tuple(f.strip() for f in request.freeze.split(",") if f.strip())
+              if request.freeze is not None else tuple(prev.get("freeze") or ()))
+    cfg = TrainConfig(
+        recipe, seed=said("seed", 0),
+        eval_every=10 if request.dry_run else said("eval_every", 1000),
+        checkpoint_every=said("checkpoint_every", 1000),
+        early_stopping=said("early_stopping", None), test_at=tuple(sorted(recipe.blog)),
+        model_options=options, init_from=said("init_from", None), freeze=freeze,
+        new_head=request.new_head or bool(prev.get("new_head")))
+    data_options = {k: getattr(request, k) or own_data.get(k)
+                    for k in ("preprocess", "split", "classes")}
+    return Plan(cfg, request.data or own_data.get("path"),
+                {k: v for k, v in data_options.items() if v})
+
+
+# --- when two runs are the same -----------------------------------------------------------
+
+
+def _lookup(config: dict, dotted: str):
+    value = config
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _shown(v) -> str:
+    return f"{len(v)} classes" if isinstance(v, list) and len(v) > 5 else repr(v)
+
+
+def full_recipe(d) -> dict | None:
+    """A recorded recipe with every field, defaults filled in: a run recorded before a
+    field existed (augment, label_smoothing) compares equal to one that states it."""
+    if not isinstance(d, dict):
+        return d
+    try:
+        return json_ready(Recipe.from_dict(d).to_dict())
+    except MaistError:
+        return d
+
+
+def differences(old: dict, new: dict, keys=SAME_RUN, steps: bool = False) -> list[str]:
+    """'recipe.keep_prob: 0.5 -> 1' for each setting that differs. A recipe's descriptive
+    fields never count; its steps count only with `steps` (a resumed run may grow)."""
+    ignored = DESCRIPTIVE_FIELDS + (() if steps else ("steps",))
+    out = []
+    for key in keys:
+        a, b = _lookup(old, key), _lookup(new, key)
+        if key == "recipe":
+            a, b = full_recipe(a), full_recipe(b)
+        if key == "recipe" and isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b)):
+                if k not in ignored and a.get(k) != b.get(k):
+                    out.append(f"recipe.{k}: {a.get(k)!r} -> {b.get(k)!r}")
+        elif a != b:
+            out.append(f"{key}: {_shown(a)} -> {_shown(b)}")
+    return out

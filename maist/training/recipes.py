@@ -1,0 +1,224 @@
+"""Recipes: everything that says how a model is trained, by name; the blog's among them.
+
+    RECIPES["blog-95"]             the blog's tables, with its figures on real ETL
+    get_recipe(name_or_json)       a named recipe, or a JSON file of recipe fields
+    with_overrides(recipe, ...)    the command line's changes, checked
+
+A recipe is data: a frozen dataclass whose schedules are pure functions of the step
+(training.schedule) and whose augmentation is a data.augment spec, each checked once,
+when the recipe is made.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from ..data.augment import Augment
+from ..errors import ScheduleError
+from .schedule import Cosine, StepTable, parse_schedule
+
+SAMPLING = ("epoch", "random")
+# Earlier names of recipes (the blog was once called "seed", as in the seed post).
+OLD_NAMES = {"blog-lr": "blog-lr", "blog-95": "blog-95", "blog-95-as-run": "blog-95-as-run"}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    model: str
+    optimizer: str  # "adam" or "gd"
+    loss: str  # "stable" or "tutorial"
+    steps: int
+    batch_size: int
+    learning_rate: StepTable
+    keep_prob: StepTable
+    sampling: str = "random"  # the blog drew batches with replacement (random_index)
+    blog: dict = field(default_factory=dict)  # step -> the blog's test accuracy
+    note: str = ""
+    augment: str = "none"  # training batches only: none, affine, elastic, full, or a list
+    label_smoothing: float = 0.0  # of the one-hot targets, for the stable loss
+
+    def __post_init__(self):
+        def whole(name: str, value) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ScheduleError(f"recipe {self.name}: {name} must be a whole number of at "
+                                    f"least 1, not {value!r}", params=(name,))
+
+        for name in ("name", "model", "optimizer", "loss", "sampling", "note", "augment"):
+            if not isinstance(getattr(self, name), str):
+                raise ScheduleError(f"recipe {self.name}: {name} is a word, not "
+                                    f"{getattr(self, name)!r}", params=(name,))
+        if not isinstance(self.blog, dict) or not all(
+                isinstance(k, int) and isinstance(v, (int, float)) for k, v in self.blog.items()):
+            raise ScheduleError(f"recipe {self.name}: blog maps steps to the blog's accuracies "
+                                f"({{\"10000\": 0.8715}}), not {self.blog!r}", params=("blog",))
+        whole("steps", self.steps)
+        whole("batch_size", self.batch_size)
+        for name in ("learning_rate", "keep_prob"):
+            if not isinstance(getattr(self, name), (StepTable, Cosine)):
+                raise ScheduleError(f"recipe {self.name}: {name} must be a StepTable or Cosine "
+                                    f"(parse_schedule('1e-3, 1000:1e-4'))", params=(name,))
+        bad = [v for v in self.learning_rate.values if not (math.isfinite(v) and v >= 0)]
+        if bad:
+            raise ScheduleError(f"recipe {self.name}: a learning rate must be 0 or more and "
+                                f"finite, not {bad[0]:g}", params=("learning_rate",))
+        bad = [v for v in self.keep_prob.values if not (0 < v <= 1)]
+        if bad:
+            raise ScheduleError(
+                f"recipe {self.name}: keep_prob is the share of units kept by dropout, above 0 "
+                f"and at most 1 (1 = no dropout), not {bad[0]:g}", params=("keep_prob",))
+        if (isinstance(self.label_smoothing, bool) or not isinstance(self.label_smoothing, (int, float))
+                or not 0 <= self.label_smoothing < 1):
+            raise ScheduleError(f"recipe {self.name}: label_smoothing is a share, 0 to below 1, "
+                                f"not {self.label_smoothing}", params=("label_smoothing",))
+        # Parsed once, here: an unknown transform is an error now, not mid-run.
+        object.__setattr__(self, "_augmentation", Augment.parse(self.augment))
+        if self.sampling not in SAMPLING:
+            raise ScheduleError(f"recipe {self.name}: sampling {self.sampling!r} is not one of "
+                                f"{', '.join(SAMPLING)}", params=("sampling",))
+
+    @property
+    def augmentation(self) -> Augment:
+        """The training batches' augmentation, as parsed when the recipe was made."""
+        return self._augmentation
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["learning_rate"], d["keep_prob"] = str(self.learning_rate), str(self.keep_prob)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Recipe":
+        """A recipe from its recorded fields (config.json, a recipe file); tables as text."""
+        if not isinstance(d, dict):
+            raise ScheduleError(f"a recipe is an object of recipe fields, not {d!r:.60}")
+        d = dict(d)
+        for key in ("learning_rate", "keep_prob"):
+            value = d.get(key)
+            if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                d[key] = parse_schedule(value)
+        blog = d.get("blog", {})
+        if isinstance(blog, dict):
+            try:
+                d["blog"] = {int(k): v for k, v in blog.items()}
+            except (TypeError, ValueError):
+                raise ScheduleError(f"recipe blog: steps are whole numbers, not "
+                                    f"{list(blog)!r:.60}", params=("blog",)) from None
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(d) - set(known))
+        missing = [k for k in known[:8] if k not in d]
+        if unknown or missing:
+            raise ScheduleError(
+                f"recipe fields: {'unknown ' + ', '.join(unknown) if unknown else ''}"
+                f"{'; ' if unknown and missing else ''}"
+                f"{'missing ' + ', '.join(missing) if missing else ''}; a recipe has "
+                f"{', '.join(known)}")
+        return cls(**d)
+
+
+_BLOG_95_LR = StepTable((1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9),
+                        (1000, 3000, 7000, 10000, 14000, 19000))
+_BLOG_95_KEEP = StepTable((1.0, 0.3, 0.1, 0.05, 0.8), (3000, 10000, 15000, 19000))
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        Recipe("beginner", "beginner", "gd", "tutorial", 10_000, 50,
+               StepTable.constant(1e-4), StepTable.constant(1.0),
+               blog={10_000: 0.2879, 50_000: 0.4086, 100_000: 0.4563},
+               note="The blog's softmax regression: GD at 1e-4 on the summed loss."),
+        Recipe("tutorial", "expert", "adam", "stable", 20_000, 50,
+               StepTable.constant(1e-4), StepTable.constant(0.5),
+               blog={10_000: 0.8715},
+               note="Deep MNIST for Experts as published: Adam 1e-4, keep 0.5."),
+        Recipe("blog-lr", "expert", "adam", "stable", 20_000, 50,
+               StepTable((1e-3, 1e-4, 1e-5, 1e-6), (1000, 5000, 10000)),
+               StepTable.constant(0.5), blog={20_000: 0.9199},
+               note="The blog's learning-rate table against divergence."),
+        Recipe("blog-95", "expert", "adam", "stable", 20_000, 50, _BLOG_95_LR, _BLOG_95_KEEP,
+               blog={20_000: 0.9504},
+               note="The blog's learning-rate and keep_prob tables, as it meant them."),
+        Recipe("blog-95-as-run", "expert", "adam", "stable", 20_000, 50,
+               StepTable.constant(1e-3), _BLOG_95_KEEP, blog={20_000: 0.9504},
+               note="What the blog's code did: AdamOptimizer(L) took L once, so the "
+                    "rate stayed 1e-3; only the fed keep_prob table applied."),
+        Recipe("demo", "expert", "adam", "stable", 2_000, 128,
+               Cosine(2e-3, 100, 1e-5, 2_000), StepTable.constant(0.5), sampling="epoch",
+               augment="elastic", label_smoothing=0.1,
+               note="A few minutes on 2 CPU cores, and a model that reads real drawings: "
+                    "elastic distortion, label smoothing and a warm-up + cosine schedule "
+                    "take it from 69% to 91% on the touch set (docs/README.md)."),
+        Recipe("fast", "expert", "adam", "stable", 700, 64,
+               Cosine(2e-3, 50, 2e-5, 700), StepTable.constant(0.75), sampling="epoch",
+               note="The quickest way to a useful model: under a minute on 2 CPU cores. A "
+                    "short warm-up, a high peak rate and a cosine decay; no augmentation, "
+                    "which pays off only later."),
+        Recipe("maist", "expert", "adam", "stable", 6_000, 128,
+               Cosine(2e-3, 300, 1e-5, 6_000), StepTable.constant(0.5), sampling="epoch",
+               augment="full", label_smoothing=0.1,
+               note="MAIST's best: the expert CNN, augmented (affine, elastic, stroke width) "
+                    "against over-fitting to the training writers, warm-up and cosine decay, "
+                    "label smoothing; about 20 minutes on 2 CPU cores."),
+        Recipe("mlp", "mlp", "adam", "stable", 10_000, 128,
+               StepTable.constant(1e-3), StepTable.constant(1.0), sampling="epoch",
+               note="The MLP seed: 16 sigmoid units, Adam, batch 128."),
+        Recipe("deep", "deep", "adam", "stable", 10_000, 128,
+               StepTable.constant(1e-3), StepTable.constant(0.5), sampling="epoch",
+               note="The Keras CIFAR-10 seed's CNN, with its dropout."),
+    )
+}
+
+
+def get_recipe(name_or_path: str) -> Recipe:
+    """A named recipe, or a JSON file holding one (missing fields come from its "base",
+    'tutorial' unless it says)."""
+    name = OLD_NAMES.get(name_or_path, name_or_path)
+    if name in RECIPES:
+        return RECIPES[name]
+    path = Path(name_or_path)
+    if path.suffix != ".json" or not path.is_file():
+        raise ScheduleError(f"unknown recipe {name_or_path!r}; choose one of "
+                            f"{', '.join(RECIPES)} or give a .json file", params=("recipe",))
+    try:
+        fields_ = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ScheduleError(f"{path}: cannot be read ({e.strerror})", params=("recipe",)) from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise ScheduleError(f"{path}: not a JSON recipe ({type(e).__name__}); write an object "
+                            f'such as {{"base": "demo", "steps": 500}}', params=("recipe",)) from None
+    if not isinstance(fields_, dict):
+        raise ScheduleError(f"{path}: a recipe file holds a JSON object of recipe fields, such "
+                            f'as {{"base": "demo", "steps": 500}}', params=("recipe",))
+    base_name = fields_.pop("base", "tutorial")
+    if not isinstance(base_name, str) or OLD_NAMES.get(base_name, base_name) not in RECIPES:
+        raise ScheduleError(f"{path}: base {base_name!r:.40} is not one of {', '.join(RECIPES)}",
+                            params=("recipe",))
+    base = RECIPES[OLD_NAMES.get(base_name, base_name)].to_dict()
+    base.update(fields_, name=fields_.get("name", path.stem))
+    try:
+        return Recipe.from_dict(base)
+    except ScheduleError as e:
+        raise ScheduleError(f"{path}: {e}", params=e.params or ("recipe",)) from None
+
+
+def with_overrides(recipe: Recipe, follow_steps: bool = True, **changes) -> Recipe:
+    """The recipe with the given non-None fields replaced; tables may be strings.
+
+    A cosine schedule over the recipe's steps follows new steps (`follow_steps`); a
+    resumed run keeps its schedule as it was, and runs on at the floor past its end.
+    """
+    changes = {k: v for k, v in changes.items() if v is not None}
+    for key in ("learning_rate", "keep_prob"):
+        if isinstance(changes.get(key), (int, float, str)):
+            changes[key] = parse_schedule(changes[key])
+    lr = changes.get("learning_rate", recipe.learning_rate)
+    if (follow_steps and "steps" in changes and isinstance(lr, Cosine)
+            and lr.steps == recipe.steps and changes["steps"] >= 1):
+        changes["learning_rate"] = lr.stretched(changes["steps"])  # the cosine follows
+    try:
+        return replace(recipe, **changes)
+    except TypeError as e:
+        raise ScheduleError(f"recipe fields: {e}") from None

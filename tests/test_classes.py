@@ -1,0 +1,70 @@
+"""Class sets as data: the registry, JIS X 0208 both ways, and sets made from any characters."""
+
+import numpy as np
+import pytest
+
+from maist.data import classes
+from maist.data.classes import ClassSet, get_class_set
+from maist.errors import ClassSetError
+
+H71, H75, H46 = (get_class_set(n) for n in ("hiragana71", "hiragana75", "hiragana46"))
+
+
+def test_class_sets():
+    assert classes.DEFAULT_CLASSES == "hiragana71"
+    assert len(H71) == 71 and len(H75) == 75 and len(H46) == 46
+    assert not set("ぁぃぅぇぉっゃゅょゎゐゑ") & set(H71.chars)
+    assert set(H75.chars) - set(H71.chars) == set("っゃゅょ")
+    voiced = set("がぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽ")
+    assert voiced <= set(H71.chars) and not voiced & set(H46.chars)
+    assert H71.chars[0] == "あ" and H71.chars[-1] == "ん" and H71.example == "ず"
+
+
+def test_jis_unicode_and_index_both_ways():
+    for ch in H71.chars:
+        code = classes.char_to_jis(ch)
+        assert code == 0x2421 + ord(ch) - 0x3041  # row 4, in Unicode order
+        assert classes.jis_to_char(code) == ch
+        assert H71.chars[H71.index(ch)] == ch
+    assert classes.jis_to_char(0x3021) == "亜"
+    table = H71.label_table(H71.jis_codes)
+    assert table[0x2422] == 0 and table[0x2421] == -1 and table[0x2473] == 70
+
+
+@pytest.mark.parametrize("bad", [0x2F21, 0x0000, 0x7F7F])
+def test_codes_without_a_character(bad):
+    with pytest.raises(ClassSetError, match=f"0x{bad:04X}"):
+        classes.jis_to_char(bad)
+
+
+def test_unknown_character_and_set():
+    with pytest.raises(ClassSetError):
+        H71.index("ゐ")
+    with pytest.raises(ClassSetError, match="hiragana71") as e:
+        get_class_set("hiragana99")
+    assert e.value.params == ("classes",)
+    assert isinstance(H71.jis_codes, np.ndarray)
+
+
+def test_a_class_set_from_any_jis_characters():
+    """Kanji, katakana and kana mixed: anything ETL files can hold; nothing to register."""
+    mine = ClassSet("mine", "一二三アイあ")
+    assert len(mine) == 6 and "ア" in mine and mine.index("あ") == 5
+    assert list(mine.label_table(mine.jis_codes)[mine.jis_codes]) == list(range(6))
+    with pytest.raises(ClassSetError, match="'€'"):
+        ClassSet("bad", "一€")  # not in JIS X 0208: no ETL file holds it
+    with pytest.raises(ClassSetError, match="more than once"):
+        ClassSet("twice", "一一")
+    with pytest.raises(ClassSetError, match="no characters"):
+        ClassSet("empty", "")
+
+
+def test_voicing_and_readings_come_from_unicode():
+    assert classes.voicing("が") == "voiced" and classes.voicing("ぱ") == "semi-voiced"
+    assert classes.voicing("ガ") == "voiced" and classes.voicing("あ") is None
+    assert classes.base_char("ざ") == "さ" and classes.base_char("ぷ") == "ふ"
+    assert classes.base_char("一") == "一"
+    # ETL's own romanisation: SI, TI, TU, HU, WO, N
+    assert [classes.reading(c) for c in "かしちつふをん"] == [
+        "KA.HIRA", "SI.HIRA", "TI.HIRA", "TU.HIRA", "HU.HIRA", "WO.HIRA", "N.HIRA"]
+    assert classes.reading("カ") == "KA.KATA" and classes.reading("一") == ""
