@@ -161,3 +161,22 @@ def test_a_finished_run_is_reused_only_for_the_same_training(tiny, tmp_path):
     other = replace(base, keep_prob=StepTable.constant(1.0))
     with pytest.raises(RunError, match="other options"):
         train_or_reuse(tiny, TrainConfig(other, eval_every=10), tmp_path / "run", log=quiet)
+
+
+def test_a_restored_run_is_the_inference_graph_alone(tiny, tmp_path):
+    """No optimiser, gradient, loss or global step in what restore() builds; only the
+    model's variables, loaded; and the trainer's test accuracy again."""
+    result = train(tiny, TrainConfig(recipe(steps=20), eval_every=20), tmp_path / "run",
+                   log=quiet, quiet=True)
+    with restore(tmp_path / "run") as r:
+        ops = r.graph.graph.get_operations()
+        names = [op.name for op in ops]
+        assert not [n for n in names if "gradients" in n or "Adam" in n or "loss" in n
+                    or "global_step" in n or "xent" in n or n in ("y_", "keep_prob",
+                                                                   "learning_rate")]
+        assert not [op for op in ops if op.type.startswith(("Apply", "ResourceApply"))]
+        assert {v.op.name for v in r.graph.variables} == {
+            "W_conv1", "b_conv1", "W_conv2", "b_conv2", "W_fc1", "b_fc1", "W_fc2", "b_fc2"}
+        assert r.step == 20
+        accuracy = float((r.probabilities(tiny.test.x).argmax(1) == tiny.test.y).mean())
+    assert accuracy == pytest.approx(result.test_accuracy, abs=1e-12)
