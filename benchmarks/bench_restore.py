@@ -13,46 +13,37 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, checkout, in_tree
 
-# Runs inside the child: MAIST's restore as the checkout at hand spells it.
+# Runs inside the child, with the tree's maist (common.USE_TREE): restore as it spells it.
 CHILD = r"""
-import json, os, sys, time
+import json, time
 import numpy as np
-# This tree's maist, not an editable install's: its import hook goes, the tree comes first.
-sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in getattr(f, "__name__", "")]
-sys.path.insert(0, sys.argv[1])
-if os.path.exists(os.path.join(sys.argv[1], "maist", "inference", "restore.py")):
+if os.path.exists(os.path.join(tree, "maist", "inference", "restore.py")):
     from maist.inference.restore import restore          # the inference graph
 else:
     from maist.runs import restore                        # before: the training graph
-assert os.path.abspath(sys.modules["maist"].__file__).startswith(os.path.abspath(sys.argv[1]))
 from maist.data import preprocess  # noqa: F401  (imports are not timed)
+assert os.path.abspath(sys.modules["maist"].__file__).startswith(os.path.abspath(tree))
 x = np.zeros((1, 784), np.float32)
 x[0, 300:320] = 1.0
 start = time.perf_counter()
-r = restore(sys.argv[2])
+r = restore(sys.argv[1])
 restored = time.perf_counter()
 p = r.probabilities(x)
 first = time.perf_counter()
 graph = r.graph.graph if hasattr(r.graph, "graph") else r.graph
-ops = graph.get_operations()
 print(json.dumps({"restore_s": restored - start, "first_s": first - restored,
-                  "total_s": first - start, "ops": len(ops),
+                  "total_s": first - start, "ops": len(graph.get_operations()),
                   "variables": len(graph.get_collection("variables")),
                   "top": int(p.argmax())}))
 """
 
 
 def measure(tree: Path, run_dir: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(tree), str(Path(run_dir).resolve())],
-                         capture_output=True, text=True, check=True, cwd=tree)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(in_tree(tree, CHILD, str(Path(run_dir).resolve())))
 
 
 def main() -> None:
@@ -63,22 +54,14 @@ def main() -> None:
                    "beside this checkout (default: this checkout only)")
     p.add_argument("--repeats", type=int, default=5, help="(default: %(default)s)")
     args = p.parse_args()
-    trees = {"this checkout": ROOT}
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.baseline:
-            base = Path(tmp) / "baseline"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base),
-                            args.baseline], check=True, capture_output=True)
+    with checkout(args.baseline) as base:
+        trees = {"this checkout": ROOT}
+        if base is not None:
             trees = {f"baseline {args.baseline}": base, **trees}
-        try:
-            results = {name: [] for name in trees}
-            for _ in range(args.repeats):
-                for name, tree in trees.items():
-                    results[name].append(measure(tree, args.run_dir))
-        finally:
-            if args.baseline:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                                str(base)], capture_output=True)
+        results = {name: [] for name in trees}
+        for _ in range(args.repeats):
+            for name, tree in trees.items():
+                results[name].append(measure(tree, args.run_dir))
     print(f"{args.run_dir}: restore() to the first prediction, median of {args.repeats} fresh "
           f"processes\n")
     print("| MAIST | restore s | first prediction s | total s | ops in the graph | variables |")

@@ -11,6 +11,7 @@ Prints the ratio to Keras (target >= 1.0x) and the loop's GFLOP/s as a share of 
 One expert training step on one image is about 82 MFLOP (forward and backward).
 
     python benchmarks/bench_train.py [--steps 200] [--batches 50,128] [--repeats 3]
+    python benchmarks/bench_train.py --baseline ac17762 --batches 128 --repeats 4
 """
 
 from __future__ import annotations
@@ -102,13 +103,37 @@ def matmul_gflops(n: int = 2048, reps: int = 10) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
+def against_baseline(rev: str, batch: int, steps: int, repeats: int) -> None:
+    """The plain loop's images/s, this checkout against revision `rev`, each round a fresh
+    process of each, alternating."""
+    from common import ROOT, checkout, in_tree
+
+    child = (f"import bench_train as b; x, y = b.fake_data(10_000); "
+             f"print(b.time_maist(x, y, {batch}, {steps}))")
+    with checkout(rev) as base:
+        rounds = [(float(in_tree(base, child)), float(in_tree(ROOT, child)))
+                  for _ in range(repeats)]
+    print(f"MAIST's loop, expert CNN, batch {batch}, {steps} timed steps, {repeats} alternating "
+          f"rounds\n\n| round | {rev} img/s | this checkout img/s |\n|---|---|---|")
+    for k, (a, b) in enumerate(rounds, 1):
+        print(f"| {k} | {a:.0f} | {b:.0f} |")
+    old, new = (float(np.median(col)) for col in zip(*rounds))
+    print(f"\nmedians: {old:.0f} and {new:.0f} images/s: this checkout runs at {new / old:.2f}x")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=200, help="timed steps per case (default: %(default)s)")
     p.add_argument("--batches", default="50,128", help="(default: %(default)s)")
     p.add_argument("--repeats", type=int, default=3, help="alternating runs of the plain and "
                    "the augmented loop; medians are reported (default: %(default)s)")
+    p.add_argument("--baseline", default=None, metavar="REV", help="instead: this checkout's "
+                   "loop against git revision REV's, alternating (default: off)")
     args = p.parse_args()
+    if args.baseline:
+        for batch in (int(b) for b in args.batches.split(",")):
+            against_baseline(args.baseline, batch, args.steps, args.repeats)
+        return
     x, y = fake_data(10_000)
     flops = expert_flops_per_image()
     ceiling = matmul_gflops()

@@ -1,8 +1,14 @@
-"""What the benchmarks share: where the touch drawings are, and how a spread is written."""
+"""What the benchmarks share: where the touch drawings are, how a spread is written, and
+how another revision of MAIST is measured beside this checkout."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from maist.paths import touch_dir
@@ -17,3 +23,38 @@ def spread(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.1%}"
     return f"{statistics.mean(values):.1%} ± {statistics.stdev(values):.1%}"
+
+
+@contextlib.contextmanager
+def checkout(rev: str | None):
+    """A git worktree of revision `rev` in a temporary folder (None: no worktree), removed
+    afterwards: another version of MAIST to measure beside this checkout."""
+    if rev is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "baseline"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
+                       check=True, capture_output=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                           capture_output=True)
+
+
+# Run first in a child that measures `tree`: that tree's maist, not an editable install's
+# (its import hook goes, and the tree comes first on the path).
+USE_TREE = """
+import os, sys
+tree = os.environ["MAIST_TREE"]
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in getattr(f, "__name__", "")]
+sys.path[:0] = [tree, os.path.join(tree, "benchmarks")]
+"""
+
+
+def in_tree(tree: Path, code: str, *args: str) -> str:
+    """Run `code` in a fresh Python with `tree`'s maist; its last line of output."""
+    out = subprocess.run([sys.executable, "-c", USE_TREE + code, *args], capture_output=True,
+                         text=True, check=True, cwd=tree, env=dict(os.environ, MAIST_TREE=str(tree)))
+    return out.stdout.strip().splitlines()[-1]
