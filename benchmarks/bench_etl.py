@@ -43,14 +43,15 @@ ETL9G_STRUCT = ">2H8sI4B4H2B34x8128s7x"  # as public readers write it; field 15 
 
 def jis_level1_kanji(n: int = 2965) -> list[int]:
     """The first n JIS X 0208 codes from row 0x30 on that map to a character."""
-    from maist.data.classes import KanaError, jis_to_char
+    from maist.data.classes import jis_to_char
+    from maist.errors import ClassSetError
 
     out = []
     for hi in range(0x30, 0x50):
         for lo in range(0x21, 0x7F):
             try:
                 jis_to_char((hi << 8) | lo)
-            except KanaError:
+            except ClassSetError:
                 continue
             out.append((hi << 8) | lo)
     return out[:n]

@@ -14,6 +14,7 @@ the keyword arguments that would fix it, and here they become the script's own f
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import sys
 import traceback
@@ -53,6 +54,8 @@ def error_line(e: BaseException, p: argparse.ArgumentParser | None = None) -> st
         return f"error: {msg} ({', '.join(flags)})" if flags else f"error: {msg}"
     if isinstance(e, OSError):
         where = f"{e.filename}: " if e.filename else ""
+        if e.errno == errno.ENOSPC:
+            return f"error: {where}no space left on the disk; free some space and run again"
         return f"error: {where}{e.strerror or e} (a file or folder could not be used; check " \
                f"the path and its permissions)"
     return f"error: {e}"
@@ -74,9 +77,10 @@ def command(build: Callable[[], argparse.ArgumentParser]):
                     traceback.print_exc()
                 print(error_line(e, p), file=sys.stderr)
                 return 1
-            except KeyboardInterrupt:
-                print("interrupted", file=sys.stderr)
-                return 130
+            except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM where a command handles it
+                code = getattr(e, "exit_code", 130)
+                print("terminated" if code == 143 else "interrupted", file=sys.stderr)
+                return code
 
         main.parser = build
         return main

@@ -12,6 +12,7 @@ a reader sees the old file or the new one, never a prefix of the new one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import tempfile
@@ -19,12 +20,24 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 
+@functools.lru_cache(maxsize=1)
+def current_umask() -> int:
+    """The process's umask, read once (by setting it and putting it back, which must not
+    race with threads that create files)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a fresh temp path beside `path`; on a clean exit it replaces `path`.
 
     On an error the temp file is removed and `path` is left as it was. `suffix` keeps an
-    extension a writer insists on (np.savez appends ".npz" to names without it).
+    extension a writer insists on (np.savez appends ".npz" to names without it). The file
+    gets the permissions any new file gets (0666 less the umask), not the temp file's
+    0600, so a shared run or data set stays readable to others. An OSError that names no
+    file (a full disk) is raised again naming `path`.
     """
     path = Path(path)
     # The writer's pid in the name: remove_stale_parts knows a dead writer's leftovers.
@@ -33,8 +46,14 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp)
     try:
+        os.chmod(tmp, 0o666 & ~current_umask())
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        if e.filename is None:
+            raise OSError(e.errno, e.strerror, str(path)) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

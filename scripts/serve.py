@@ -22,7 +22,8 @@ def build_parser():
                    "them, never outside (default: %(default)s)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind; another than "
                    "127.0.0.1 opens the page to your network (default: %(default)s)")
-    p.add_argument("--port", type=int, default=8000, help="(default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="1 to 65535, or 0 for any free one "
+                   "(default: %(default)s)")
     p.add_argument("--mine", default="data/mine", help="where 'This was' saves drawings, "
                    "one folder per character, for --init-from fine-tuning (default: %(default)s)")
     p.add_argument("--screenshot", default=None, metavar="PNG", help="instead of serving: open "
@@ -44,8 +45,13 @@ def main(args) -> int:
         top = browser.screenshot(app, args.screenshot, ch)
         print(f"drew {ch}: top 5 {' '.join(top)}; wrote {args.screenshot}")
         return 0
-    print(f"MAIST draw page: http://{args.host}:{args.port}/  (Ctrl-C stops it)")
-    app.run(host=args.host, port=args.port, threaded=True)
+    server = web.make_server(app, args.host, args.port)
+    print(f"MAIST draw page: http://{args.host}:{server.effective_port}/  (Ctrl-C stops it)",
+          flush=True)
+    try:
+        server.run()
+    finally:
+        server.close()
     return 0
 
 

@@ -64,8 +64,12 @@ def test_predict_gives_the_drawn_class_in_the_top_5_and_the_layers(client):
         top = [t["char"] for t in r.json["top"]]
         assert len(top) == 5 and char in top
         assert sum(t["p"] for t in r.json["top"]) == pytest.approx(1.0, abs=1e-4)
-    assert png_size(r.json["input"]) == (28, 28)
-    layers = {layer["name"]: layer for layer in r.json["layers"]}
+    assert png_size(r.json["input"]) == (28, 28) and "layers" not in r.json  # the top 5 first
+    maps = client.post("/api/layers", json={"x": r.json["x"]})
+    assert maps.status_code == 200, maps.json
+    together = client.post("/api/predict", json={"image": drawing(4), "layers": True}).json
+    assert maps.json["layers"] == together["layers"]  # the same maps, in one request or two
+    layers = {layer["name"]: layer for layer in maps.json["layers"]}
     assert [n for n in layers] == ["h_relu1", "h_pool1", "h_pool2"]
     assert layers["h_relu1"]["shape"] == [28, 28, 32]
     assert layers["h_pool1"]["shape"] == [14, 14, 32]
@@ -97,6 +101,15 @@ def test_save_writes_the_png_where_it_should(client, tmp_path):
     assert sources.picture_label(path, tmp_path / "mine", HIRAGANA71) == "あ"
 
 
+def big_drawing(side: int = 3000) -> str:
+    """A PNG of a few KB that decodes to side x side pixels: over the page's budget."""
+    buf = io.BytesIO()
+    img = Image.new("L", (side, side), 255)
+    img.paste(0, (side // 3, side // 3, side // 3 + 8, 2 * side // 3))
+    img.save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
 def blank() -> str:
     buf = io.BytesIO()
     Image.new("RGBA", (140, 140), (255, 255, 255, 255)).save(buf, "PNG")
@@ -107,7 +120,7 @@ def blank() -> str:
     ("post", "/api/predict", {"image": "data:image/png;base64," + "A" * (3 * 1024 * 1024)}, 413, "over 2 MB"),
     ("post", "/api/predict", {"image": "data:image/png;base64," + base64.b64encode(b"GIF? no").decode()}, 400, "not a readable image"),
     ("post", "/api/predict", {"image": "not base64 !!"}, 400, "not base64"),
-    ("post", "/api/predict", "just text", 400, "send JSON"),
+    ("post", "/api/predict", "just text", 400, "send a JSON object"),
     ("post", "/api/predict", {"image": None}, 400, "send the drawing"),
     ("post", "/api/predict", {"image": blank()}, 422, "no ink found"),
     ("post", "/api/save", {"image": blank(), "label": "あ"}, 422, "no ink found"),
@@ -118,6 +131,12 @@ def blank() -> str:
     ("post", "/api/run", {"run": "/etc"}, 403, "give a run under"),
     ("post", "/api/run", {"run": "empty"}, 404, "no checkpoint"),
     ("post", "/api/run", {"run": "nope"}, 404, "no such run directory"),
+    ("post", "/api/run", ["a", "list"], 400, "send a JSON object"),
+    ("post", "/api/run", {"run": "a\x00b"}, 400, "NUL"),
+    ("post", "/api/run", "[" * 100_000, 400, "send a JSON object"),
+    ("post", "/api/predict", {"image": big_drawing()}, 413, "over the limit"),
+    ("post", "/api/layers", {"x": "AAAA"}, 400, "784 pixels"),
+    ("post", "/api/layers", {"x": base64.b64encode(np.full(784, np.nan, "<f4").tobytes()).decode()}, 400, "784 pixels"),
     ("get", "/api/nothing", None, 404, "no such page"),
     ("get", "/static/../app.py", None, 404, ""),
 ])
@@ -136,8 +155,35 @@ def test_bad_input_gets_a_json_error_and_the_server_stays_up(client, method, url
     assert ok.status_code == 200 and "う" in [t["char"] for t in ok.json["top"]]
 
 
+def test_a_damaged_run_is_refused_and_the_page_keeps_its_run(client, world, tmp_path):
+    """Switching to a run whose config.json is damaged is a 409; every client keeps the
+    run it had."""
+    import shutil
+
+    damaged = world / "runs" / "damaged"
+    if not damaged.exists():
+        shutil.copytree(world / "runs" / "shapes", damaged)
+        config = json.loads((damaged / "config.json").read_text())
+        config["data"] = "oops"
+        (damaged / "config.json").write_text(json.dumps(config))
+    r = client.post("/api/run", json={"run": "damaged"})
+    assert r.status_code == 409 and "config.json" in r.json["error"]
+    assert client.get("/api/info").json["run"].endswith("shapes")
+    assert client.post("/api/predict", json={"image": drawing(1)}).status_code == 200
+
+
+def test_a_save_where_a_file_blocks_the_folder_is_a_409(world, tmp_path):
+    app = web.create_app(world / "runs" / "shapes", runs_root=world / "runs",
+                         mine_dir=tmp_path / "mine")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "あ").write_text("a note, not a folder")
+    r = app.test_client().post("/api/save", json={"image": drawing(0), "label": "あ"})
+    assert r.status_code == 409 and "cannot save into" in r.json["error"]
+    assert (tmp_path / "mine" / "あ").read_text() == "a note, not a folder"
+
+
 def test_switching_runs_stays_inside_runs(client, world):
-    assert client.get("/api/runs").json["runs"] == ["shapes"]  # "empty" has no checkpoint
+    assert "empty" not in client.get("/api/runs").json["runs"]  # it has no checkpoint
     r = client.post("/api/run", json={"run": "shapes"})
     assert r.status_code == 200 and r.json["run"].endswith("shapes")
 
@@ -212,3 +258,28 @@ def test_the_page_in_headless_chromium(world, tmp_path):
     finally:
         driver.quit()
         stop()
+
+
+# --- fuzz: whatever a client sends, a 4xx (or a 200) and never a failure of the server ----
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+FIELDS = st.dictionaries(st.sampled_from(["image", "label", "run", "x", "layers"]),
+                         JSON | st.text(max_size=40), max_size=4)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(url=st.sampled_from(["/api/predict", "/api/save", "/api/run", "/api/layers"]),
+       body=FIELDS | JSON, raw=st.binary(max_size=64), as_raw=st.booleans())
+def test_the_json_api_answers_anything_with_a_4xx(client, url, body, raw, as_raw):
+    if as_raw:
+        r = client.post(url, data=raw, content_type="application/json")
+    else:
+        r = client.post(url, json=body)
+    assert r.status_code in (200, 400, 403, 404, 409, 413, 422), (r.status_code, r.data[:200])
+    assert r.is_json and (r.status_code == 200 or "error" in r.json)

@@ -56,7 +56,7 @@ def maist_imports(path: Path) -> set[str]:
 # The layers, bottom first. A module may import its own room and the layers below it;
 # rooms on one floor (synth and nets) may not import each other.
 LAYERS = [
-    ["maist.errors", "maist.geometry", "maist.fileio", "maist.paths"],
+    ["maist.errors", "maist.geometry", "maist.fileio", "maist.paths", "maist.signals"],
     ["maist.data"],
     ["maist.synth", "maist.nets"],
     ["maist.training"],

@@ -94,7 +94,7 @@ def test_parse_presets_lists_and_errors():
     assert str(A.Augment.parse("full")) == "full"
     cfg = A.Augment.parse("full,mobius", rotation=5)
     assert A.Augment.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ScheduleError, match="unknown augmentation blur"):
+    with pytest.raises(ScheduleError, match="unknown augmentation 'blur'"):
         A.Augment.parse("affine,blur")
 
 

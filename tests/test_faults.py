@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_etl_folder, tiny_data
+from conftest import make_etl_folder, shape, tiny_data
 from PIL import Image
 
 from maist.data import dataset
@@ -83,6 +83,16 @@ def damage_run(case: Path, world: Path, how: str) -> Path:
         (run / "config.json").write_text("{recipe: ")
     elif how == "ckpt-data-zeroed":
         next(run.glob("ckpt-20.data-*")).write_bytes(b"\0" * 64)
+    elif how.startswith("config-"):
+        config = json.loads((run / "config.json").read_text())
+        change = {"config-options-a-list": ("model_options", []),
+                  "config-data-a-string": ("data", "oops"),
+                  "config-seed-a-string": ("seed", "zero")}.get(how)
+        if change:
+            config[change[0]] = change[1]
+        if how == "config-other-model":  # edited after training: another size of network
+            config["recipe"]["model"], config["model_options"] = "mlp", {"hidden": 8}
+        (run / "config.json").write_text(json.dumps(config))
     return run
 
 
@@ -94,6 +104,10 @@ RUN_DAMAGES = {
     "config-empty-object": "config.json: recipe, classes, seed",
     "config-not-json": "config.json is not valid JSON",
     "ckpt-data-zeroed": "cannot be read",
+    "config-options-a-list": "model_options is not a dict",
+    "config-data-a-string": "data is not a dict",
+    "config-seed-a-string": "seed is not a int",
+    "config-other-model": "does not fit the model",
 }
 
 
@@ -234,7 +248,78 @@ CASES = [
     ("predict-run-is-a-file", "predict", run_dir_is_a_file, "is a file"),
     ("picture-missing", "predict", lambda w, c: [w / "run", c / "gone.png"], "no such file"),
     ("synthetic-over-files", "make_synthetic", lambda w, c: ["--writers", "1", "--out", (c / "ETL9G_01").write_bytes(b"x") and c], "MAIST's manifest does not name"),
+    # seeds, sizes and numbers that would have been tracebacks
+    ("build-seed-negative", "build_maist", lambda w, c: ["--etl", w / "ETL9G", "--out", c / "o.npz", "--seed", "-1", "--no-cache"], "seed must be"),
+    ("build-seed-huge", "build_maist", lambda w, c: ["--etl", w / "ETL9G", "--out", c / "o.npz", "--seed", str(2**64), "--no-cache"], "seed must be"),
+    ("synth-seed-negative", "make_synthetic", lambda w, c: ["--seed", "-3", "--out", c / "s"], "seed must be"),
+    ("synth-variation-nan", "make_synthetic", lambda w, c: ["--variation", "nan", "--out", c / "s"], "finite"),
+    ("synth-noise-inf", "make_synthetic", lambda w, c: ["--noise", "inf", "--out", c / "s"], "finite"),
+    ("synth-writers-huge", "make_synthetic", lambda w, c: ["--writers", str(10**9), "--out", c / "s"], "writers must be"),
+    ("compare-seed-negative", "compare_models", lambda w, c: ["--data", w / "tiny.npz", "--seed", "-1", "--root", c / "cmp"], "seed must be"),
+    ("cosine-warmup-too-long", "train_maist", lambda w, c: ["--data", w / "tiny.npz", "--lr", "cosine(1e-3, warmup=500, floor=1e-5, steps=100)"], "must fit"),
+    ("recipe-field-wrong-kind", "train_maist", lambda w, c: ["--recipe", (c / "r.json").write_text('{"model": ["expert"]}') and c / "r.json"], "model is a word"),
+    ("recipe-deeply-nested", "train_maist", lambda w, c: ["--recipe", (c / "r.json").write_text("[" * 100_000) and c / "r.json"], "not a JSON recipe"),
+    ("contact-writers-0", "contact_sheets", lambda w, c: ["--etl", w / "ETL9G", "--writers", "0", "--out", c / "figs"], "--writers must be 1"),
+    ("contact-augment-bogus", "contact_sheets", lambda w, c: ["--etl", w / "ETL9G", "--augment", "bogus", "--out", figures(c)], "unknown augmentation"),
+    ("serve-port-negative", "serve", lambda w, c: [w / "run", "--port", "-1", "--runs", w], "not a port"),
+    # options that would have done nothing
+    ("npz-with-classes", "train_maist", lambda w, c: ["--data", w / "tiny.npz", "--classes", "hiragana75"], "keeps what it was built with"),
+    ("npz-with-preprocess", "train_maist", lambda w, c: ["--data", w / "tiny.npz", "--preprocess", "blog"], "keeps what it was built with"),
+    ("etl-classes-absent", "build_maist", lambda w, c: ["--etl", w / "ETL9G", "--out", c / "o.npz", "--classes", "hiragana75", "--no-cache"], "have no image in these files"),
+    ("touch-npz-without-drawers", "train_maist", lambda w, c: ["--data", touch_like(c)], "lacks sample_idx"),
+    # synthetic sets that are not whole, or not only synthetic
+    ("synthetic-unfinished", "build_maist", lambda w, c: ["--etl", synthetic_copy(w, c, "unfinished"), "--out", c / "o.npz", "--no-cache"], "unfinished synthetic set"),
+    ("synthetic-file-missing", "build_maist", lambda w, c: ["--etl", synthetic_copy(w, c, "missing"), "--out", c / "o.npz", "--no-cache"], "files of the synthetic set are missing"),
+    ("synthetic-with-aists-file", "build_maist", lambda w, c: ["--etl", synthetic_copy(w, c, "foreign"), "--out", c / "o.npz", "--no-cache"], "were not made with them"),
+    ("etl-dangling-link", "build_maist", lambda w, c: ["--etl", synthetic_copy(w, c, "dangling"), "--out", c / "o.npz", "--no-cache"], "which is not there"),
+    ("etl-fifo", "build_maist", lambda w, c: ["--etl", fifo(c, "ETL9G_01"), "--out", c / "o.npz", "--no-cache"], "not a regular file"),
+    ("picture-fifo", "predict", lambda w, c: [w / "run", fifo(c, "x.png")], "not a regular file"),
+    ("picture-dev-zero", "predict", lambda w, c: [w / "run", link(c / "z.png", "/dev/zero")], "not a regular file"),
 ]
+
+
+def figures(case: Path) -> Path:
+    """A folder of figures that a refused flag must leave as they were."""
+    (case / "figs").mkdir()
+    (case / "figs" / "augment.png").write_bytes(b"the docs' own figure")
+    return case / "figs"
+
+
+def touch_like(case: Path) -> Path:
+    np.savez(case / "drawings.npz", images=np.zeros((3, 8, 8), np.uint8), chars=np.array(list("あいう")))
+    return case / "drawings.npz"
+
+
+def synthetic_copy(world: Path, case: Path, how: str) -> Path:
+    """The world's synthetic set, copied, then made unfinished, short of a file, mixed with
+    a file it did not make, or holding a link to nothing."""
+    from maist.synth import generator
+
+    folder = case / "syn"
+    if not (world / "syn").exists():
+        generator.generate(world / "syn", generator.SynthConfig(writers=8, workers=1))
+    shutil.copytree(world / "syn", folder)
+    manifest = json.loads((folder / "MAIST_SYNTHETIC.json").read_text())
+    if how == "unfinished":
+        manifest["complete"] = False
+    elif how == "missing":
+        (folder / "ETL9G_02").unlink()
+    elif how == "foreign":
+        shutil.copy(world / "ETL9G" / "ETL9G_01", folder / "ETL9G_07")
+    elif how == "dangling":
+        (folder / "ETL9G_09").symlink_to(case / "gone")
+    (folder / "MAIST_SYNTHETIC.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def fifo(case: Path, name: str) -> Path:
+    os.mkfifo(case / name)
+    return case / name
+
+
+def link(path: Path, target: str) -> Path:
+    path.symlink_to(target)
+    return path
 
 
 @pytest.mark.parametrize("case_id,name,argv,fragment", CASES, ids=[c[0] for c in CASES])
@@ -405,3 +490,332 @@ def test_runs_recorded_before_new_recipe_fields_still_resume(world):
     assert differences(old, new) == []
     new["recipe"]["label_smoothing"] = 0.2
     assert differences(old, new) == ["recipe.label_smoothing: 0.0 -> 0.2"]
+
+
+# --- signals: nothing hangs, nothing is orphaned, a stopped run says so in its exit code -----
+
+
+def children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split()[2] == "Z")  # a zombie is gone
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_the_generator_stops_on_a_signal_to_its_main_process(tmp_path, sig, code):
+    """As `timeout -s INT` or `kill` do: the signal reaches the main process only. It stops
+    within seconds, its workers with it, and the unfinished set is marked so."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "make_synthetic.py"),
+                             "--writers", "400", "--workers", "2", "--out", str(tmp_path / "s")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while len(children_of(proc.pid)) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    workers = children_of(proc.pid)
+    assert len(workers) >= 2, "the pool did not start"
+    time.sleep(1.0)
+    proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the generator did not stop within 30 s of the signal") from None
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] in ("interrupted", "terminated")
+    time.sleep(0.5)
+    assert not [w for w in workers if alive(w)], "workers outlived the generator"
+    manifest = json.loads((tmp_path / "s" / "MAIST_SYNTHETIC.json").read_text())
+    assert manifest["complete"] is False
+    from maist.errors import EtlFormatError
+
+    with pytest.raises(EtlFormatError, match="unfinished synthetic set"):
+        dataset.build(tmp_path / "s", cache=False)
+
+
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "terminated"),
+                                           (signal.SIGINT, 130, "interrupted")])
+def test_a_signal_mid_training_saves_a_checkpoint_and_says_so_in_the_exit_code(
+        world, tmp_path, sig, code, word):
+    """kill (SIGTERM) saves as Ctrl-C does; neither exits 0, so `train && next` stops."""
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train_maist.py"), "--data",
+                             str(world / "tiny.npz"), "--steps", "100000", "--checkpoint-every",
+                             "100000", "--eval-every", "100000", "--run-dir", str(run)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:  # training is under way once the first step is logged
+        if line.startswith("i 0,"):
+            break
+    time.sleep(2.0)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == code, out
+    assert f"{word} at step" in out and "Traceback" not in out
+    steps = sorted(int(p.name.split("-")[1].split(".")[0]) for p in run.glob("ckpt-*.index"))
+    assert steps[0] == 0 and steps[-1] > 0  # the work since step 0 was kept
+    result = json.loads((run / "result.json").read_text())
+    assert result["stopped"] == word and result["step"] == steps[-1]
+
+
+def corrupt_copy(world: Path, case: Path) -> Path:
+    src = case / "src"
+    shutil.copytree(world / "run", src)
+    for p in src.glob("ckpt-20.data-*"):
+        p.write_bytes(b"\0" * 64)
+    return src
+
+
+START_FAILURES = [
+    ("hidden-0", lambda w, c: ["--model", "mlp", "--model-option", "hidden=0"], "hidden units"),
+    ("activation", lambda w, c: ["--model", "mlp", "--model-option", "activation=tanh"], "unknown activation"),
+    ("freeze-unknown", lambda w, c: ["--init-from", w / "run", "--freeze", "zzz"], "no variable"),
+    ("freeze-all", lambda w, c: ["--init-from", w / "run", "--freeze", "_"], "leaves nothing"),
+    ("freeze-alone", lambda w, c: ["--freeze", "conv"], "needs init_from"),
+    ("new-head-alone", lambda w, c: ["--new-head"], "needs init_from"),
+    ("init-corrupt", lambda w, c: ["--init-from", corrupt_copy(w, c)], "cannot be read"),
+    ("init-missing", lambda w, c: ["--init-from", c / "nowhere"], "init_from"),
+    ("seed-huge", lambda w, c: ["--seed", str(2**64)], "seed must be"),
+    ("seed-negative", lambda w, c: ["--seed", "-1"], "seed must be"),
+    ("batch-huge", lambda w, c: ["--batch-size", str(10**12)], "batch_size"),
+]
+
+
+@pytest.mark.parametrize("case_id,argv,fragment", START_FAILURES, ids=[c[0] for c in START_FAILURES])
+@pytest.mark.parametrize("named", [True, False], ids=["run-dir", "default-dir"])
+def test_a_failed_start_leaves_no_run_directory(world, tmp_path, capsys, monkeypatch, case_id,
+                                                argv, fragment, named):
+    """Everything is checked before the run directory is made: a failed start leaves
+    nothing that is neither a new run nor a resumable one, and no runs/NAME-2, -3, ..."""
+    monkeypatch.chdir(tmp_path)
+    extra = ["--run-dir", str(tmp_path / "run")] if named else []
+    code = script("train_maist")(["--data", str(world / "tiny.npz"), "--dry-run", "--quiet",
+                                  *map(str, argv(world, tmp_path)), *extra])
+    err = capsys.readouterr().err
+    assert code == 1 and fragment in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "runs").exists()
+    if case_id == "init-missing":
+        assert "(--init-from)" in err  # the flag that names the missing run, not --run-dir
+
+
+def test_a_full_disk_at_the_start_leaves_no_run_directory(world, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from maist.training import rundir
+
+    def full(run_dir, config):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rundir, "write_config", full)
+    monkeypatch.chdir(tmp_path)
+    code = script("train_maist")(["--data", str(world / "tiny.npz"), "--dry-run", "--quiet",
+                                  "--run-dir", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 1 and "no space left on the disk; free some space" in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_full_disk_at_a_checkpoint_is_one_line_and_keeps_the_last_good_one(
+        world, tmp_path, capsys, monkeypatch):
+    from maist.nets.backend import tf
+    from maist.training import checkpoints
+
+    real = checkpoints.tf1.train.Saver.save
+
+    def full_after_step_0(self, sess, path, *a, **kw):
+        if not path.endswith("ckpt-0"):
+            (Path(path).parent / "checkpoint.tempstate123").write_text("partial")
+            raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+        return real(self, sess, path, *a, **kw)
+
+    monkeypatch.setattr(checkpoints.tf1.train.Saver, "save", full_after_step_0)
+    code = script("train_maist")(["--data", str(world / "tiny.npz"), "--dry-run", "--quiet",
+                                  "--run-dir", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "could not be written" in err and "the last checkpoint is step 0" in err
+    assert "(--resume)" in err
+    assert not list((tmp_path / "run").glob("*.tempstate*"))
+    assert (tmp_path / "run" / "ckpt-0.index").exists()
+
+
+# --- what the user had stays; what MAIST makes says where it came from ------------------------
+
+
+def test_force_replaces_only_what_the_generator_wrote(tmp_path, capsys):
+    make = script("make_synthetic")
+    out = tmp_path / "syn"
+    assert make(["--writers", "4", "--workers", "1", "--out", str(out)]) == 0
+    mine = {"ETL9G_01.bak": b"backup", "ETL9G_01.md5": b"0123abcd", "ETL9G_readme.txt": b"notes"}
+    for name, data in mine.items():
+        (out / name).write_bytes(data)
+    (out / "ETL9G_old").mkdir()
+    (out / "ETL9G_old" / "ETL9G_01").write_bytes(b"an old copy")
+    assert make(["--writers", "8", "--seed", "1", "--workers", "1", "--out", str(out), "--force"]) == 0
+    for name, data in mine.items():
+        assert (out / name).read_bytes() == data
+    assert (out / "ETL9G_old" / "ETL9G_01").read_bytes() == b"an old copy"
+    assert sorted(p.name for p in out.glob("ETL9G_0?")) == ["ETL9G_01", "ETL9G_02"]
+    assert json.loads((out / "MAIST_SYNTHETIC.json").read_text())["writers"] == 8
+
+
+def test_a_failed_resume_changes_nothing(world, tmp_path, capsys):
+    """config.json is rewritten only once everything has loaded: a damaged metrics.csv
+    fails the resume, and every file is as it was."""
+    run = tmp_path / "run"
+    shutil.copytree(world / "run", run)
+    (run / "metrics.csv").write_text("step,split\nnot,numbers\n")
+    run_case(script("train_maist"), ["--run-dir", run, "--resume", "--steps", "30"], tmp_path,
+             world, capsys, "metrics.csv: damaged")
+
+
+def test_events_folder_replaced_by_a_file_is_one_line(world, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(world / "run", run)
+    shutil.rmtree(run / "events")
+    (run / "events").write_text("not a folder")
+    run_case(script("train_maist"), ["--run-dir", run, "--resume", "--steps", "30"], tmp_path,
+             world, capsys, "events: a file where")
+
+
+def test_evaluating_on_other_data_keeps_the_runs_own_evaluation(world, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(world / "run", run)
+    other = tiny_data(num_classes=5, per_class=40, seed=7).save(tmp_path / "other.npz")
+    evaluate = script("evaluate")
+    assert evaluate([str(run)]) == 0
+    own = (run / "evaluation.json").read_bytes()
+    assert evaluate([str(run), "--data", str(other)]) == 0
+    assert (run / "evaluation.json").read_bytes() == own
+    theirs = json.loads((run / "evaluation-other.json").read_text())
+    assert theirs["data"] == str(other.resolve()) and (run / "confusion-other.png").exists()
+    assert json.loads(own)["data"] == json.loads((run / "config.json").read_text())["data"]["path"]
+
+
+def test_resume_keeps_the_runs_own_intervals_and_its_first_command_line(world, tmp_path, capsys,
+                                                                        monkeypatch):
+    """--resume alone keeps --eval-every, --checkpoint-every and --early-stopping; the
+    first command line again, cosine schedule and --steps included, is the same run."""
+    monkeypatch.chdir(tmp_path)
+    train_main = script("train_maist")
+    first = ["--data", str(world / "tiny.npz"), "--recipe", "fast", "--steps", "12",
+             "--eval-every", "4", "--checkpoint-every", "4", "--early-stopping", "50",
+             "--run-dir", "run", "--quiet"]
+    assert train_main(first) == 0
+    assert train_main(["--run-dir", "run", "--resume", "--steps", "16", "--quiet"]) == 0
+    config = json.loads(Path("run/config.json").read_text())
+    assert (config["eval_every"], config["checkpoint_every"], config["early_stopping"]) == (4, 4, 50)
+    assert config["recipe"]["learning_rate"].startswith("cosine(0.002, warmup=1, floor=2e-05, steps=12)")
+    assert config["data"]["path"] == str((world / "tiny.npz").resolve())  # recorded absolute
+    capsys.readouterr()
+    assert train_main([*first, "--resume"]) == 0, capsys.readouterr().err  # the same run again
+
+
+def test_three_pictures_make_a_data_set_with_every_split(tmp_path):
+    from maist.data import sources
+
+    for k, char in enumerate("あいう"):
+        (tmp_path / char).mkdir()
+        Image.fromarray((255 - shape(k) * 255).astype(np.uint8)).save(tmp_path / char / "1.png")
+    data = sources.load(tmp_path)
+    assert [len(data.split(s)) for s in ("train", "val", "test")] == [1, 1, 1]
+
+
+def test_a_folder_given_twice_is_read_once(world, tmp_path):
+    once = dataset.build(world / "ETL9G", cache=False)
+    twice = dataset.build([world / "ETL9G", world / "ETL9G", world / "ETL9G" / "ETL9G_01"],
+                          cache=False)
+    assert sum(len(s) for s in (twice.train, twice.val, twice.test)) == \
+        sum(len(s) for s in (once.train, once.val, once.test))
+
+
+def test_an_unreadable_sub_folder_is_an_error_not_a_smaller_data_set(world, tmp_path, monkeypatch):
+    """Root reads any folder, so the denial is simulated where the walk reports it."""
+    from maist.data import etl
+    from maist.errors import EtlFormatError
+
+    real = os.walk
+
+    def walk(top, onerror=None, **kw):
+        yield from real(top, onerror=onerror, **kw)
+        onerror(PermissionError(13, "Permission denied", str(Path(top) / "private")))
+
+    monkeypatch.setattr(etl.os, "walk", walk)
+    with pytest.raises(EtlFormatError, match="private: cannot be read"):
+        etl.find_etl_files(world / "ETL9G")
+
+
+def test_step_0_is_kept_whatever_the_rotation(world, tmp_path):
+    assert script("train_maist")(["--data", str(world / "tiny.npz"), "--steps", "9",
+                                  "--checkpoint-every", "1", "--eval-every", "9", "--run-dir",
+                                  str(tmp_path / "run"), "--quiet"]) == 0
+    from maist.training import checkpoints
+
+    assert checkpoints.steps(tmp_path / "run") == [0, 5, 6, 7, 8, 9]
+
+
+def test_files_are_as_readable_as_the_umask_allows(world, tmp_path, monkeypatch):
+    """Everything MAIST writes is readable by whom the umask lets read (not 0600)."""
+    from maist.fileio import current_umask
+
+    umask = current_umask()
+    readable = 0o444 & ~umask
+    run = world / "run"
+    cache = tmp_path / "cache"
+    dataset.build(world / "ETL9G", cache_dir=cache)
+    from maist.synth import generator
+
+    generator.generate(tmp_path / "syn", generator.SynthConfig(writers=1, workers=1))
+    written = [p for folder in (run, cache, tmp_path / "syn") for p in folder.rglob("*")
+               if p.is_file()] + [world / "tiny.npz"]
+    assert len(written) >= 10
+    too_private = [str(p) for p in written if (p.stat().st_mode & readable) != readable]
+    assert too_private == []
+
+
+# --- pictures as phones and apps save them -----------------------------------------------------
+
+
+def test_a_phone_photo_stored_turned_reads_upright(tmp_path):
+    """A JPEG whose pixels are stored turned, with EXIF saying how to show them."""
+    from maist.data.preprocess import read_picture
+
+    upright = (255 - shape(4) * 255).astype(np.uint8)  # the cross with a lid: not symmetric
+    big = Image.fromarray(upright).resize((112, 112))
+    stored = big.transpose(Image.Transpose.ROTATE_90)  # as the camera wrote it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: turn 90 degrees clockwise to show
+    stored.save(tmp_path / "photo.jpg", exif=exif, quality=95)
+    got = read_picture(tmp_path / "photo.jpg")
+    assert np.abs(got.astype(int) - np.asarray(big, int)).mean() < 8
+
+
+def test_16_bit_greys_and_white_ink_on_transparency_are_not_blank(tmp_path):
+    from maist.data.preprocess import from_picture
+
+    ink = shape(2)  # a cross
+    grey16 = ((1 - ink) * 65535).astype(np.uint16)
+    deep = Image.fromarray(grey16)
+    assert deep.mode.startswith("I;16")
+    deep.resize((112, 112)).save(tmp_path / "deep.png")
+    rgba = np.zeros((28, 28, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = 255, (ink * 255).astype(np.uint8)  # white strokes, alpha = ink
+    Image.fromarray(rgba, "RGBA").resize((112, 112)).save(tmp_path / "white.png")
+    plain = from_picture(Image.fromarray((255 - ink * 255).astype(np.uint8)).resize((112, 112)))
+    for name in ("deep.png", "white.png"):
+        x = from_picture(tmp_path / name)
+        assert np.abs(x - plain).mean() < 0.02, name
+
+
+def test_visualize_on_data_with_an_empty_test_split_is_one_line(world, tmp_path, capsys):
+    data = tiny_data(num_classes=5, per_class=40)
+    data.test.x, data.test.y, data.test.writers = data.test.x[:0], data.test.y[:0], data.test.writers[:0]
+    empty = data.save(tmp_path / "notest.npz")
+    run_case(script("visualize"), [world / "run", "--data", empty, "--out", tmp_path / "f"],
+             tmp_path, world, capsys, "test split is empty")

@@ -51,7 +51,7 @@ def test_recipe_from_json_and_overrides(tmp_path):
 @pytest.mark.parametrize("fields,msg", [
     ({"base": []}, "base"), ({"blog": "x"}, "blog"), ({"augment": 5}, "augment is a word"),
     ({"model": ["expert"]}, "model is a word"), ({"steps": "many"}, "steps must be a whole"),
-    ({"colour": "red"}, "unknown colour"), ({"label_smoothing": "x"}, "label_smoothing")])
+    ({"colour": "red"}, "unknown 'colour'"), ({"label_smoothing": "x"}, "label_smoothing")])
 def test_recipe_files_of_the_wrong_kind_name_the_file(tmp_path, fields, msg):
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(fields))
@@ -65,3 +65,33 @@ def test_a_recipe_parses_its_augmentation_once():
     assert r.augmentation.kinds == ("affine", "elastic", "pen")
     with pytest.raises(ScheduleError, match="unknown augmentation"):
         recipes.with_overrides(r, augment="blur")
+
+
+# --- fuzz: any recipe file is a recipe or one clear error naming the file --------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from maist.errors import MaistError  # noqa: E402
+
+VALUES = st.recursive(st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats()
+                      | st.text(max_size=30) | st.sampled_from(["demo", "1e-3, 10:1e-4", "cosine(1e-3, warmup=5, floor=0, steps=50)", "full", "expert", "adam"]),
+                      lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+FIELDS = st.dictionaries(st.sampled_from(["base", "name", "model", "optimizer", "loss", "steps",
+                                          "batch_size", "learning_rate", "keep_prob", "sampling",
+                                          "blog", "note", "augment", "label_smoothing", "other"]),
+                         VALUES, max_size=6)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=FIELDS | VALUES)
+def test_any_recipe_file_is_a_recipe_or_one_error_that_names_it(tmp_path, fields):
+    path = tmp_path / "fuzz.json"
+    path.write_text(json.dumps(fields))
+    try:
+        recipe = recipes.get_recipe(str(path))
+    except MaistError as e:
+        assert str(e).startswith(str(path)) and "\n" not in str(e)
+        return
+    assert isinstance(recipe, recipes.Recipe) and recipe.steps >= 1

@@ -52,21 +52,18 @@ def chromium(width: int = 1200, height: int = 900):
 
 
 def serve_in_thread(app):
-    """Run a WSGI app on 127.0.0.1 at a free port: (url, stop())."""
-    import logging
+    """Run a WSGI app on 127.0.0.1 at a free port, as serve.py does: (url, stop())."""
+    from .server import make_server
 
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = make_server(app)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
 
     def stop():
-        server.shutdown()
+        server.close()
         thread.join(timeout=10)
 
-    return f"http://127.0.0.1:{server.server_port}", stop
+    return f"http://127.0.0.1:{server.effective_port}", stop
 
 
 def character_strokes_on_canvas(ch: str, size: int = 280, margin: float = 0.12,

@@ -5,7 +5,9 @@
     GET  /api/runs             the runs under runs_root that hold a checkpoint
     POST /api/run   {"run"}    switch to another run under runs_root
     GET  /api/info             classes, model, step, preprocessing, the filters as a picture
-    POST /api/predict {"image": PNG data URL}   top-5, the 28x28 input, the live layers
+    POST /api/predict {"image": PNG data URL}   top-5 and the 28x28 input (fast: the page asks
+                                                this while drawing); "layers": true adds the maps
+    POST /api/layers {"x": the input}           the live layers' maps for an input predict made
     POST /api/save {"image", "label"}           mine_dir/LABEL/0001.png, for fine-tuning
 
 Inference is the run's own inference graph through inference.restore. Session.run is
@@ -20,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import os
 import threading
 from importlib import resources
@@ -34,7 +37,28 @@ from ..inference.restore import Restored, restore
 from ..training import checkpoints
 
 MAX_BODY = 2 * 1024 * 1024  # a drawn character's PNG is a few KB; 2 MB is generous
+PAGE_PIXELS = 2048 * 2048  # a canvas is a few hundred pixels a side
 TOP = 5
+# Predictions at once: more only queue for the same two cores. A request that waits
+# longer than BUSY_WAIT seconds for its turn gets a 503 and may try again.
+BUSY_SLOTS, BUSY_WAIT = 4, 10.0
+
+
+class Gate:
+    """At most `slots` requests do the work at once; the others wait up to `wait` s."""
+
+    def __init__(self, slots: int, wait: float):
+        self.slots, self.wait = threading.BoundedSemaphore(slots), wait
+
+    def __enter__(self):
+        if not self.slots.acquire(timeout=self.wait):
+            raise BadRequest(f"the page is busy (over {self.wait:g} s in the queue); try again",
+                             503)
+        return self
+
+    def __exit__(self, *exc):
+        self.slots.release()
+        return False
 
 
 # --- pictures as data URLs ------------------------------------------------------------------
@@ -45,7 +69,7 @@ def png_data_url(image: np.ndarray) -> str:
 
     img = Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8), mode="L")
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    img.save(buf, format="PNG", compress_level=1)  # a few KB either way; level 1 is 3x faster
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -54,14 +78,14 @@ def mosaic(maps: np.ndarray, cols: int = 8, gap: int = 1) -> np.ndarray:
     own scale (as visualize.activation_grid draws them), the gaps grey."""
     h, w, n = maps.shape
     rows = -(-n // cols)
-    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), 0.25, np.float32)
-    for i in range(n):
-        m = maps[:, :, i]
-        lo, hi = float(m.min()), float(m.max())
-        r, c = divmod(i, cols)
-        out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = (
-            (m - lo) / (hi - lo) if hi > lo else 0.0)
-    return out
+    lo, hi = maps.min(axis=(0, 1)), maps.max(axis=(0, 1))  # (N,) each map's range
+    span = np.where(hi > lo, hi - lo, 1.0)
+    scaled = np.where(hi > lo, (maps - lo) / span, 0.0).astype(np.float32)  # (H, W, N)
+    tiles = np.full((rows * cols, h + gap, w + gap), 0.25, np.float32)
+    tiles[:n, :h, :w] = scaled.transpose(2, 0, 1)
+    # (rows, cols, H+gap, W+gap) -> (rows, H+gap, cols, W+gap): the tiles side by side
+    out = tiles.reshape(rows, cols, h + gap, w + gap).transpose(0, 2, 1, 3)
+    return out.reshape(rows * (h + gap), cols * (w + gap))[: -gap or None, : -gap or None]
 
 
 def decode_data_url(text) -> bytes:
@@ -72,6 +96,19 @@ def decode_data_url(text) -> bytes:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise BadRequest("the image is not base64 data; send a PNG data URL") from None
+
+
+def decode_input(text) -> np.ndarray:
+    """The `x` that /api/predict answered with: 784 float32 pixels in [0, 1], base64."""
+    try:
+        raw = base64.b64decode(text, validate=True) if isinstance(text, str) else b""
+    except (binascii.Error, ValueError):
+        raw = b""
+    x = np.frombuffer(raw, dtype="<f4") if len(raw) == IMAGE_SIZE * IMAGE_SIZE * 4 else None
+    if x is None or not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise BadRequest("send {\"x\": ...} as /api/predict answered it: 784 pixels in "
+                         "[0, 1], float32, base64")
+    return x.reshape(IMAGE_SIZE, IMAGE_SIZE).astype(np.float32)
 
 
 # --- the model, shared ----------------------------------------------------------------------
@@ -119,8 +156,11 @@ class Model:
     def info(self) -> dict:
         return self.served().info
 
-    def predict(self, picture: np.ndarray) -> dict:
-        return self.served().predict(picture)
+    def predict(self, picture: np.ndarray, layers: bool = False) -> dict:
+        return self.served().predict(picture, layers)
+
+    def layers_for(self, x: np.ndarray) -> dict:
+        return self.served().layers_for(x)
 
 
 class Served:
@@ -148,16 +188,27 @@ class Served:
                 "classes": r.classes, "preprocess": r.preprocess, "filters": filters,
                 "layers": self.layers}
 
-    def predict(self, picture: np.ndarray) -> dict:
+    def predict(self, picture: np.ndarray, layers: bool = False) -> dict:
+        """The top 5 and the 28x28 input (as a PNG, and as `x`, the float32 pixels in
+        base64, for a /api/layers request to come); the live layers too with `layers`."""
         r = self.restored
         x = from_picture(picture, r.preprocess)
-        probs, maps = r.read(x, self.layers)
-        return {
-            "top": [{"char": c, "p": p} for c, p in r.top_k(probs[0], TOP)],
-            "input": png_data_url(x),
-            "layers": [{"name": n, "shape": list(m.shape[1:]), "png": png_data_url(mosaic(m[0]))}
-                       for n, m in zip(self.layers, maps)],
-        }
+        probs, maps = r.read(x, self.layers if layers else [])
+        out = {"top": [{"char": c, "p": p} for c, p in r.top_k(probs[0], TOP)],
+               "input": png_data_url(x),
+               "x": base64.b64encode(x.astype("<f4").tobytes()).decode("ascii")}
+        if layers:
+            out["layers"] = self._layer_pictures(maps)
+        return out
+
+    def layers_for(self, x: np.ndarray) -> dict:
+        """The live layers' maps for a 28x28 input that predict() made."""
+        _, maps = self.restored.read(x, self.layers)
+        return {"layers": self._layer_pictures(maps)}
+
+    def _layer_pictures(self, maps) -> list[dict]:
+        return [{"name": n, "shape": list(m.shape[1:]), "png": png_data_url(mosaic(m[0]))}
+                for n, m in zip(self.layers, maps)]
 
     def close(self) -> None:
         self.restored.close()
@@ -185,7 +236,11 @@ def save_drawing(raw: bytes, label: str, classes, mine_dir: Path) -> Path:
     if label not in classes:
         raise BadRequest(f"{label!r} is not one of this run's classes")
     folder = Path(mine_dir) / label
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file where the folder belongs, a read-only disk
+        raise BadRequest(f"cannot save into {folder} ({e.strerror or type(e).__name__}); "
+                         f"move what is in the way, or serve with another --mine folder", 409) from None
     numbers = [int(p.stem) for p in folder.glob("*.png") if p.stem.isdigit()]
     k = max(numbers, default=0) + 1
     while True:  # never overwrite: exclusive creation, next number on a race
@@ -196,6 +251,9 @@ def save_drawing(raw: bytes, label: str, classes, mine_dir: Path) -> Path:
             return path
         except FileExistsError:
             k += 1
+        except OSError as e:
+            raise BadRequest(f"cannot save {path} ({e.strerror}); free some space or serve "
+                             f"with another --mine folder", 507) from None
 
 
 # --- the app --------------------------------------------------------------------------------
@@ -208,6 +266,7 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     model = Model(Path(runs_root))
+    gate = Gate(BUSY_SLOTS, BUSY_WAIT)
     model.load(Path(run_dir) if run_dir is not None else newest_run(runs_root))
     mine = Path(mine_dir)
     static = resources.files(__package__) / "static"
@@ -235,35 +294,53 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
             return jsonify(error=f"no such asset {name!r}"), 404
         return asset(name, kinds[suffix])
 
-    def drawing() -> tuple[np.ndarray, bytes]:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise BadRequest("send JSON: {\"image\": \"data:image/png;base64,...\"}")
-        raw = decode_data_url(body.get("image"))
+    def body() -> dict:
+        """The request's JSON object; anything else (not JSON, nested past reason, a list)
+        is a 400 that says what to send."""
         try:
-            return read_picture(io.BytesIO(raw), name="the drawing"), raw
+            value = json.loads(request.get_data(cache=True) or b"null")
+        except (ValueError, RecursionError):
+            value = None
+        if not isinstance(value, dict):
+            raise BadRequest("send a JSON object, such as {\"image\": \"data:image/png;base64,...\"}")
+        return value
+
+    def drawing(fields: dict) -> tuple[np.ndarray, bytes]:
+        raw = decode_data_url(fields.get("image"))
+        try:
+            return read_picture(io.BytesIO(raw), max_pixels=PAGE_PIXELS, name="the drawing"), raw
         except PictureError as e:
-            raise BadRequest(str(e)) from None
+            raise BadRequest(str(e), 413 if "over the limit" in str(e) else 400) from None
 
     @app.post("/api/predict")
     def predict():
-        picture, _ = drawing()
-        try:
-            return jsonify(model.predict(picture))
-        except PictureError as e:  # "no ink found": an empty canvas
-            raise BadRequest(str(e), 422) from None
+        fields = body()
+        picture, _ = drawing(fields)
+        with gate:
+            try:
+                return jsonify(model.predict(picture, layers=fields.get("layers") is True))
+            except PictureError as e:  # "no ink found": an empty canvas
+                raise BadRequest(str(e), 422) from None
+
+    @app.post("/api/layers")
+    def layers():
+        x = decode_input(body().get("x"))
+        with gate:
+            return jsonify(model.layers_for(x))
 
     @app.post("/api/save")
     def save():
-        picture, raw = drawing()
-        label = (request.get_json(silent=True) or {}).get("label")
+        fields = body()
+        picture, raw = drawing(fields)
+        label = fields.get("label")
         if not isinstance(label, str):
             raise BadRequest("say what the drawing was: {\"label\": CHARACTER}")
         classes = model.served().restored.classes
-        try:
-            from_picture(picture)  # refuse a blank canvas before it becomes training data
-        except PictureError as e:
-            raise BadRequest(str(e), 422) from None
+        with gate:
+            try:
+                from_picture(picture)  # refuse a blank canvas before it becomes training data
+            except PictureError as e:
+                raise BadRequest(str(e), 422) from None
         path = save_drawing(raw, label, classes, mine)
         return jsonify(path=str(path), count=len(list(path.parent.glob("*.png"))))
 
@@ -277,7 +354,7 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
 
     @app.post("/api/run")
     def switch():
-        name = (request.get_json(silent=True) or {}).get("run")
+        name = body().get("run")
         if not isinstance(name, str) or not name:
             raise BadRequest("say which run: {\"run\": \"demo-expert\"}")
         model.load(model.inside_root(name))
@@ -300,5 +377,37 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
     def wrong_method(e):
         return jsonify(error="wrong method for this address"), 405
 
+    @app.errorhandler(Exception)
+    def unexpected(e):
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(e, HTTPException):
+            return jsonify(error=e.description), e.code
+        app.logger.exception("unexpected error")
+        return jsonify(error=f"the server failed ({type(e).__name__}); it is still up"), 500
+
     app.maist_model = model
     return app
+
+
+THREADS = 8  # waitress's worker threads; the Gate decides how many predict at once
+
+
+def make_server(app, host: str = "127.0.0.1", port: int = 0, threads: int = THREADS):
+    """A production WSGI server for the app: waitress, pure Python (no red warning, no
+    compiler). `.effective_port` is the port bound (port 0: a free one); `.run()` serves
+    until `.close()`."""
+    import logging
+
+    from waitress.server import create_server
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is 1"
+
+    if not (isinstance(port, int) and 0 <= port <= 65535):
+        raise BadRequest(f"port {port} is not a port; give 1 to 65535 (0: any free one)")
+    try:
+        return create_server(app, host=host, port=port, threads=threads, ident="MAIST")
+    except OSError as e:
+        raise BadRequest(f"cannot listen on {host}:{port} ({e.strerror}); pick another "
+                         f"--port or --host", 500) from None
+

@@ -13,9 +13,8 @@ The transforms (each pure: a batch and a seeded generator in, a batch out):
     mobius   z -> (az + b) / (cz + d) near the identity: the fourth seed's idea
     erase    a small blank patch (random erasing)
 
-The geometric ones compose into one sampling grid, resampled once for the whole batch by
-scipy.ndimage.map_coordinates (bilinear) on the images stacked into one tall picture with
-zero borders, so no image blends with another and there is no per-image Python loop.
+The geometric ones compose into one sampling grid, resampled once for the whole batch,
+bilinear, by a compiled loop (maist.data._bilinear): no per-image Python loop.
 Elastic fields come from a bank smoothed once (maist.augment.field_bank).
 Only training batches are augmented; validation and test never are.
 """
@@ -62,7 +61,7 @@ class Augment:
     def __post_init__(self):
         unknown = [k for k in self.kinds if k not in KINDS]
         if unknown:
-            raise ScheduleError(f"unknown augmentation {', '.join(unknown)}; choose from "
+            raise ScheduleError(f"unknown augmentation {', '.join(map(repr, unknown))}; choose from "
                                 f"{', '.join(PRESETS)} or a list of {', '.join(KINDS)}",
                                 params=("augment",))
         if not 0 <= self.p <= 1:
@@ -195,20 +194,20 @@ def mobius_grid(y, x, rng: np.random.Generator, cfg: Augment):
 def resample(images: np.ndarray, y, x) -> np.ndarray:
     """(n, 28, 28) sampled at centre-relative (y, x), bilinear, zero (paper) outside.
 
-    The images go in as one tall 2-D picture, each with a zero border, so one bilinear
-    map_coordinates call serves the batch: a sample's four neighbours always lie in its
-    own image or its border, and any point outside the image lands on that border (0).
+    A compiled loop (maist.data._bilinear) over the batch: each image padded with a zero
+    border, each point read from its own image.
     """
+    from . import _bilinear  # numba: compiled (and cached) on first use
+
     n, h, w = images.shape
-    half_y, half_x = (h - 1) / 2.0, (w - 1) / 2.0
-    tall = np.zeros((n, h + 2, w + 2), np.float32)
-    tall[:, 1:-1, 1:-1] = images
-    # +1 for the border; clipped to it, so nothing reaches the next image.
-    ry = np.clip(y + (half_y + 1), 0, h + 1) + (np.arange(n, dtype=np.float32) * (h + 2))[:, None, None]
-    rx = np.clip(x + (half_x + 1), 0, w + 1)
-    out = ndimage.map_coordinates(tall.reshape(n * (h + 2), w + 2), np.stack([ry, rx]),
-                                  order=1, mode="constant", cval=0.0, prefilter=False)
-    return out.astype(np.float32, copy=False)
+    padded = np.zeros((n, h + _bilinear.BEFORE + _bilinear.AFTER,
+                       w + _bilinear.BEFORE + _bilinear.AFTER), np.float32)
+    padded[:, _bilinear.BEFORE : _bilinear.BEFORE + h, _bilinear.BEFORE : _bilinear.BEFORE + w] = images
+    ys = np.ascontiguousarray(y + np.float32((h - 1) / 2.0), dtype=np.float32)
+    xs = np.ascontiguousarray(x + np.float32((w - 1) / 2.0), dtype=np.float32)
+    out = np.empty((n, h, w), np.float32)
+    _bilinear.sample(padded, ys, xs, out)
+    return out
 
 
 # --- pixel-wise transforms ------------------------------------------------------------------
@@ -218,14 +217,24 @@ def pen_width(images: np.ndarray, rng: np.random.Generator, cfg: Augment) -> np.
     a fraction blends between whole steps, so the width varies smoothly."""
     n = len(images)
     amount = rng.uniform(-cfg.pen, cfg.pen, n).astype(np.float32) * _chosen(rng, n, cfg.p)
-    cross = ndimage.generate_binary_structure(2, 1)[None]  # a plus: the gentlest step
     out = images
-    for grow, op in ((amount, ndimage.grey_dilation), (-amount, ndimage.grey_erosion)):
+    for grow, op in ((amount, np.maximum), (-amount, np.minimum)):
         current, k = images, 0
         while (grow > k).any():  # step k+1 counts fully where |amount| >= k+1, partly below
-            nxt = op(current, footprint=cross)
+            nxt = _cross(current, op)
             out = out + np.clip(grow - k, 0, 1)[:, None, None] * (nxt - current)
             current, k = nxt, k + 1
+    return out
+
+
+def _cross(images: np.ndarray, op) -> np.ndarray:
+    """Grey dilation (op np.maximum) or erosion (np.minimum) of (n, h, w) images by a plus,
+    the gentlest step: each pixel and its 4 neighbours, an edge pixel counting itself for
+    the neighbour outside (as ndimage's 'reflect' mode does), in five array operations."""
+    p = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    out = op(p[:, 1:-1, 1:-1], p[:, :-2, 1:-1])
+    for part in (p[:, 2:, 1:-1], p[:, 1:-1, :-2], p[:, 1:-1, 2:]):
+        op(out, part, out=out)
     return out
 
 

@@ -172,8 +172,20 @@ class MaistData:
 # --- splitting ----------------------------------------------------------------------------
 
 
+MAX_SEED = 2**31 - 1  # numpy, TensorFlow's graph and its ops all take a seed this size
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """`seed` as an int in 0..MAX_SEED, or a DatasetError that names it."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise DatasetError(f"{name} must be a whole number from 0 to {MAX_SEED}, not {seed!r}",
+                           params=(name,))
+    return int(seed)
+
+
 def split_by_writer(writers: np.ndarray, seed: int) -> list[np.ndarray]:
     """Indices of train, val and test such that no writer is in two of them."""
+    seed = check_seed(seed)
     unique = np.unique(writers)
     if len(unique) < 3:
         raise DatasetError(
@@ -188,9 +200,13 @@ def split_by_writer(writers: np.ndarray, seed: int) -> list[np.ndarray]:
 
 
 def split_at_random(n: int, seed: int) -> list[np.ndarray]:
-    """Per-image split, 80/10/10, as the blog and public ETL results do."""
+    """Per-image split, 80/10/10, as the blog and public ETL results do; from 3 images on,
+    every split has at least one (a run is validated and scored on something)."""
+    seed = check_seed(seed)
     perm = np.random.default_rng(seed).permutation(n)
     n_val, n_test = round(n * SPLIT_FRACTIONS[1]), round(n * SPLIT_FRACTIONS[2])
+    if n >= 3:
+        n_val, n_test = max(1, n_val), max(1, n_test)
     return [np.sort(perm[n_val + n_test :]), np.sort(perm[:n_val]), np.sort(perm[n_val : n_val + n_test])]
 
 
@@ -244,6 +260,7 @@ def build(
 
     `progress(done_bytes, total_bytes)` is called as chunks are read.
     """
+    seed = check_seed(seed)
     files = etl.find_etl_files(sources, fmt)
     class_set = get_class_set(classes)
     preprocess = ALIASES.get(preprocess, preprocess)
@@ -268,6 +285,14 @@ def build(
             progress(done, total)
 
     sel = etl.select(files, class_set, prep.fields, progress=tick, packed=prep.packed)
+    absent = [c for c, n in zip(class_set.chars, np.bincount(sel.labels, minlength=len(class_set)))
+              if n == 0]
+    if absent:
+        raise DatasetError(
+            f"{len(absent)} of the {len(class_set)} classes of {class_set.name} have no image "
+            f"in these files ({' '.join(absent[:12])}{' ...' if len(absent) > 12 else ''}): a "
+            f"model could never learn them. Pick a class set the files hold, or add files "
+            f"that hold them", params=("classes",))
     train, val, test = make_splits(sel.images, sel.labels, sel.writers, split, seed)
     meta = dict(options, sources=[str(p) for p in sel.files], formats=sorted(
         {f.format.name for f in files}))

@@ -232,8 +232,12 @@ def open_etl(
         )
     else:
         fmt = named
+    if not path.exists():
+        raise EtlFormatError(f"{path}: no such file" + (
+            f" (a link to {os.readlink(path)}, which is not there)" if path.is_symlink() else ""))
     if not path.is_file():
-        raise EtlFormatError(f"{path}: no such file")
+        raise EtlFormatError(f"{path}: not a regular file (a folder, a pipe or a device); give "
+                             f"AIST's data files")
     if not os.access(path, os.R_OK):
         raise EtlFormatError(f"{path}: not readable (permission denied); check its permissions")
     size = path.stat().st_size
@@ -303,7 +307,7 @@ def is_etl_source(path: str | os.PathLike) -> bool:
     if path.is_file():
         return format_from_name(path)[0] is not None
     return path.is_dir() and any(format_from_name(p)[0] is not None
-                                 for p in path.rglob("*") if p.is_file())
+                                 for _, _, names in os.walk(path) for p in map(Path, names))
 
 
 def _generated(paths: list[Path]) -> dict[Path, int]:
@@ -338,6 +342,28 @@ def _generated(paths: list[Path]) -> dict[Path, int]:
     return out
 
 
+def files_in(folder: Path) -> list[Path]:
+    """Every file under `folder`, sorted. What cannot be looked into is an error, never
+    passed over: a sub-folder that cannot be read, or a link to nothing in a data file's
+    name (a file left out would shrink the data set without a word)."""
+
+    def fail(e: OSError):
+        raise EtlFormatError(f"{e.filename}: cannot be read ({e.strerror}); check its "
+                             f"permissions, or move it out of {folder}")
+
+    out = []
+    for root, _, names in os.walk(folder, onerror=fail):
+        for name in names:
+            p = Path(root) / name
+            if p.is_symlink() and not p.exists():
+                if format_from_name(p)[0] is not None:
+                    raise EtlFormatError(f"{p}: a link to {os.readlink(p)}, which is not there; "
+                                         f"mend or remove the link")
+                continue
+            out.append(p)
+    return sorted(out)
+
+
 def find_etl_files(
     sources: str | os.PathLike | Sequence[str | os.PathLike],
     fmt: str | None = None,
@@ -355,7 +381,7 @@ def find_etl_files(
     paths: list[Path] = []
     for source in map(Path, sources):
         if source.is_dir():
-            entries = sorted(p for p in source.rglob("*") if p.is_file())
+            entries = files_in(source)
             if not entries:
                 raise EtlFormatError(
                     f"{source}: the folder is empty; unzip AIST's ETL files into it "

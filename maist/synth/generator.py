@@ -27,31 +27,36 @@ gives byte-identical files: writer w draws from default_rng([seed, w]).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import math
+import multiprocessing
 import os
 import re
 import time
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from ..data import etl
 from ..data.classes import DEFAULT_CLASSES, base_char, char_to_jis, get_class_set, reading, voicing
+from ..data.dataset import MAX_SEED
 from ..errors import EtlFormatError, SynthError
 from ..fileio import write_text_atomic
+from ..signals import stop_on_sigterm, worker_init
 from .strokes import KANJIVG_BOX, character_strokes, merge_strokes, sample_cubic, split_stroke
 
 ETL9G = etl.FORMATS["ETL9G"]
 FIELD_H, FIELD_W = ETL9G.height, ETL9G.width  # 127 rows of 128 pixels
 WRITERS_PER_FILE = ETL9G.writers_per_file  # 4, as in AIST's ETL9G_01 .. ETL9G_50
 FORMS_FILE = "forms.json"  # the handwritten variant forms, as data
+MAX_WRITERS = 100_000  # 25,000 files, about 50 GB for the 71 hiragana: beyond any use here
 # 2: per-stroke variation, joins, pen range, voicing marks; 3: variant forms; 4: proportion,
 # and stroke jitter in DEFAULT
 GENERATOR_VERSION = 4
@@ -81,6 +86,18 @@ class SynthConfig:
     proportion: float = 0.0
 
     def __post_init__(self):
+        if not isinstance(self.writers, int) or not 1 <= self.writers <= MAX_WRITERS:
+            raise SynthError(f"writers must be 1 to {MAX_WRITERS:,} (ETL9G has 4,000), not "
+                             f"{self.writers}", params=("writers",))
+        if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise SynthError(f"seed must be a whole number from 0 to {MAX_SEED}, not "
+                             f"{self.seed}", params=("seed",))
+        get_class_set(self.classes)  # an unknown class set is an error now, not in a worker
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SynthError(f"{f.name} must be a finite number, not {value}",
+                                 params=(f.name,))
         # A share outside 0..1 would act as 0 or 1 without a word; a negative strength
         # would draw the same as its positive.
         for name in ("connect_rate", "variant_rate", "fragment_rate"):
@@ -589,9 +606,6 @@ def generate(
     an unfinished one is replaced without asking.
     """
     out = Path(out_dir)
-    if cfg.writers < 1:
-        raise SynthError(f"at least one writer is needed, not {cfg.writers}",
-                         params=("writers",))
     class_set = get_class_set(cfg.classes)
     chars = class_set.chars
     for ch in chars:  # every character drawable before anything is written or removed
@@ -612,8 +626,7 @@ def generate(
                     note="Synthetic ETL9G-format data from KanjiVG strokes (CC BY-SA 3.0).")
     write_text_atomic(out / etl.MANIFEST, json.dumps(manifest, indent=2))  # before any file
     workers = max(1, min(cfg.workers, os.cpu_count() or 1))
-    with ProcessPoolExecutor(workers) if workers > 1 else _Inline() as pool:
-        writer_images = pool.map(render_writer, range(cfg.writers), [cfg] * cfg.writers)
+    with stop_on_sigterm(), rendered_writers(cfg, workers) as writer_images:
         batch: list[np.ndarray] = []
         for w, imgs in enumerate(writer_images):
             batch.append(imgs)
@@ -655,14 +668,21 @@ def is_complete(folder: str | os.PathLike) -> bool:
     return bool(manifest and manifest.get("complete"))
 
 
-class _Inline:
-    """A stand-in for a process pool when one process is asked for."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def map(self, fn, *iterables):
-        return map(fn, *iterables)
+@contextlib.contextmanager
+def rendered_writers(cfg: SynthConfig, workers: int) -> Iterator[Iterable[np.ndarray]]:
+    """render_writer for every writer, in order, on `workers` processes. On Ctrl-C,
+    SIGTERM or any error the workers are stopped at once (a pool left to finish its queue
+    would render every writer first), and none outlives this process."""
+    render = partial(render_writer, cfg=cfg)
+    if workers <= 1:
+        yield map(render, range(cfg.writers))
+        return
+    pool = multiprocessing.Pool(workers, initializer=worker_init)
+    try:
+        yield pool.imap(render, range(cfg.writers))
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()

@@ -91,12 +91,12 @@ def find(run_dir: str | os.PathLike, step: int | None = None, param: str = "step
     return found
 
 
-def saved_shapes(ckpt: str) -> dict[str, list[int]]:
+def saved_shapes(ckpt: str, param: str = "step") -> dict[str, list[int]]:
     """Variable name -> shape, as saved in a checkpoint."""
     try:
         return dict(tf1.train.list_variables(ckpt))
     except (tf.errors.OpError, ValueError) as e:
-        raise _unreadable(ckpt, e, "step") from None
+        raise _unreadable(ckpt, e, param) from None
 
 
 def _unreadable(ckpt: str, e: Exception, param: str) -> RunError:
@@ -114,9 +114,30 @@ def _unreadable(ckpt: str, e: Exception, param: str) -> RunError:
                     f"another model. {offer}.", params=(param,))
 
 
+def misfits(saved: dict[str, list[int]], variables: list) -> list[str]:
+    """'W_hidden: [784, 16] saved, [784, 64] here' for each variable the checkpoint lacks
+    or holds in another shape."""
+    out = []
+    for v in variables:
+        name, shape = v.op.name, v.shape.as_list()
+        if name not in saved:
+            out.append(f"{name}: not saved")
+        elif saved[name] != shape:
+            out.append(f"{name}: {saved[name]} saved, {shape} here")
+    return out
+
+
 def load(sess, variables: list, ckpt: str, param: str = "step") -> None:
-    """Load `variables` (by name) from a checkpoint into a session; a corrupt or foreign
-    checkpoint is a RunError naming `param`."""
+    """Load `variables` (by name) from a checkpoint into a session. A checkpoint that
+    does not fit the model (config.json changed, or another run's files) and one that is
+    corrupt are RunErrors, told apart, naming `param`."""
+    wrong = misfits(saved_shapes(ckpt, param), variables)
+    if wrong:
+        config = Path(ckpt).parent / "config.json"
+        raise RunError(f"checkpoint {ckpt} does not fit the model that {config} describes "
+                       f"({'; '.join(wrong[:3])}): config.json was changed after training, or "
+                       f"the checkpoint is another run's. Restore that run's own config.json",
+                       params=(param,))
     with sess.graph.as_default():
         saver = tf1.train.Saver(var_list=variables)
     try:
@@ -157,9 +178,8 @@ class Checkpoints:
 
     def restore(self, sess, ckpt: str) -> None:
         """Continue from `ckpt`; the rotation then counts the checkpoints already there."""
-        try:
-            self.saver.restore(sess, ckpt)
-        except (tf.errors.OpError, ValueError) as e:
-            raise _unreadable(ckpt, e, "step") from None
+        with sess.graph.as_default():
+            variables = tf1.global_variables()
+        load(sess, variables, ckpt)
         self.saver.recover_last_checkpoints([path(self.run_dir, s) for s in steps(self.run_dir)
                                              if s != 0])

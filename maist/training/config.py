@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..data.dataset import MAX_SEED
 from ..errors import MaistError, TrainingError
 from ..nets.models import get_model
 from .recipes import Recipe, get_recipe, with_overrides
 
-MAX_SEED = 2**31 - 1  # every generator MAIST seeds (numpy, TensorFlow's graph and ops) takes it
 # What a resumed run must share with the run it continues (the recipe's steps may grow).
 SAME_RUN = ("recipe", "model_options", "classes", "seed", "data.preprocess", "data.split",
             "data.classes")
@@ -194,10 +194,22 @@ def full_recipe(d) -> dict | None:
         return d
 
 
+def _with_option_defaults(config: dict) -> dict:
+    """config with its model's options filled in with their defaults, as TrainConfig
+    records them (a config.json written by hand may leave them out)."""
+    try:
+        spec = get_model(config["recipe"]["model"])
+        options = spec.check_options(dict(config.get("model_options") or {}))
+    except (MaistError, KeyError, TypeError, AttributeError):
+        return config
+    return {**config, "model_options": options}
+
+
 def differences(old: dict, new: dict, keys=SAME_RUN, steps: bool = False) -> list[str]:
     """'recipe.keep_prob: 0.5 -> 1' for each setting that differs. A recipe's descriptive
     fields never count; its steps count only with `steps` (a resumed run may grow)."""
     ignored = DESCRIPTIVE_FIELDS + (() if steps else ("steps",))
+    old, new = _with_option_defaults(old), _with_option_defaults(new)
     out = []
     for key in keys:
         a, b = _lookup(old, key), _lookup(new, key)

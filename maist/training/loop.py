@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -32,6 +30,7 @@ from ..errors import RunError, TrainingError
 from ..nets import graph as G
 from ..nets.backend import tf, tf1
 from ..nets.models import ModelSpec, get_model
+from ..signals import Terminated, stop_on_sigterm
 from . import checkpoints, rundir
 from .config import TrainConfig, record
 from .recipes import Recipe
@@ -200,37 +199,11 @@ def init_source(source: str, classes, model: str, new_head: bool) -> str:
 def load_weights(sess, g: G.Graph, ckpt: str) -> None:
     """A checkpoint's weights into the fresh graph, where names and shapes agree: a new
     readout layer (other classes) keeps its initial values; Adam's moments stay fresh."""
-    saved = checkpoints.saved_shapes(ckpt)
+    saved = checkpoints.saved_shapes(ckpt, "init_from")
     with g.graph.as_default():
         take = [v for v in tf1.trainable_variables()
                 if saved.get(v.op.name) == v.shape.as_list()]
     checkpoints.load(sess, take, ckpt, param="init_from")
-
-
-# --- stopping on a signal ------------------------------------------------------------------
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (kill, systemd, a batch scheduler), handled as Ctrl-C is: a checkpoint first."""
-
-
-class _StopOnSigterm:
-    """While training, SIGTERM raises Terminated in the main thread (no-op elsewhere)."""
-
-    def __enter__(self):
-        self.old = None
-        if threading.current_thread() is threading.main_thread():
-            self.old = signal.signal(signal.SIGTERM, self._raise)
-        return self
-
-    @staticmethod
-    def _raise(signum, frame):
-        raise Terminated()
-
-    def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGTERM, self.old)
-        return False
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -267,9 +240,6 @@ def train(
             raise TrainingError(f"the {name} split is empty, so the run could not be scored; "
                                 f"give more data (a writer split needs 3 writers or more)",
                                 params=("data",))
-    if recipe.batch_size > 1_000_000:
-        raise TrainingError(f"batch_size {recipe.batch_size} is beyond any machine's memory; "
-                            f"try 50 to 512", params=("batch_size",))
     absent = sorted(set(range(data.num_classes)) - set(np.unique(data.train.y).tolist()))
     if absent and not quiet:
         log(f"note: {len(absent)} of {data.num_classes} classes have no training images "
@@ -336,7 +306,7 @@ def _steps(sess, g, data, cfg, run_dir, start, ckpt, saver, log_, filters, log, 
     batches = Prefetch(lambda s: feed_dict(g, data.train, s, recipe, cfg.seed, aug),
                        recipe.steps)
     try:
-        with _StopOnSigterm():
+        with stop_on_sigterm():
             for step in range(start, recipe.steps):
                 lr, keep = recipe.learning_rate(step), recipe.keep_prob(step)
                 feed, n = batches.get(step)

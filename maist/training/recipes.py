@@ -21,6 +21,7 @@ from ..errors import ScheduleError
 from .schedule import Cosine, StepTable, parse_schedule
 
 SAMPLING = ("epoch", "random")
+MAX_BATCH = 1_000_000  # 3 GB of float32 images: anything larger cannot be held
 # Earlier names of recipes (the blog was once called "seed", as in the seed post).
 OLD_NAMES = {"blog-lr": "blog-lr", "blog-95": "blog-95", "blog-95-as-run": "blog-95-as-run"}
 
@@ -55,8 +56,15 @@ class Recipe:
                 isinstance(k, int) and isinstance(v, (int, float)) for k, v in self.blog.items()):
             raise ScheduleError(f"recipe {self.name}: blog maps steps to the blog's accuracies "
                                 f"({{\"10000\": 0.8715}}), not {self.blog!r}", params=("blog",))
+        if not self.name.isprintable() or not self.name.strip():
+            raise ScheduleError(f"a recipe's name is a line of printable text, not "
+                                f"{self.name!r:.40}", params=("recipe",))
         whole("steps", self.steps)
         whole("batch_size", self.batch_size)
+        if self.batch_size > MAX_BATCH:
+            raise ScheduleError(f"recipe {self.name}: batch_size {self.batch_size:,} is beyond "
+                                f"any machine's memory; 50 to 512 is usual",
+                                params=("batch_size",))
         for name in ("learning_rate", "keep_prob"):
             if not isinstance(getattr(self, name), (StepTable, Cosine)):
                 raise ScheduleError(f"recipe {self.name}: {name} must be a StepTable or Cosine "
@@ -112,7 +120,7 @@ class Recipe:
         missing = [k for k in known[:8] if k not in d]
         if unknown or missing:
             raise ScheduleError(
-                f"recipe fields: {'unknown ' + ', '.join(unknown) if unknown else ''}"
+                f"recipe fields: {'unknown ' + ', '.join(map(repr, unknown)) if unknown else ''}"
                 f"{'; ' if unknown and missing else ''}"
                 f"{'missing ' + ', '.join(missing) if missing else ''}; a recipe has "
                 f"{', '.join(known)}")

@@ -92,8 +92,11 @@ class Cosine:
     steps: int
 
     def __post_init__(self):
-        if self.steps < 1 or not 0 <= self.warmup <= self.steps:
-            raise ScheduleError(f"{self}: needs 0 <= warmup <= steps, and steps >= 1")
+        if self.steps < 1:
+            raise ScheduleError(f"{self}: steps must be 1 or more", params=("learning_rate",))
+        if not 0 <= self.warmup <= self.steps:
+            raise ScheduleError(f"{self}: the warm-up ({self.warmup} steps) must fit in the "
+                                f"schedule's {self.steps} steps", params=("learning_rate",))
 
     def stretched(self, steps: int) -> "Cosine":
         """The same shape over `steps`: the warm-up keeps its share of the schedule."""
@@ -120,9 +123,10 @@ class Cosine:
                                 f"floor=VALUE, steps=STEPS)', e.g. 'cosine(3e-3, warmup=300, "
                                 f"floor=1e-5, steps=6000)'")
         try:
-            return cls(float(m.group(1)), int(m.group(2)), float(m.group(3)), int(m.group(4)))
+            numbers = float(m.group(1)), int(m.group(2)), float(m.group(3)), int(m.group(4))
         except ValueError:
             raise ScheduleError(f"cannot read the numbers of {text!r}") from None
+        return cls(*numbers)  # its own checks say what is wrong (warmup > steps, ...)
 
     def __str__(self) -> str:
         return f"cosine({self.peak:g}, warmup={self.warmup}, floor={self.floor:g}, steps={self.steps})"

@@ -88,9 +88,14 @@ async function predict() {
       top.appendChild(li);
     }
     document.getElementById("input").src = data.input;
+    const label = document.getElementById("label");
+    if (!label.dataset.touched) label.value = data.top[0].char;
+    // The top 5 first; the maps in a second request, for the same 28x28 input.
+    const maps = await post("/api/layers", { x: data.x });
+    if (id !== requestId) return;
     const layers = document.getElementById("layers");
     layers.innerHTML = "";
-    for (const layer of data.layers) {
+    for (const layer of maps.layers) {
       const div = document.createElement("div");
       div.className = "layer";
       div.innerHTML = `<p></p><img alt="">`;
@@ -99,8 +104,6 @@ async function predict() {
       div.querySelector("img").alt = layer.name;
       layers.appendChild(div);
     }
-    const label = document.getElementById("label");
-    if (!label.dataset.touched) label.value = data.top[0].char;
   } catch (err) {
     if (id === requestId) { clearAnswer(); showError(err.message); }
   } finally {
