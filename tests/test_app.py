@@ -283,3 +283,26 @@ def test_the_json_api_answers_anything_with_a_4xx(client, url, body, raw, as_raw
         r = client.post(url, json=body)
     assert r.status_code in (200, 400, 403, 404, 409, 413, 422), (r.status_code, r.data[:200])
     assert r.is_json and (r.status_code == 200 or "error" in r.json)
+
+
+def test_switching_runs_while_others_predict_fails_no_request(world, tmp_path):
+    """A switch swaps the run between requests: one under way finishes on the run it began
+    with, and every answer is a 200."""
+    app = web.create_app(world / "runs" / "shapes", runs_root=world / "runs",
+                         mine_dir=tmp_path / "mine")
+    client = app.test_client()
+    codes, stop = [], threading.Event()
+
+    def predicting():
+        while not stop.is_set():
+            codes.append(client.post("/api/predict", json={"image": drawing(3)}).status_code)
+
+    threads = [threading.Thread(target=predicting) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for _ in range(6):
+        assert client.post("/api/run", json={"run": "shapes"}).status_code == 200
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert codes and set(codes) == {200}

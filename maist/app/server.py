@@ -145,9 +145,9 @@ class Model:
         except RunError as e:  # there, but damaged
             raise BadRequest(str(e), 409) from None
         with self.lock:
-            old, self.current = self.current, new
-        if old is not None:
-            old.close()
+            self.current = new
+        # The old run is not closed here: requests that began on it finish on it, and its
+        # session is released with the last reference to it.
 
     def served(self) -> "Served":
         with self.lock:
