@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.maist-installed
 
-.PHONY: install demo test serve figures bench clean-cache
+.PHONY: install demo test serve tensorboard notebooks export figures bench clean-cache
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,20 @@ test: $(STAMP)
 # The draw page on http://127.0.0.1:8000/ over the newest run (make demo first).
 serve: $(STAMP)
 	$(BIN)/python scripts/serve.py
+
+# TensorBoard over every run: curves, the filters, and the embedding projector of a run
+# that `python scripts/visualize.py RUN --projector` has written (http://127.0.0.1:6006/).
+tensorboard: $(STAMP)
+	$(BIN)/tensorboard --logdir runs --host 127.0.0.1
+
+# JupyterLab (an extra, installed here on first use) on the notebooks.
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
+	$(BIN)/jupyter lab notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# The make demo model as a SavedModel and TFLite files in runs/exports/demo (see README).
+export: $(STAMP)
+	$(BIN)/python scripts/export.py runs/demo-expert --out runs/exports/demo --quantize none,dynamic,int8 --force
 
 # The figures in docs/: see docs/README.md for what each command makes.
 figures: $(STAMP)

@@ -30,13 +30,14 @@ import os
 from typing import TYPE_CHECKING
 
 from .errors import MaistError
+from .version import VERSION
 
 if TYPE_CHECKING:
     from .data.dataset import MaistData
     from .inference.restore import Restored
     from .training.loop import RunResult
 
-__version__ = "0.1.0"
+__version__ = VERSION
 __all__ = ["MaistError", "load_data", "train", "restore", "MODELS", "ModelSpec", "register",
            "__version__"]
 

@@ -11,6 +11,7 @@
       ScheduleError    (training)        a step table, recipe or augmentation that cannot be used
       RunError         (training.rundir) a run directory that is missing, damaged or mismatched
       TrainingError    (training.loop)   a run that cannot start, continue or finish
+      ExportError      (inference.export) an export that cannot be made or read as asked
       BadRequest       (app)             a request the draw page refuses, with its HTTP status
       BrowserError     (app.browser)     no Chromium to drive, or the browser failed
 
@@ -69,6 +70,10 @@ class RunError(MaistError):
 
 class TrainingError(MaistError, RuntimeError):
     """A run that cannot start, continue or finish: the message says what to do."""
+
+
+class ExportError(MaistError, ValueError):
+    """An export that cannot be made as asked, or an exported model that cannot be read."""
 
 
 class BadRequest(MaistError):

@@ -12,7 +12,8 @@ from maist import cli
 
 def build_parser():
     p = cli.parser(__doc__)
-    p.add_argument("run_dir", help="a run directory written by scripts/train_maist.py")
+    p.add_argument("run_dir", help="a run directory written by scripts/train_maist.py, an "
+                   "exported SavedModel folder, or a .tflite file (scripts/export.py)")
     p.add_argument("images", nargs="+", help="picture files, one character each")
     p.add_argument("--top", type=int, default=5, help="how many guesses, 1 or more "
                    "(default: %(default)s)")
@@ -23,12 +24,12 @@ def build_parser():
 @cli.command(build_parser)
 def main(args) -> int:
     from maist.errors import MaistError, PictureError
-    from maist.inference.restore import restore
+    from maist.inference.export import open_model
 
     if args.top < 1:
         raise MaistError(f"--top must be 1 or more, not {args.top}")
     failed = 0
-    with restore(args.run_dir, args.step) as model:
+    with open_model(args.run_dir, args.step) as model:
         for path in args.images:
             try:
                 (top,), _ = model.predict([path], args.top)

@@ -2,6 +2,7 @@
 learning curves, the prediction grid and the confusion matrix.
 
     python scripts/visualize.py runs/demo-expert            # -> runs/demo-expert/figures/
+    python scripts/visualize.py runs/demo-expert --projector   # and runs/demo-expert/projector/
 """
 
 from __future__ import annotations
@@ -18,17 +19,30 @@ def build_parser():
     p.add_argument("--data", default=None, help="data for the example and the grid "
                    "(default: the run's own)")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/figures)")
+    p.add_argument("--projector", action="store_true", help="also write RUN_DIR/projector/ "
+                   "for TensorBoard's embedding projector (tensorboard --logdir runs), and "
+                   "embedding.png, a t-SNE of the same activations (default: off)")
+    p.add_argument("--n", type=int, default=2000, help="test images in the projector, 1 or "
+                   "more (default: %(default)s)")
     return p
 
 
 @cli.command(build_parser)
 def main(args) -> int:
-    from maist.analysis import report
+    from maist.analysis import projector, report, visualize
+    from maist.errors import MaistError
     from maist.inference.restore import restore
 
+    if args.n < 1:
+        raise MaistError(f"--n must be 1 or more, not {args.n}")
     restore(args.run_dir).close()  # a damaged run is reported before data is built
     data = report.data_for_run(args.run_dir, args.data)
     figures = report.run_figures(args.run_dir, data)
+    if args.projector:
+        folder, points, true, layer = projector.write(args.run_dir, data, args.n)
+        print(folder)
+        figures["embedding"] = visualize.embedding_figure(
+            points, true, data.classes, f"{layer} of {len(true)} test images (t-SNE)")
     for path in report.save_figures(figures, args.out or Path(args.run_dir) / "figures"):
         print(path)
     return 0

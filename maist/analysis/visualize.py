@@ -212,3 +212,25 @@ def accuracy_vs_step(curves: dict[str, list[tuple[int, float]]], blog: dict | No
     ax.legend()
     ax.set_title(title)
     return fig
+
+
+def embedding_figure(points: np.ndarray, labels: np.ndarray, classes, title: str = "",
+                     size: float = 9.0) -> Figure:
+    """2-D points (PCA of a hidden layer), each drawn as its class's character in a colour
+    of its own, so that clusters read as characters."""
+    from matplotlib import colormaps
+
+    fig = Figure(figsize=(size, size))
+    ax = fig.subplots()
+    colours = colormaps["hsv"](np.linspace(0, 0.9, max(len(classes), 1)))
+    for (x, y), k in zip(points, labels):
+        ax.text(x, y, classes[k], color=colours[k], fontsize=8, ha="center", va="center",
+                family=JAPANESE_FONT)
+    pad = 0.05 * (points.max(axis=0) - points.min(axis=0) + 1e-9)
+    ax.set_xlim(points[:, 0].min() - pad[0], points[:, 0].max() + pad[0])
+    ax.set_ylim(points[:, 1].min() - pad[1], points[:, 1].max() + pad[1])
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    return fig

@@ -33,7 +33,9 @@ from . import etl
 from .classes import DEFAULT_CLASSES, get_class_set
 from .preprocess import ALIASES, DEFAULT_PREPROCESS, get_preprocessor
 
-FORMAT_VERSION = 1  # bump when preprocessing or the .npz layout changes: old caches rebuild
+FORMAT_VERSION = 2  # bump when preprocessing or the .npz layout changes: old caches rebuild
+# 2: centered's centre of mass summed in float64 (a half-pixel centre no longer rounds by
+# float32 summation order)
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # 200 writers -> 160 / 20 / 20
 

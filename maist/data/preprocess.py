@@ -235,6 +235,9 @@ def ink_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
+TIE = 1e-4  # of a pixel: far above float32 resizing noise in the centre (about 1e-6 px), far below a real shift
+
+
 def center_one(field: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndarray:
     """One field in [0, 1] -> (size, size): crop, fit into box, centre of mass to centre."""
     mask = clean_ink(field)
@@ -249,11 +252,18 @@ def center_one(field: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndarra
     peak = small.max()
     if peak > 0:
         small /= peak  # thin or faint strokes lose contrast in the reduction: restore it
-    total = small.sum()
-    cy = (small.sum(axis=1) @ (np.arange(nh) + 0.5)) / total
-    cx = (small.sum(axis=0) @ (np.arange(nw) + 0.5)) / total
-    top = int(np.clip(round(size / 2 - cy), 0, size - nh))
-    left = int(np.clip(round(size / 2 - cx), 0, size - nw))
+    # Sums in float64, which hold these float32 values exactly: a symmetric character's
+    # centre falls on a half pixel, and float32 sums in another order (the exported
+    # model's) would round it the other way.
+    rows, cols = small.sum(axis=1, dtype=np.float64), small.sum(axis=0, dtype=np.float64)
+    total = rows.sum()
+    cy = (rows @ (np.arange(nh) + 0.5)) / total
+    cx = (cols @ (np.arange(nw) + 0.5)) / total
+    # Rounded half up, past a hair: a symmetric character's centre lies on a half pixel,
+    # where the last bit of float32 resizing (which differs in the exported model's ops)
+    # would otherwise decide the side.
+    top = int(np.clip(np.floor(size / 2 - cy + 0.5 + TIE), 0, size - nh))
+    left = int(np.clip(np.floor(size / 2 - cx + 0.5 + TIE), 0, size - nw))
     out[top : top + nh, left : left + nw] = small
     return out
 
@@ -515,15 +525,15 @@ class _Named:
 
 def from_picture(picture: np.ndarray | str | os.PathLike, how: str = DEFAULT_PREPROCESS,
                  thicken_to: float | None = LINE_WEIGHT) -> np.ndarray:
-    """A user's picture of one character (an array, or a PNG/JPEG path) -> (28, 28)
+    """A user's picture of one character (an array, a PNG/JPEG path or file object) -> (28, 28)
     float32 the way `how` trained: the one path from a picture to the network's input.
 
     `thicken_to`: thicken thin lines to this line weight first (None: leave them).
     """
     prep = get_preprocessor(how)
     name = f"{picture}: " if isinstance(picture, (str, os.PathLike)) else ""
-    if isinstance(picture, (str, os.PathLike)):
-        picture = read_picture(picture)
+    if isinstance(picture, (str, os.PathLike)) or hasattr(picture, "read"):
+        picture = read_picture(picture)  # a path, or the bytes of one as a file object
     picture = np.asarray(picture)
     if picture.ndim not in (2, 3) or picture.size == 0:
         raise PictureError(f"{name}a picture is a 2-D greyscale or RGB(A) array, not of "

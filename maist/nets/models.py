@@ -153,6 +153,7 @@ class ModelSpec:
     live: tuple[str, ...] | None = None  # the maps the draw page shows (default: activations)
     weights: str | None = None  # [784, K] weights, drawn as K 28x28 images
     weights_per_class: bool = False  # the K weight images are the classes (the beginner's)
+    features: str | None = None  # the last hidden layer [None, D]: the projector's embedding
     recipe: str | None = None  # the recipe that trains it by default
     note: str = ""
 
@@ -203,14 +204,15 @@ register(ModelSpec("beginner", lambda x, keep_prob, c, seed: beginner(x, c),
                    weights="W", weights_per_class=True, recipe="beginner",
                    note="softmax regression, the blog's beginner"))
 register(ModelSpec("expert", expert, filters="W_conv1", activations=_CONV_LAYERS,
-                   live=("h_relu1", "h_pool1", "h_pool2"), recipe="tutorial",
+                   live=("h_relu1", "h_pool1", "h_pool2"), recipe="tutorial", features="h_fc1",
                    note="the tutorial's CNN, the blog's expert"))
 register(ModelSpec("mlp", lambda x, keep_prob, c, seed, **o: mlp(x, c, **o),
                    options={"hidden": 16, "activation": "sigmoid"}, weights="W_hidden",
+                   features="h_hidden",
                    recipe="mlp", note="the MLP seed's 2-layer network"))
 register(ModelSpec("deep", deep, filters="W_conv1",
                    activations=("h_conv1", "h_conv2", "h_pool1", "h_conv3", "h_conv4", "h_pool2"),
-                   live=("h_conv1", "h_pool1", "h_pool2"), recipe="deep",
+                   live=("h_conv1", "h_pool1", "h_pool2"), recipe="deep", features="h_fc1",
                    note="the Keras CIFAR-10 seed's CNN"))
 
 

@@ -1,0 +1,430 @@
+"""Take a trained run out of MAIST: a SavedModel for TF Serving, TFLite files for phones.
+
+    export(run_dir, out, formats, quantize, calibration) -> [paths]   scripts/export.py
+    open_model(path) -> a model to read pictures with: a run directory (inference.restore),
+                        an exported SavedModel folder, or a .tflite file
+
+The SavedModel is TF1's (tf.compat.v1.saved_model.Builder, tag "serve"), as TF Serving's
+own mnist_saved_model.py writes it, with two signatures:
+
+    serving_default    images   float32 [None, 784], preprocessed, ink in [0, 1]
+                       -> scores float32 [None, C] (softmax), classes int64 [None] (top 1)
+    predict_pictures   pictures string [None], PNG or JPEG bytes
+                       -> scores, classes, and characters string [None] (top 1)
+
+predict_pictures runs the run's own preprocessing as TensorFlow ops (inference.tfprep), so
+a client sends a picture and gets a character back. The classes travel as
+assets/labels.txt (one character a line, in class order) with assets/maist.json (the run,
+step, classes, preprocessing, MAIST's version, the accuracy measured at export).
+
+TFLite files are converted from the SavedModel's serving_default (model.tflite, float32),
+with dynamic-range quantisation (model_dynamic.tflite) or full-integer quantisation
+calibrated on a few hundred of the run's training images (model_int8.tflite: int8 in and
+out, with their scales). labels.txt and maist.json sit beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..data.preprocess import DEFAULT_PREPROCESS, from_picture
+from ..errors import ExportError, PictureError
+from ..geometry import IMAGE_PIXELS
+from ..nets.backend import tf, tf1
+from ..nets.models import inference
+from ..training import checkpoints
+from ..training.rundir import read_config
+from ..version import VERSION
+from . import tfprep
+from .restore import restore, top_k
+
+FORMATS = ("saved_model", "tflite")
+QUANTIZE = ("none", "dynamic", "int8")
+TFLITE_NAMES = {"none": "model.tflite", "dynamic": "model_dynamic.tflite",
+                "int8": "model_int8.tflite"}
+CALIBRATION_IMAGES = 300  # training images that int8 quantisation measures ranges on
+
+
+def parse_source(text: str) -> tuple[Path, int | None]:
+    """'runs/demo-expert' -> (path, None); 'runs/demo-expert:1000' -> (path, 1000)."""
+    head, sep, tail = str(text).rpartition(":")
+    if sep and tail.isdigit():
+        return Path(head), int(tail)
+    return Path(text), None
+
+
+def check_choices(formats, quantize) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    formats, quantize = tuple(formats), tuple(quantize)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ExportError(f"unknown format {', '.join(map(repr, unknown)) or '(none)'}; choose "
+                          f"from {', '.join(FORMATS)}", params=("format",))
+    unknown = [q for q in quantize if q not in QUANTIZE]
+    if unknown or not quantize:
+        raise ExportError(f"unknown quantisation {', '.join(map(repr, unknown)) or '(none)'}; "
+                          f"choose from {', '.join(QUANTIZE)}", params=("quantize",))
+    return formats, quantize
+
+
+def check_out(out: Path, force: bool) -> None:
+    if out.exists() and not force:
+        raise ExportError(f"{out}: exists; replace it knowingly, or export elsewhere (nothing "
+                          f"was changed)", params=("force", "out"))
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out}: is a file; give a folder to export into", params=("out",))
+
+
+# --- the SavedModel -------------------------------------------------------------------------
+
+
+@dataclass
+class Exported:
+    """The export graph: the model behind two inputs, and its outputs."""
+
+    graph: tf.Graph
+    session: object
+    pictures: tf.Tensor
+    images: tf.Tensor
+    scores: tf.Tensor
+    classes: tf.Tensor
+    characters: tf.Tensor
+
+
+def build_export_graph(config: dict, ckpt: str) -> Exported:
+    """pictures -> the run's preprocessing in TF ops -> images (fed directly by
+    serving_default) -> the model (inference alone) -> scores, classes, characters;
+    the model's variables loaded from `ckpt`."""
+    recipe, chars = config["recipe"], config["classes"]
+    preprocess = config.get("data", {}).get("preprocess", DEFAULT_PREPROCESS)
+    graph = tf.Graph()
+    with graph.as_default():
+        pictures = tf1.placeholder(tf.string, [None], name="pictures")
+        prepared = tfprep.pictures_to_inputs(pictures, preprocess)
+        # Fed, it is serving_default's input and the preprocessing is not run.
+        images = tf1.placeholder_with_default(prepared, [None, IMAGE_PIXELS], name="images")
+        logits = inference(recipe["model"], images, None, len(chars), config["seed"],
+                           **config.get("model_options", {}))
+        scores = tf.nn.softmax(logits, name="scores")
+        classes = tf.argmax(scores, 1, name="classes")
+        characters = tf.gather(tf.constant(chars), classes, name="characters")
+        variables = tf1.global_variables()
+    session = tf1.Session(graph=graph)
+    checkpoints.load(session, variables, ckpt)
+    return Exported(graph, session, pictures, images, scores, classes, characters)
+
+
+def write_saved_model(e: Exported, folder: Path, labels: Path) -> Path:
+    """TF1's Builder, tag 'serve', two signatures; labels.txt as an asset."""
+    sd = tf1.saved_model.signature_def_utils.predict_signature_def
+    with e.graph.as_default():
+        asset = tf.constant(str(labels), name="labels_txt")
+        tf1.add_to_collection(tf1.GraphKeys.ASSET_FILEPATHS, asset)
+        builder = tf1.saved_model.Builder(str(folder))
+        builder.add_meta_graph_and_variables(
+            e.session, [tf1.saved_model.tag_constants.SERVING],
+            signature_def_map={
+                "serving_default": sd({"images": e.images},
+                                      {"scores": e.scores, "classes": e.classes}),
+                "predict_pictures": sd({"pictures": e.pictures},
+                                       {"scores": e.scores, "classes": e.classes,
+                                        "characters": e.characters})},
+            assets_collection=tf1.get_collection(tf1.GraphKeys.ASSET_FILEPATHS),
+            strip_default_attrs=True)
+        builder.save()
+    return folder
+
+
+# --- TFLite ---------------------------------------------------------------------------------
+
+
+def tflite_bytes(saved_model: Path, quantize: str,
+                 calibration: Callable[[], np.ndarray] | None) -> bytes:
+    """serving_default converted to TFLite: float32, dynamic-range or full-integer."""
+    # TF1's converter refuses a SavedModel that lists assets: it reads a copy that does not
+    # (the graph and variables are the same; labels.txt is of no use to a .tflite anyway).
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((saved_model / "saved_model.pb").read_bytes())
+    for meta_graph in proto.meta_graphs:
+        if "saved_model_assets" in meta_graph.collection_def:
+            del meta_graph.collection_def["saved_model_assets"]
+    with tempfile.TemporaryDirectory() as bare:
+        (Path(bare) / "saved_model.pb").write_bytes(proto.SerializeToString())
+        shutil.copytree(saved_model / "variables", Path(bare) / "variables")
+        try:
+            converter = tf1.lite.TFLiteConverter.from_saved_model(
+                bare, signature_key="serving_default")
+        except Exception as e:
+            raise ExportError(f"TFLite conversion failed: {str(e).splitlines()[0][:200]}") from None
+        return _convert(converter, quantize, calibration)
+
+
+def _convert(converter, quantize: str, calibration) -> bytes:
+    if quantize in ("dynamic", "int8"):
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "int8":
+        x = calibration() if calibration is not None else None
+        if x is None or not len(x):
+            raise ExportError("int8 quantisation measures ranges on the run's training images, "
+                              "and there are none to use; give the run's data (or other "
+                              "images of the same preprocessing)", params=("data",))
+
+        def representative():
+            for row in np.asarray(x, np.float32).reshape(-1, IMAGE_PIXELS):
+                yield [row[None]]
+
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    try:
+        return converter.convert()
+    except Exception as e:  # the converter's own errors are of many kinds
+        raise ExportError(f"TFLite conversion ({quantize}) failed: {str(e).splitlines()[0][:200]}") from None
+
+
+# --- all of it ------------------------------------------------------------------------------
+
+
+def measured_accuracy(e: Exported, x: np.ndarray | None, y: np.ndarray | None) -> float | None:
+    if x is None or not len(x):
+        return None
+    predicted = np.concatenate([e.session.run(e.classes, {e.images: x[i : i + 1000]})
+                                for i in range(0, len(x), 1000)])
+    return float((predicted == y).mean())
+
+
+def export(
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    formats=FORMATS,
+    quantize=("none",),
+    data=None,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> list[Path]:
+    """Export run `source` ('RUN_DIR' or 'RUN_DIR:STEP') into folder `out`.
+
+    `data`: the run's MaistData (its test split is scored into maist.json; its training
+    split calibrates int8), or None. `out` is refused if it exists, unless `force`; it is
+    written into a temporary folder beside it and renamed, so a failed export leaves
+    nothing half-written and an old export stays until the new one is whole.
+    """
+    formats, quantize = check_choices(formats, quantize)
+    out = Path(out)
+    check_out(out, force)
+    run_dir, step = parse_source(source)
+    config = read_config(run_dir)
+    ckpt = checkpoints.find(run_dir, step, param="step")
+    if "int8" in quantize and "tflite" in formats and (data is None or not len(data.train)):
+        raise ExportError("int8 quantisation measures ranges on the run's training images, and "
+                          "there are none to use; give the run's data", params=("data",))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    written = []
+    try:
+        labels = tmp / "labels.txt"
+        labels.write_text("".join(f"{c}\n" for c in config["classes"]), encoding="utf-8")
+        e = build_export_graph(config, ckpt)
+        try:
+            test = data.test if data is not None else None
+            accuracy = measured_accuracy(e, None if test is None else test.x,
+                                         None if test is None else test.y)
+            meta = {"run": str(run_dir.resolve()), "step": checkpoints.step_of(ckpt),
+                    "classes": config["classes"], "model": config["recipe"]["model"],
+                    "preprocess": config.get("data", {}).get("preprocess", DEFAULT_PREPROCESS),
+                    "maist_version": VERSION, "test_accuracy": accuracy,
+                    "test_data": None if data is None else data.meta.get("path"),
+                    "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            (tmp / "maist.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False),
+                                            encoding="utf-8")
+            saved = write_saved_model(e, tmp / "saved_model", labels)
+        finally:
+            e.session.close()
+        shutil.copy(tmp / "maist.json", saved / "assets" / "maist.json")
+        log(f"SavedModel: {out / 'saved_model'} (test accuracy {accuracy})")
+        if "tflite" in formats:
+            calibration = (lambda: data.train.x[:CALIBRATION_IMAGES]) if data is not None else None
+            for q in quantize:
+                path = tmp / TFLITE_NAMES[q]
+                path.write_bytes(tflite_bytes(saved, q, calibration))
+                log(f"TFLite ({q}): {out / path.name}, {path.stat().st_size:,} bytes")
+        if "saved_model" not in formats:
+            shutil.rmtree(saved)
+        _chmod_tree(tmp)
+        _replace(tmp, out)
+        written = sorted(p for p in out.iterdir())
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return written
+
+
+def _chmod_tree(folder: Path) -> None:
+    """mkdtemp's 0700 and friends -> what any new file and folder gets under the umask."""
+    from ..fileio import current_umask
+
+    mask = current_umask()
+    os.chmod(folder, 0o777 & ~mask)
+    for p in folder.rglob("*"):
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """tmp becomes out; an old out is moved aside first and removed once tmp is in place."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --- reading an export ------------------------------------------------------------------------
+
+
+def _meta(folder: Path) -> dict:
+    path = folder / "maist.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        assert isinstance(meta.get("classes"), list)  # noqa: S101 - caught just below
+        return meta
+    except (OSError, ValueError, AssertionError, AttributeError):
+        raise ExportError(f"{path}: missing or damaged; export the run again") from None
+
+
+class SavedModelReader:
+    """An exported SavedModel, read as MAIST reads a run: numpy preprocessing, then
+    serving_default."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        meta = _meta(self.folder / "assets")
+        self.classes, self.preprocess, self.step = meta["classes"], meta["preprocess"], meta["step"]
+        self.graph = tf.Graph()
+        self.session = tf1.Session(graph=self.graph)
+        try:
+            with self.graph.as_default():
+                mg = tf1.saved_model.loader.load(self.session, ["serve"], str(self.folder))
+        except Exception as e:  # a damaged or foreign SavedModel
+            self.session.close()
+            raise ExportError(f"{self.folder}: not a readable SavedModel ({type(e).__name__}); "
+                              f"export the run again") from None
+        sig = mg.signature_def["serving_default"]
+        self.x = self.graph.get_tensor_by_name(sig.inputs["images"].name)
+        self.scores = self.graph.get_tensor_by_name(sig.outputs["scores"].name)
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float32).reshape(-1, IMAGE_PIXELS)
+        return np.concatenate([self.session.run(self.scores, {self.x: x[i : i + 1000]})
+                               for i in range(0, len(x), 1000)] or [np.zeros((0, len(self.classes)))])
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def tflite_interpreter(path: Path):
+    """ai-edge-litert's Interpreter (the supported one, pip install ai-edge-litert), else
+    TensorFlow's own tf.lite.Interpreter."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        Interpreter = tf.lite.Interpreter
+    try:
+        return Interpreter(model_path=str(path))
+    except (ValueError, RuntimeError) as e:
+        raise ExportError(f"{path}: not a readable TFLite model ({str(e).splitlines()[0][:120]}); "
+                          f"export the run again") from None
+
+
+class TFLiteReader:
+    """A .tflite file with the maist.json beside it; int8 models are fed and read through
+    their own scales."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        meta = _meta(self.path.parent)
+        self.classes, self.preprocess, self.step = meta["classes"], meta["preprocess"], meta["step"]
+        self.interpreter = tflite_interpreter(self.path)
+        self.input = self.interpreter.get_input_details()[0]
+        self._batch = None
+
+    def _scores_detail(self):
+        for d in self.interpreter.get_output_details():
+            if len(d["shape"]) == 2 and d["shape"][-1] == len(self.classes):
+                return d
+        raise ExportError(f"{self.path}: no output of {len(self.classes)} scores")
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float32).reshape(-1, IMAGE_PIXELS)
+        if len(x) != self._batch:
+            self.interpreter.resize_tensor_input(self.input["index"], [len(x), IMAGE_PIXELS])
+            self.interpreter.allocate_tensors()
+            self._batch = len(x)
+        scale, zero = self.input["quantization"]
+        if self.input["dtype"] == np.int8:
+            x = np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
+        self.interpreter.set_tensor(self.input["index"], x)
+        self.interpreter.invoke()
+        out = self._scores_detail()
+        scores = self.interpreter.get_tensor(out["index"])
+        if out["dtype"] == np.int8:
+            s, z = out["quantization"]
+            scores = (scores.astype(np.float32) - z) * s
+        return scores.astype(np.float32)
+
+    def close(self) -> None:
+        pass
+
+
+class Reader:
+    """What predict.py needs of any model: classes, preprocessing, probabilities, top-k."""
+
+    def __init__(self, model, name: str):
+        self.model, self.name = model, name
+        self.classes, self.preprocess = model.classes, model.preprocess
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return self.model.probabilities(x)
+
+    def predict(self, pictures, k: int = 5) -> tuple[list[list[tuple[str, float]]], np.ndarray]:
+        if k < 1:
+            raise PictureError(f"top-k needs k of at least 1, not {k}", params=("top",))
+        x = np.stack([from_picture(p, self.preprocess) for p in pictures]).reshape(-1, IMAGE_PIXELS)
+        return [top_k(p, self.classes, k) for p in self.probabilities(x)], x
+
+    def close(self) -> None:
+        self.model.close()
+
+    def __enter__(self) -> "Reader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_model(path: str | os.PathLike, step: int | None = None) -> Reader:
+    """A run directory, an exported SavedModel folder (or the export folder holding one),
+    or a .tflite file: each read the way MAIST reads a run."""
+    path = Path(path)
+    if path.suffix == ".tflite":
+        if not path.is_file():
+            raise ExportError(f"{path}: no such TFLite file")
+        return Reader(TFLiteReader(path), str(path))
+    if (path / "saved_model.pb").is_file():
+        return Reader(SavedModelReader(path), str(path))
+    if (path / "saved_model" / "saved_model.pb").is_file():
+        return Reader(SavedModelReader(path / "saved_model"), str(path))
+    return Reader(restore(path, step), str(path))  # a run directory, or the error that says
+    # what is missing from one

@@ -1,0 +1,274 @@
+"""Models that leave MAIST: the SavedModel read by plain TensorFlow, TFLite, predict.py on
+both, the preprocessing in TF ops against MAIST's own, and the embedding projector."""
+
+import base64
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, shape, tiny_data, touch_or_skip
+from PIL import Image
+
+from maist.data import preprocess as P
+from maist.errors import ExportError, RunError
+from maist.inference import export, tfprep
+from maist.inference.restore import restore
+from maist.nets.backend import tf, tf1
+from maist.training import recipes
+from maist.training.config import TrainConfig
+from maist.training.loop import train
+from maist.training.schedule import StepTable
+
+
+def drawing_png(k: int, size: int = 140, mode: str = "L", jitter=(0, 0)) -> bytes:
+    """Class k's shape drawn as a person would send it: dark ink on white."""
+    img = Image.fromarray((255 - shape(k, *jitter) * 255).astype(np.uint8)).resize((size, size),
+                                                                                Image.BILINEAR)
+    buf = io.BytesIO()
+    img.convert(mode).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A run trained on the shapes set, exported as a SavedModel and three TFLite files."""
+    root = tmp_path_factory.mktemp("export")
+    data = tiny_data(num_classes=5, per_class=240)
+    data.meta["path"] = str(data.save(root / "shapes.npz"))
+    recipe = recipes.Recipe("t", "expert", "adam", "stable", 150, 32, StepTable.constant(1e-3),
+                            StepTable.constant(0.5), sampling="epoch")
+    train(data, TrainConfig(recipe, eval_every=150), root / "run", log=lambda s: None, quiet=True)
+    export.export(root / "run", root / "out", quantize=("none", "dynamic", "int8"), data=data,
+                  log=lambda s: None)
+    return root, data
+
+
+def test_the_export_holds_the_model_its_labels_and_where_it_came_from(exported):
+    root, data = exported
+    out = root / "out"
+    assert {p.name for p in out.iterdir()} == {"saved_model", "labels.txt", "maist.json",
+                                               "model.tflite", "model_dynamic.tflite",
+                                               "model_int8.tflite"}
+    labels = (out / "saved_model" / "assets" / "labels.txt").read_text(encoding="utf-8").split("\n")
+    assert labels[:-1] == list(data.classes) and (out / "labels.txt").read_text(encoding="utf-8") == \
+        "\n".join(data.classes) + "\n"
+    meta = json.loads((out / "saved_model" / "assets" / "maist.json").read_text(encoding="utf-8"))
+    assert meta["step"] == 150 and meta["classes"] == list(data.classes)
+    assert meta["preprocess"] == "centered" and meta["maist_version"]
+    with restore(root / "run") as r:
+        accuracy = float((r.probabilities(data.test.x).argmax(1) == data.test.y).mean())
+    assert meta["test_accuracy"] == pytest.approx(accuracy)
+
+
+PLAIN_TF = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+assert "maist" not in sys.modules
+model = tf.saved_model.load(sys.argv[1])
+x = np.load(sys.argv[2])
+images = model.signatures["serving_default"](images=tf.constant(x))
+pictures = json.load(open(sys.argv[3]))
+import base64
+read = model.signatures["predict_pictures"](
+    pictures=tf.constant([base64.b64decode(p) for p in pictures]))
+print(json.dumps({"scores": images["scores"].numpy().tolist(),
+                  "classes": images["classes"].numpy().tolist(),
+                  "characters": [c.decode() for c in read["characters"].numpy()],
+                  "picture_classes": read["classes"].numpy().tolist(),
+                  "maist_loaded": "maist" in sys.modules}))
+"""
+
+
+def test_plain_tensorflow_serves_the_savedmodel_with_maists_answers(exported, tmp_path):
+    """A fresh Python that never imports MAIST: serving_default gives the session's scores;
+    predict_pictures, fed PNG bytes, reads the pictures as MAIST does."""
+    root, data = exported
+    x = data.test.x[:200]
+    np.save(tmp_path / "x.npy", x)
+    pictures = [drawing_png(k % 5, size=60 + 23 * (k % 7), mode=("L", "RGB", "RGBA")[k % 3],
+                            jitter=(k % 5 - 2, (k * 3) % 5 - 2)) for k in range(60)]
+    (tmp_path / "p.json").write_text(json.dumps([base64.b64encode(p).decode() for p in pictures]))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, "-c", PLAIN_TF, str(root / "out" / "saved_model"),
+                          str(tmp_path / "x.npy"), str(tmp_path / "p.json")],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["maist_loaded"] is False
+    with restore(root / "run") as r:
+        want = r.probabilities(x)
+        (tops, _) = r.predict([io.BytesIO(p) for p in pictures], 1)
+    np.testing.assert_allclose(np.array(got["scores"]), want, atol=1e-5)
+    assert got["classes"] == want.argmax(1).tolist()
+    maist_chars = [t[0][0] for t in tops]
+    agree = np.mean([a == b for a, b in zip(got["characters"], maist_chars)])
+    assert agree >= 0.99, (got["characters"], maist_chars)
+
+
+def run_tflite(path: Path, x: np.ndarray) -> np.ndarray:
+    reader = export.TFLiteReader(path)
+    return np.concatenate([reader.probabilities(x[i : i + 64]) for i in range(0, len(x), 64)])
+
+
+def test_tflite_reads_as_the_session_does(exported):
+    root, data = exported
+    x = data.test.x
+    with restore(root / "run") as r:
+        want = r.probabilities(x)
+    top = want.argmax(1)
+    plain = run_tflite(root / "out" / "model.tflite", x)
+    np.testing.assert_allclose(plain, want, atol=1e-4)
+    assert (plain.argmax(1) == top).all()
+    dynamic = run_tflite(root / "out" / "model_dynamic.tflite", x)
+    assert (dynamic.argmax(1) == top).mean() >= 0.99
+    int8 = run_tflite(root / "out" / "model_int8.tflite", x)
+    assert (int8.argmax(1) == top).mean() >= 0.98
+    size = {q: (root / "out" / name).stat().st_size for q, name in export.TFLITE_NAMES.items()}
+    assert size["dynamic"] < 0.35 * size["none"] and size["int8"] < 0.35 * size["none"]
+
+
+def test_predict_reads_a_savedmodel_and_a_tflite_as_the_run(exported, tmp_path):
+    root, data = exported
+    paths = []
+    for k in range(5):
+        (tmp_path / f"c{k}.png").write_bytes(drawing_png(k, size=112))
+        paths.append(str(tmp_path / f"c{k}.png"))
+
+    def answers(model: Path) -> list[str]:
+        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "predict.py"), str(model),
+                              *paths], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return [line.split(": ")[1].split()[0] for line in out.stdout.strip().splitlines()]
+
+    own = answers(root / "run")
+    assert own == list(data.classes)
+    assert answers(root / "out" / "saved_model") == own
+    assert answers(root / "out") == own  # the export folder holding the SavedModel
+    assert answers(root / "out" / "model.tflite") == own
+
+
+def test_bad_exports_are_clear_errors_and_change_nothing(exported, tmp_path):
+    root, data = exported
+    (tmp_path / "empty-run").mkdir()
+    (tmp_path / "empty-run" / "config.json").write_text((root / "run" / "config.json").read_text())
+    with pytest.raises(RunError, match="no checkpoint"):
+        export.export(tmp_path / "empty-run", tmp_path / "x", data=data, log=lambda s: None)
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "mine.txt").write_text("keep me")
+    with pytest.raises(ExportError, match="exists") as e:
+        export.export(root / "run", tmp_path / "taken", data=data, log=lambda s: None)
+    assert e.value.params == ("force", "out")
+    assert (tmp_path / "taken" / "mine.txt").read_text() == "keep me"
+    with pytest.raises(ExportError, match="unknown format 'onnx'"):
+        export.export(root / "run", tmp_path / "y", formats=("onnx",), log=lambda s: None)
+    with pytest.raises(ExportError, match="unknown quantisation 'int4'"):
+        export.export(root / "run", tmp_path / "y", quantize=("int4",), log=lambda s: None)
+    with pytest.raises(ExportError, match="int8 quantisation.*no"):
+        export.export(root / "run", tmp_path / "y", quantize=("int8",), data=None,
+                      log=lambda s: None)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no half-written folder
+    # --force replaces an export whole
+    export.export(root / "run", tmp_path / "taken", formats=("saved_model",), data=data,
+                  force=True, log=lambda s: None)
+    assert not (tmp_path / "taken" / "mine.txt").exists()
+    assert (tmp_path / "taken" / "saved_model" / "saved_model.pb").is_file()
+
+
+# --- the preprocessing, as TF ops, against MAIST's own -----------------------------------
+
+
+def tf_inputs(pictures: list[bytes], preprocess: str = "centered") -> np.ndarray:
+    graph = tf.Graph()
+    with graph.as_default():
+        fed = tf1.placeholder(tf.string, [None])
+        out = tfprep.pictures_to_inputs(fed, preprocess)
+    with tf1.Session(graph=graph) as sess:
+        return np.concatenate([sess.run(out, {fed: pictures[i : i + 64]})
+                               for i in range(0, len(pictures), 64)])
+
+
+def numpy_inputs(pictures: list[bytes], preprocess: str = "centered") -> np.ndarray:
+    return np.stack([P.from_picture(P.read_picture(io.BytesIO(p)), preprocess)
+                     for p in pictures]).reshape(len(pictures), -1)
+
+
+def made_pictures() -> list[bytes]:
+    """Pictures of every kind the reader meets: grey, RGB, RGBA from a canvas, JPEG,
+    white on black, white ink on transparency, larger than the 512-px working size."""
+    out = [drawing_png(k, size=s, mode=m) for k, s, m in
+           [(0, 140, "L"), (1, 97, "RGB"), (2, 280, "RGBA"), (3, 700, "L"), (4, 1100, "RGB")]]
+    img = Image.fromarray((shape(2) * 255).astype(np.uint8)).resize((150, 150))  # white on black
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    out.append(buf.getvalue())
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=92)
+    out.append(buf.getvalue())
+    rgba = np.zeros((28, 28, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = 255, (shape(1) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").resize((84, 84)).save(buf, "PNG")
+    out.append(buf.getvalue())
+    return out
+
+
+@pytest.mark.parametrize("preprocess", ["centered", "blog"])
+def test_tf_preprocessing_matches_maists_on_every_kind_of_picture(preprocess):
+    pictures = made_pictures()
+    got, want = tf_inputs(pictures, preprocess), numpy_inputs(pictures, preprocess)
+    assert np.abs(got - want).max() <= 2 / 255, np.abs(got - want).max(axis=1)
+
+
+def test_a_blank_picture_is_an_all_zero_input():
+    buf = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buf, "PNG")
+    assert not tf_inputs([buf.getvalue()]).any()
+
+
+@pytest.mark.slow
+def test_tf_preprocessing_matches_maists_on_the_real_touch_drawings():
+    """All 745 real drawings, as PNG bytes: within 2/255 of MAIST's numpy, pixel for pixel."""
+    images, _ = touch_or_skip()
+    pictures = []
+    for im in images:
+        buf = io.BytesIO()
+        Image.fromarray(im).save(buf, "PNG")
+        pictures.append(buf.getvalue())
+    diff = np.abs(tf_inputs(pictures) - numpy_inputs(pictures)).max(axis=1)
+    assert diff.max() <= 2 / 255, (int(np.argmax(diff)), float(diff.max()))
+
+
+# --- the embedding projector --------------------------------------------------------------
+
+
+def test_the_projector_sits_in_the_run_and_tensorboard_can_read_it(exported):
+    from google.protobuf import text_format
+    from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
+
+    from maist.analysis import projector
+
+    root, data = exported
+    n = 50
+    folder, points, true, layer = projector.write(root / "run", data, n=n)
+    assert folder == root / "run" / "projector" and layer == "h_fc1"
+    config = text_format.Parse((folder / "projector_config.pbtxt").read_text(), ProjectorConfig())
+    (emb,) = config.embeddings
+    for asset in (emb.metadata_path, emb.sprite.image_path):
+        assert (folder / asset).resolve().is_relative_to((root / "run").resolve())
+        assert not os.path.isabs(asset) and (folder / asset).is_file()
+    side = math.ceil(math.sqrt(n)) * 28
+    assert Image.open(folder / emb.sprite.image_path).size == (side, side)
+    rows = (folder / emb.metadata_path).read_text(encoding="utf-8").splitlines()
+    assert len(rows) == n + 1 and rows[0].split("\t") == ["true", "predicted", "correct", "writer"]
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(folder)))
+    assert reader.get_variable_to_shape_map()[emb.tensor_name] == [n, 1024]
+    assert list(folder.glob("events.out.tfevents.*"))  # a run of its own for TensorBoard
+    assert points.shape == (len(true), 2) and np.isfinite(points).all()
