@@ -528,8 +528,8 @@ def test_the_generator_stops_on_a_signal_to_its_main_process(tmp_path, sig, code
     except subprocess.TimeoutExpired:
         proc.kill()
         raise AssertionError("the generator did not stop within 30 s of the signal") from None
-    assert proc.returncode == code, err
-    assert "Traceback" not in err and err.strip().splitlines()[-1] in ("interrupted", "terminated")
+    assert proc.returncode == code, (proc.returncode, err[-3000:])
+    assert "Traceback" not in err and err.strip().splitlines()[-1] in ("interrupted", "terminated"), err[-3000:]
     time.sleep(0.5)
     assert not [w for w in workers if alive(w)], "workers outlived the generator"
     manifest = json.loads((tmp_path / "s" / "MAIST_SYNTHETIC.json").read_text())
