@@ -7,11 +7,19 @@ that ETL files file them under.
     jis0208_table() / jis0201_table()        the same facts as lookup arrays, for ETL columns
     voicing(ch), base_char(ch)               a kana's voicing mark, and the kana under it
 
-The registered sets are hiragana, cut from U+3041..U+3093 (JIS X 0208's row 4):
-    hiragana71  the blog's (MAIST's default): the row less its 10 small kana and the
-                obsolete wi and we
+The registered sets:
+    hiragana71  the blog's (MAIST's default): JIS X 0208's row 4 (U+3041..U+3093) less its
+                10 small kana and the obsolete wi and we
     hiragana75  ETL8G's: hiragana71 plus the small tsu, ya, yu and yo
     hiragana46  the basic syllabary: hiragana71 less its 20 voiced and 5 semi-voiced kana
+    katakana71  hiragana71's mirror in row 5 (U+30A1..U+30F3); katakana46 the basic ones
+    kana142     hiragana71 then katakana71
+    kyoiku1026  the 1,026 kanji Japanese children learn at school (the 2020 list, grade by
+                grade, from the kanji-lists package), each grade in JIS order
+    jis1        the 2,965 JIS level-1 kanji (rows 16-47), as ETL9G holds them
+    etl9g3036   every class of ETL9G: hiragana71 and jis1, in JIS order
+Names join with "+" into a union ("kana142+kyoiku1026": 1,168 classes, in that order), and
+a text file of characters, one a line, is a class set too (get_class_set("mine.txt")).
 
 This module is the one place that knows which characters are hiragana. Everything else
 takes a class set (or its name) as a parameter: the reader, the data set, the generator,
@@ -25,10 +33,12 @@ both bytes.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -203,13 +213,57 @@ def register(class_set: ClassSet) -> ClassSet:
 
 
 def get_class_set(name: str | ClassSet) -> ClassSet:
+    """A registered set, a union of them ("kana142+kyoiku1026"), or a text file of
+    characters, one a line (its name is the file's path)."""
     if isinstance(name, ClassSet):
         return name
-    try:
+    if not isinstance(name, str) or not name:
+        raise ClassSetError(f"a class set is a name, not {name!r}", params=("classes",))
+    if name in CLASS_SETS:
         return CLASS_SETS[name]
-    except (KeyError, TypeError):
-        raise ClassSetError(f"unknown class set {name!r}; choose one of {', '.join(CLASS_SETS)}",
+    if name.endswith(".txt") or Path(name).is_file():
+        return from_file(name)
+    if "+" in name:
+        parts = [get_class_set(p.strip()) for p in name.split("+")]
+        return ClassSet(name, tuple(dict.fromkeys(c for part in parts for c in part.chars)))
+    raise ClassSetError(f"unknown class set {name!r}; choose one of {', '.join(CLASS_SETS)}, "
+                        f"join them with + (kana142+kyoiku1026), or give a .txt file of "
+                        f"characters, one a line", params=("classes",))
+
+
+def from_file(path: str | os.PathLike) -> ClassSet:
+    """A class set from a text file: one character a line, in class order; blank lines
+    and lines starting with # are passed over."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ClassSetError(f"{path}: no such file of classes", params=("classes",)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ClassSetError(f"{path}: cannot be read as UTF-8 text ({type(e).__name__})",
                             params=("classes",)) from None
+    lines = [(i, line.strip()) for i, line in enumerate(text.splitlines(), 1)]
+    lines = [(i, line) for i, line in lines if line and not line.startswith("#")]
+    long = [f"line {i} ({line[:10]!r})" for i, line in lines if len(line) != 1]
+    if long:
+        raise ClassSetError(f"{path}: one character a line; {', '.join(long[:3])} hold more",
+                            params=("classes",))
+    try:
+        return ClassSet(str(path), tuple(line for _, line in lines))
+    except ClassSetError as e:
+        raise ClassSetError(f"{path}: {e}", params=("classes",)) from None
+
+
+def scripts(chars) -> list[str]:
+    """The scripts a list of characters is written in ('hiragana', 'katakana', 'kanji', or
+    'other'), in the order they first appear: a page's title names them."""
+    found = {}
+    for ch in chars:
+        name = unicodedata.name(ch, "")
+        kind = ("hiragana" if name.startswith("HIRAGANA") else "katakana"
+                if name.startswith("KATAKANA") else "kanji" if name.startswith("CJK") else "other")
+        found.setdefault(kind, None)
+    return list(found)
 
 
 def _hiragana_without(exclude: str) -> tuple[str, ...]:
@@ -217,8 +271,41 @@ def _hiragana_without(exclude: str) -> tuple[str, ...]:
 
 
 _VOICED_HIRAGANA = "".join(c for c in _hiragana_without("") if voicing(c))
+KATAKANA_FIRST = 0x30A1  # the small a; katakana mirror hiragana 0x60 code points up
 
 register(ClassSet("hiragana71", _hiragana_without(SMALL_KANA + OBSOLETE_KANA), example="ず"))
 register(ClassSet("hiragana75", _hiragana_without("ぁぃぅぇぉゎ" + OBSOLETE_KANA), example="ず"))
 register(ClassSet("hiragana46", _hiragana_without(SMALL_KANA + OBSOLETE_KANA + _VOICED_HIRAGANA),
                   example="す"))
+
+
+def _katakana(hiragana: ClassSet, name: str) -> ClassSet:
+    """The katakana of each hiragana (U+30A1 is U+3041 + 0x60, kana by kana)."""
+    return ClassSet(name, tuple(chr(ord(c) + KATAKANA_FIRST - HIRAGANA_FIRST) for c in hiragana.chars),
+                    example=chr(ord(hiragana.example) + KATAKANA_FIRST - HIRAGANA_FIRST))
+
+
+def _jis_rows(first: int, last: int) -> tuple[str, ...]:
+    """Every character of JIS X 0208 rows first..last, in code order."""
+    table = jis0208_table()
+    return tuple(chr(table[(row << 8) | cell]) for row in range(first + 0x20, last + 0x21)
+                 for cell in range(0x21, 0x7F) if table[(row << 8) | cell])
+
+
+def _kyoiku() -> tuple[str, ...]:
+    """The 2020 school list, grade 1 to 6, each grade in JIS order."""
+    from kanji_lists import KYOIKU
+
+    grades = [getattr(KYOIKU.REIWA2, f"GRADE{g}") for g in range(1, 7)]
+    return tuple(c for grade in grades for c in sorted(grade, key=char_to_jis))
+
+
+register(_katakana(CLASS_SETS["hiragana71"], "katakana71"))
+register(_katakana(CLASS_SETS["hiragana46"], "katakana46"))
+register(ClassSet("kana142", CLASS_SETS["hiragana71"].chars + CLASS_SETS["katakana71"].chars,
+                  example="ず"))
+register(ClassSet("kyoiku1026", _kyoiku(), example="字"))
+register(ClassSet("jis1", _jis_rows(16, 47), example="字"))
+register(ClassSet("etl9g3036", CLASS_SETS["hiragana71"].chars + CLASS_SETS["jis1"].chars,
+                  example="ず"))
+

@@ -24,7 +24,7 @@ import json
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -195,6 +195,7 @@ class EtlFile:
     n_records: int  # whole records in the file, the dummy included
     number: int | None  # 7 for ETL9G_07
     records_per_writer: int | None = None  # None: the format's (3036 for ETL9G)
+    source: int = 0  # which of the sources given it came from: writers are kept apart by it
 
     @property
     def first_sample(self) -> int:
@@ -379,7 +380,9 @@ def find_etl_files(
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     paths: list[Path] = []
-    for source in map(Path, sources):
+    origin: dict[Path, int] = {}  # a file's first source, by its resolved path
+    for k, source in enumerate(map(Path, sources)):
+        before = len(paths)
         if source.is_dir():
             entries = files_in(source)
             if not entries:
@@ -398,11 +401,14 @@ def find_etl_files(
             paths.append(source)
         else:
             raise EtlFormatError(f"{source}: no such file or folder")
+        for p in paths[before:]:
+            origin.setdefault(p.resolve(), k)
     unique = list({p.resolve(): p for p in paths}.values())
     if not unique:
         raise EtlFormatError("no ETL files were given")
     generated = _generated(unique)
-    return [open_etl(p, fmt, generated.get(p), expect_counts=p not in generated) for p in unique]
+    return [replace(open_etl(p, fmt, generated.get(p), expect_counts=p not in generated),
+                    source=origin[p.resolve()]) for p in unique]
 
 
 def iter_chunks(etl: EtlFile, chunk_records: int = 2048) -> Iterator[tuple[int, np.ndarray]]:
@@ -681,12 +687,20 @@ def select(
 
     workers = default_workers() if workers is None else workers
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("images", "labels", "writers", "codes")}
+    # Writer ids: as each source numbers them (writer_ids), after every id of the sources
+    # before it, so that two sources' writers never share an id (AIST's ETL9G_01 and a
+    # synthetic ETL9G_01 both start at writer 0).
     base, max_writer, current = 0, -1, None
+    offset, max_global, source = 0, -1, None
     for etl, first, recs, (keep, labels, images) in _pipeline(files, work, chunk_records, workers):
+        if etl.source != source:  # a new source: its writers follow every one so far
+            offset, source, base, max_writer = max_global + 1, etl.source, 0, -1
         if etl is not current:  # a new file: its writers follow the last file's
             base, current = max_writer + 1, etl
-        writers = writer_ids(etl, first + np.arange(len(recs)), recs, base)
-        max_writer = max(max_writer, int(writers.max()))
+        local = writer_ids(etl, first + np.arange(len(recs)), recs, base)
+        max_writer = max(max_writer, int(local.max()))
+        writers = offset + local
+        max_global = max(max_global, int(writers.max()))
         if len(keep):
             parts["images"].append(images)
             parts["labels"].append(labels)

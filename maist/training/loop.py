@@ -95,7 +95,7 @@ def feed_dict(g: G.Graph, split: Split, step: int, recipe: Recipe, seed: int = 0
     `aug`, the images are augmented by a generator of (seed, step) alone."""
     idx = split.batch_indices(step, recipe.batch_size, recipe.sampling)
     c = g.inputs.y_.shape[1]
-    x = split.x[idx]
+    x = split.take(idx)
     if aug:
         x = augment(x, rng_for(seed, step), aug)
     return {g.inputs.x: x, g.inputs.y_: one_hot(split.y[idx], c)}, len(idx)
