@@ -208,11 +208,20 @@ def sample_style(style: Style, rng: np.random.Generator, cfg: SynthConfig) -> St
     )
 
 
+@lru_cache(maxsize=4096)
+def _steps(n: int, endpoint: bool = True) -> np.ndarray:
+    """np.linspace(0, 1, n, endpoint), computed once per n (read-only): a stroke's many
+    small arrays cost more in linspace's own checks than in arithmetic."""
+    out = np.linspace(0.0, 1.0, n, endpoint=endpoint)
+    out.flags.writeable = False
+    return out
+
+
 def _smooth_noise(rng: np.random.Generator, n: int, cycles: float, amp: float) -> np.ndarray:
     """(n, 2) displacement that wanders `cycles` times along a stroke, amplitude `amp`."""
     if amp <= 0:
         return np.zeros((n, 2))
-    t = np.linspace(0.0, 1.0, n)[:, None]
+    t = _steps(n)[:, None]
     k = rng.integers(1, 4)
     out = np.zeros((n, 2))
     for j in range(1, k + 1):
@@ -227,10 +236,10 @@ def stroke_points(
     """One stroke's pen centres in KanjiVG units, (m, 2): wandered, trembling, run on."""
     unit = style.size / KANJIVG_BOX  # pixels per KanjiVG unit
     # Sample densely enough that consecutive pen centres are `spacing` pixels apart.
-    lengths = [np.linalg.norm(np.diff(seg, axis=0), axis=1).sum() for seg in segments]
+    lengths = np.linalg.norm(np.diff(segments, axis=1), axis=2).sum(axis=1)  # (k,) chords
     pts = np.concatenate(
         [
-            sample_cubic(seg, np.linspace(0, 1, max(4, int(ln * unit / spacing)), endpoint=False))
+            sample_cubic(seg, _steps(max(4, int(ln * unit / spacing)), endpoint=False))
             for seg, ln in zip(segments, lengths)
         ]
         + [segments[-1][3:4]]
@@ -240,7 +249,7 @@ def stroke_points(
     pts = pts + _smooth_noise(rng, n, 6.0, style.tremor / max(unit, 1e-6))
     pts = pts + rng.normal(0, style.placement, size=2)
     # Overshoot or stop short at each end, along the end's tangent.
-    total = max(sum(lengths), 1e-6)
+    total = max(sum(lengths.tolist()), 1e-6)  # Python's sum, in order, as before
     for end in (0, -1):
         e = (style.overshoot + rng.normal(0, 0.03)) * total
         if e > 0:
@@ -286,7 +295,7 @@ def draw_stroke(
 ) -> None:
     pts = to_field(stroke_points(segments, style, rng, spacing=0.5), style)
     m = len(pts)
-    t = np.linspace(0.0, 1.0, m)
+    t = _steps(m)
     # Pressure: the pen lands, presses through the middle and lifts at the end.
     radius = style.pen * (0.75 + 0.35 * np.sin(np.pi * np.clip(t * 1.2, 0, 1)))
     radius *= np.exp(_smooth_noise(rng, m, 1.0, 0.08)[:, 0])
