@@ -221,11 +221,13 @@ def get_class_set(name: str | ClassSet) -> ClassSet:
         raise ClassSetError(f"a class set is a name, not {name!r}", params=("classes",))
     if name in CLASS_SETS:
         return CLASS_SETS[name]
-    if name.endswith(".txt") or Path(name).is_file():
+    if Path(name).is_file():
         return from_file(name)
-    if "+" in name:
+    if "+" in name:  # a union: each part a name or a file
         parts = [get_class_set(p.strip()) for p in name.split("+")]
         return ClassSet(name, tuple(dict.fromkeys(c for part in parts for c in part.chars)))
+    if name.endswith(".txt"):
+        return from_file(name)  # a file that is not there: its error names it
     raise ClassSetError(f"unknown class set {name!r}; choose one of {', '.join(CLASS_SETS)}, "
                         f"join them with + (kana142+kyoiku1026), or give a .txt file of "
                         f"characters, one a line", params=("classes",))

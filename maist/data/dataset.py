@@ -30,7 +30,7 @@ from ..fileio import atomic_path, overlaps, remove_stale_parts
 from ..geometry import IMAGE_PIXELS, IMAGE_SIZE
 from ..paths import data_dir
 from . import etl
-from .classes import DEFAULT_CLASSES, get_class_set
+from .classes import DEFAULT_CLASSES, get_class_set, voicing
 from .preprocess import ALIASES, DEFAULT_PREPROCESS, get_preprocessor
 
 FORMAT_VERSION = 3  # bump when preprocessing or the .npz layout changes: old caches rebuild
@@ -329,7 +329,7 @@ def build(
             f"{len(absent)} of the {len(class_set)} classes of {class_set.name} have no image "
             f"in these files ({' '.join(absent[:12])}{' ...' if len(absent) > 12 else ''}): a "
             f"model could never learn them. Pick a class set the files hold, or add files "
-            f"that hold them", params=("classes",))
+            f"that hold them{absent_hint(absent)}", params=("classes",))
     train, val, test = make_splits(sel.images, sel.labels, sel.writers, split, seed)
     meta = dict(options, sources=[str(p) for p in sel.files], formats=sorted(
         {f.format.name for f in files}))
@@ -337,6 +337,17 @@ def build(
     if path is not None:
         data.save(path)
     return data
+
+
+def absent_hint(absent: Sequence[str]) -> str:
+    """What AIST's files can and cannot hold, where that explains a class with no image."""
+    voiced_katakana = [c for c in absent if "\u30a1" <= c <= "\u30fa" and voicing(c)]
+    if not voiced_katakana:
+        return ""
+    return (f". No ETL file holds a voiced katakana ({''.join(voiced_katakana[:5])}...): "
+            f"ETL1 and ETL6 code katakana in JIS X 0201, which has none. Use katakana46 "
+            f"(hiragana71+katakana46 for both scripts), or add a synthetic set "
+            f"(make_synthetic.py --classes katakana71) to the sources")
 
 
 def check_output_path(

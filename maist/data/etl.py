@@ -195,7 +195,7 @@ class EtlFile:
     n_records: int  # whole records in the file, the dummy included
     number: int | None  # 7 for ETL9G_07
     records_per_writer: int | None = None  # None: the format's (3036 for ETL9G)
-    source: int = 0  # which of the sources given it came from: writers are kept apart by it
+    source: int = 0  # which source (an argument's files of one ETL database): writers are kept apart by it
 
     @property
     def first_sample(self) -> int:
@@ -407,8 +407,15 @@ def find_etl_files(
     if not unique:
         raise EtlFormatError("no ETL files were given")
     generated = _generated(unique)
-    return [replace(open_etl(p, fmt, generated.get(p), expect_counts=p not in generated),
-                    source=origin[p.resolve()]) for p in unique]
+    opened = [open_etl(p, fmt, generated.get(p), expect_counts=p not in generated) for p in unique]
+    # A source is one argument's files of one ETL database: each database numbers its own
+    # writers (ETL1 by sheet, ETL9G by position), so ETL1 and ETL9G in one folder are two.
+    keys: dict[tuple[int, str], int] = {}
+    for p, f in zip(unique, opened):
+        keys.setdefault((origin[p.resolve()], f.format.name), len(keys))
+    files = [replace(f, source=keys[origin[p.resolve()], f.format.name])
+             for p, f in zip(unique, opened)]
+    return sorted(files, key=lambda f: f.source)  # stable: each source's files together
 
 
 def iter_chunks(etl: EtlFile, chunk_records: int = 2048) -> Iterator[tuple[int, np.ndarray]]:
