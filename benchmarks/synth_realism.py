@@ -17,8 +17,8 @@ A row: v1, v2 or default (data/synthetic's setting), then +AUGMENT (none, affine
 elastic, stroke, full: the recipe's --augment; default none, whatever the recipe says),
 then +FEATURE, +FEATURE=STRENGTH or -FEATURE to switch a generator feature on (at
 synth.FEATURES' strength, or the one given) or off: stroke_jitter, bend,
-connect_rate, pen_range, mark_jitter (version 2's, all on in v2), variant_rate (version 3)
-and proportion (version 4).
+connect_rate, pen_range, mark_jitter (version 2's, all on in v2), variant_rate (version 3),
+proportion (version 4) and marks (version 5: voicing marks as hands write them).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from maist.analysis.compare import train_or_reuse
 from maist.analysis.metrics import top_k_accuracy
 from maist.data import sources
 from maist.data.augment import KINDS, PRESETS
-from maist.data.classes import DEFAULT_CLASSES, base_char, get_class_set
+from maist.data.classes import DEFAULT_CLASSES, base_char, get_class_set, voicing
 from maist.synth import generator as synth
 from maist.training import recipes
 from maist.training.config import TrainConfig
@@ -92,6 +92,9 @@ def main() -> None:
     # the drawings, so the column shows what variant_rate does that the total hides.
     chars = get_class_set(DEFAULT_CLASSES).chars
     variant = np.isin(y, [i for i, c in enumerate(chars) if base_char(c) in synth.variant_forms()])
+    # The voiced kana (the touch set has seven: ga ji zu da de do ba), where version 5's
+    # marks act.
+    voiced = np.isin(y, [i for i, c in enumerate(chars) if voicing(c)])
     table = []
     for row in args.rows.split(","):
         settings, augment = row_settings(row)
@@ -116,6 +119,8 @@ def main() -> None:
                      tune=top_k_accuracy(probs[~held], y[~held], 1),
                      tune_top5=top_k_accuracy(probs[~held], y[~held], 5),
                      tune_variant=top_k_accuracy(probs[~held & variant], y[~held & variant], 1),
+                     tune_voiced=top_k_accuracy(probs[~held & voiced], y[~held & voiced], 1),
+                     held_voiced=top_k_accuracy(probs[held & voiced], y[held & voiced], 1),
                      held=top_k_accuracy(probs[held], y[held], 1),
                      held_top5=top_k_accuracy(probs[held], y[held], 5),
                      generate_s=round(gen_s, 1), total_s=round(time.perf_counter() - start))
@@ -125,19 +130,21 @@ def main() -> None:
     n_tune, n_held = int((~held).sum()), int(held.sum())
     print(f"\n{args.recipe} recipe, {args.steps} steps, {args.writers} writers, seeds "
           f"{args.seeds}; touch tuning drawers: {n_tune} drawings\n")
-    n_var = int((~held & variant).sum())
+    n_var, n_voiced = int((~held & variant).sum()), int((~held & voiced).sum())
     print(f"| row | synthetic test | touch top-1 | touch top-5 | variant-form kana top-1 "
-          f"({n_var}) |")
-    print("|---|---|---|---|---|")
+          f"({n_var}) | voiced kana top-1 ({n_voiced}) |")
+    print("|---|---|---|---|---|---|")
     for row, sc in table:
         print(f"| {row} | {spread([s['synthetic_test'] for s in sc])} | "
               f"{spread([s['tune'] for s in sc])} | {spread([s['tune_top5'] for s in sc])} | "
-              f"{spread([s['tune_variant'] for s in sc])} |")
+              f"{spread([s['tune_variant'] for s in sc])} | "
+              f"{spread([s['tune_voiced'] for s in sc])} |")
     print(f"\nHeld out (drawers {held_drawers}, {n_held} drawings, never used to choose):\n")
-    print("| row | touch top-1 | touch top-5 |")
-    print("|---|---|---|")
+    print(f"| row | touch top-1 | touch top-5 | voiced kana top-1 ({int((held & voiced).sum())}) |")
+    print("|---|---|---|---|")
     for row, sc in table:
-        print(f"| {row} | {spread([s['held'] for s in sc])} | {spread([s['held_top5'] for s in sc])} |")
+        print(f"| {row} | {spread([s['held'] for s in sc])} | {spread([s['held_top5'] for s in sc])} "
+              f"| {spread([s['held_voiced'] for s in sc])} |")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ def train(data: "MaistData", recipe: str = "demo", run_dir: str | os.PathLike | 
     """Train a recipe (a name, or a .json file) on `data` into run_dir (default: a new
     runs/RECIPE-MODEL). `settings`: TrainConfig's fields (seed, eval_every, ...)."""
     from .paths import runs_dir
+    from .training.adapt import with_replay
     from .training.config import TrainConfig
     from .training.loop import train as train_loop
     from .training.recipes import get_recipe
@@ -64,7 +65,7 @@ def train(data: "MaistData", recipe: str = "demo", run_dir: str | os.PathLike | 
     r = get_recipe(recipe)
     cfg = TrainConfig(r, **settings)
     where = run_dir if run_dir is not None else free_name(runs_dir(), f"{r.name}-{r.model}")
-    return train_loop(data, cfg, where)
+    return train_loop(with_replay(data, cfg), cfg, where)
 
 
 def restore(run_dir: str | os.PathLike, step: int | None = None) -> "Restored":

@@ -3,8 +3,9 @@ and the default data set.
 
     @cli.command                 def main(argv) -> int, wrapped: errors -> "error: ..." + exit 1
     cli.parser(doc)              an ArgumentParser with --debug (show the traceback instead)
-    cli.default_data()           AIST's files in data/ETL9G if you put them there, else the
-                                 synthetic set in data/synthetic, generated on first use
+    cli.default_data(classes)    AIST's files in data/ETL9G if you put them there (and they
+                                 hold the classes), else the class set's synthetic set in
+                                 data/synthetic[-SET], generated on first use
 
 Library messages say what to do in library terms ("resume it"); an error's `params` name
 the keyword arguments that would fix it, and here they become the script's own flags
@@ -16,6 +17,8 @@ from __future__ import annotations
 import argparse
 import errno
 import functools
+import hashlib
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -88,22 +91,43 @@ def command(build: Callable[[], argparse.ArgumentParser]):
     return wrap
 
 
-def default_data(log: Callable[[str], None] = print) -> Path:
-    """What --data means when it is not given: data/ETL9G if it holds AIST's files; else
-    the synthetic default in data/synthetic, generated on first use (or again, when the
-    generator has changed since). The data layer only reads; this choice, and the call to
-    the generator, live here, above it."""
+def synthetic_dir(classes: str) -> Path:
+    """Where the synthetic set of a class set lives: data/synthetic for hiragana71, the
+    blog's; data/synthetic-kana142, data/synthetic-kana142+kyoiku1026 for others; a set
+    from a file by its name and a hash of its characters."""
+    from .data.classes import DEFAULT_CLASSES, get_class_set
+
+    class_set = get_class_set(classes)
+    if class_set.name == DEFAULT_CLASSES:
+        return data_dir() / "synthetic"
+    if re.fullmatch(r"[A-Za-z0-9_+-]+", class_set.name):
+        return data_dir() / f"synthetic-{class_set.name}"
+    digest = hashlib.sha256("".join(class_set.chars).encode()).hexdigest()[:8]
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(class_set.name).stem)[:40]
+    return data_dir() / f"synthetic-{stem}-{digest}"
+
+
+def default_data(classes: str | None = None, log: Callable[[str], None] = print) -> Path:
+    """What --data means when it is not given, for a class set (None: hiragana71):
+    data/ETL9G if it holds AIST's files and they hold every class (ETL9G has the hiragana
+    and the JIS level-1 kanji, no katakana); else the class set's synthetic set
+    (synthetic_dir), generated on first use, or again when the generator has changed
+    since. The data layer only reads; this choice, and the call to the generator, live
+    here, above it."""
+    from .data.classes import CLASS_SETS, DEFAULT_CLASSES, get_class_set
     from .data.etl import is_etl_source
     from .synth import generator
 
+    class_set = get_class_set(classes or DEFAULT_CLASSES)
     real = data_dir() / "ETL9G"
-    if is_etl_source(real):
+    if is_etl_source(real) and set(class_set.chars) <= set(CLASS_SETS["etl9g3036"].chars):
         return real
-    out = data_dir() / "synthetic"
-    cfg = generator.SynthConfig(**generator.DEFAULT)
+    out = synthetic_dir(class_set.name)
+    cfg = generator.SynthConfig(**{**generator.DEFAULT, "classes": class_set.name})
     if not generator.is_current(out, cfg):
         ours = bool(generator.written_by_us(out))
-        log(f"No ETL files in {real}: generating the synthetic ETL9G-format set in {out}"
+        log(f"No ETL files in {real} for {class_set.name}: generating its synthetic "
+            f"ETL9G-format set in {out}"
             f"{' (the generator changed since it was made)' if ours else ' (once)'}.")
         generator.generate(out, cfg, overwrite=ours)
     return out

@@ -38,7 +38,9 @@ def build_parser():
                         ("mark_jitter", "voicing marks placed and sized freely"),
                         ("variant_rate", "share of writers who use each handwritten variant "
                          "form (strokes joined or lifted apart: synth/forms.json)"),
-                        ("proportion", "each writer's own width-to-height for each character")):
+                        ("proportion", "each writer's own width-to-height for each character"),
+                        ("marks", "each writer's own voicing marks: ticks, dots or one stroke, "
+                         "rings open, closed or filled, close to the base")):
         default = generator.DEFAULT.get(name, getattr(generator.SynthConfig(), name))
         p.add_argument("--" + name.replace("_", "-"), type=float, default=default,
                        help=f"{help_}; 0 is off (default: %(default)s)")

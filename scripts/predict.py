@@ -18,6 +18,10 @@ def build_parser():
     p.add_argument("--top", type=int, default=5, help="how many guesses, 1 or more "
                    "(default: %(default)s)")
     p.add_argument("--step", type=int, default=None, help="checkpoint step (default: the last)")
+    p.add_argument("--scripts", default=None, metavar="SCRIPTS", help="read only as these "
+                   "scripts, e.g. hiragana or hiragana,kanji, for a model of several: its "
+                   "look-alikes across scripts (hiragana ri, katakana RI) kept apart "
+                   "(default: every class)")
     return p
 
 
@@ -30,9 +34,13 @@ def main(args) -> int:
         raise MaistError(f"--top must be 1 or more, not {args.top}")
     failed = 0
     with open_model(args.run_dir, args.step) as model:
+        if args.scripts:
+            from maist.data.classes import script_mask
+
+            script_mask(model.classes, args.scripts)  # a wrong name before any picture
         for path in args.images:
             try:
-                (top,), _ = model.predict([path], args.top)
+                (top,), _ = model.predict([path], args.top, scripts=args.scripts)
             except PictureError as e:
                 failed += 1
                 print(cli.error_line(e), file=sys.stderr)

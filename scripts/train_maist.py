@@ -51,10 +51,22 @@ def build_parser():
                    help="smooth one-hot targets by this share (default: the recipe's)")
     p.add_argument("--init-from", default=None, metavar="RUN_DIR[:STEP]",
                    help="start from another run's weights (same model and classes), e.g. a "
-                   "synthetic model adapted to your own pictures (default: fresh weights)")
+                   "synthetic model adapted to your own pictures; with a folder of pictures "
+                   "as --data, the adapt recipe, --freeze conv and --replay 0.5 are the "
+                   "defaults (default: fresh weights)")
     p.add_argument("--freeze", default=None, metavar="NAMES",
                    help="comma-separated parts of variable names to keep fixed, e.g. 'conv' "
-                   "(the convolutional layers) (default: train everything)")
+                   "(the convolutional layers), or none (default: train everything; conv "
+                   "when adapting to a folder of pictures)")
+    p.add_argument("--replay", type=float, default=None, metavar="SHARE",
+                   help="with --init-from: at least this share of each training batch replays the "
+                   "source run's own training data, so that others' handwriting is kept; "
+                   "more when your pictures cover few of the classes, so that each class "
+                   "keeps its part of a batch (default: 0.5 when adapting to a folder of "
+                   "pictures, else 0)")
+    p.add_argument("--replay-data", default=None, metavar="PATH",
+                   help="what --replay replays (default: the data the --init-from run "
+                   "trained on)")
     p.add_argument("--new-head", action="store_true", help="with --init-from: a new readout "
                    "layer where the classes differ (default: the classes must match)")
     p.add_argument("--preprocess", choices=list(preprocess.PREPROCESSORS), default=None,
@@ -90,27 +102,37 @@ def build_parser():
 @cli.command(build_parser)
 def main(args) -> int:
     from maist.data import dataset, sources
-    from maist.errors import RunError
+    from maist.errors import MaistError, RunError
     from maist.paths import runs_dir
-    from maist.training import config, rundir
+    from maist.training import adapt, config, rundir
     from maist.training.loop import train
 
     if args.resume and not args.run_dir:
         raise RunError("--resume needs --run-dir, the run to continue", params=("run_dir",))
     # On --resume, what is not given on the command line comes from the run itself.
     previous = rundir.read_resumable(args.run_dir) if args.resume else None
+    init_config = None
+    if args.init_from and not args.resume:
+        try:  # its model and data options; a broken run is reported when it is loaded
+            init_config = rundir.read_config(rundir.parse_init_from(args.init_from)[0])
+        except MaistError:
+            pass
     request = config.Request(
         recipe=args.recipe, model_options=tuple(args.model_option), seed=args.seed,
         changes={k: getattr(args, "lr" if k == "learning_rate" else k)
                  for k in config.RECIPE_FIELDS},
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
         early_stopping=args.early_stopping, init_from=args.init_from, freeze=args.freeze,
-        new_head=args.new_head, data=args.data, preprocess=args.preprocess, split=args.split,
+        new_head=args.new_head, replay=args.replay, replay_data=args.replay_data,
+        data=args.data, data_kind=sources.kind(args.data) if args.data else None,
+        init_config=init_config, preprocess=args.preprocess, split=args.split,
         classes=args.classes, dry_run=args.dry_run)
     # Every option is checked before the data is read: a typo costs nothing.
     plan = config.plan(request, previous)
     cfg, recipe = plan.config, plan.config.recipe
-    data = sources.load(plan.data or cli.default_data(), seed=cfg.seed, **plan.data_options)
+    data = sources.load(plan.data or cli.default_data(plan.data_options.get("classes")),
+                        seed=cfg.seed, **plan.data_options)
+    data = adapt.with_replay(data, cfg)  # others' handwriting mixed in, when adapting
     run_dir = (Path(args.run_dir) if args.run_dir
                else rundir.free_name(runs_dir(), f"{recipe.name}-{recipe.model}"))
     for line in dataset.summary(data):
@@ -118,6 +140,9 @@ def main(args) -> int:
     print(f"training {recipe.model} with recipe {recipe.name}: {recipe.steps} steps, batch "
           f"{recipe.batch_size}, {recipe.optimizer} lr [{recipe.learning_rate}], keep_prob "
           f"[{recipe.keep_prob}], {recipe.loss} loss -> {run_dir}")
+    if cfg.init_from:
+        print(f"starting from {cfg.init_from}; frozen: {', '.join(cfg.freeze) or 'nothing'}; "
+              f"replay: {'as above' if cfg.replay else 'none'}")
     start = time.perf_counter()
     result = train(data, cfg, run_dir, previous=previous, quiet=args.quiet,
                    override=args.override)

@@ -82,12 +82,24 @@ def test_predict_gives_the_drawn_class_in_the_top_5_and_the_layers(client):
 def test_info_has_the_classes_and_the_filters(client):
     info = client.get("/api/info").json
     assert info["classes"] == list("あいうえお") and info["model"] == "expert"
+    assert info["scripts"] == ["hiragana"] and info["scripts_text"] == "hiragana"
     assert info["filters"]["shape"] == [5, 5, 1, 32]
     assert png_size(info["filters"]["png"]) == (8 * 6 - 1, 4 * 6 - 1)
     page = client.get("/")
     assert page.status_code == 200 and b"<canvas" in page.data
     assert client.get("/static/draw.js").status_code == 200
     assert b"http" not in page.data.replace(b"http://www.w3.org", b"")  # no CDN, no network
+
+
+def test_a_typed_label_is_read_as_its_class(tmp_path):
+    """Half-width katakana and marks typed apart are the classes' own characters."""
+    raw = b"png"
+    kana = ("ガ", "パ", "あ")
+    assert web.save_drawing(raw, "ｶﾞ", kana, tmp_path).parent.name == "ガ"
+    assert web.save_drawing(raw, "ハ\u309c", kana, tmp_path).parent.name == "パ"
+    assert web.save_drawing(raw, " あ\n", kana, tmp_path).parent.name == "あ"
+    with pytest.raises(web.BadRequest, match="not one of this run's classes"):
+        web.save_drawing(raw, "か", kana, tmp_path)
 
 
 def test_save_writes_the_png_where_it_should(client, tmp_path):
@@ -99,6 +111,13 @@ def test_save_writes_the_png_where_it_should(client, tmp_path):
     from maist.data import sources
 
     assert sources.picture_label(path, tmp_path / "mine", HIRAGANA71) == "あ"
+    # The page says how many there are per character, and, from 3 on, how to adapt.
+    assert r.json["mine"]["per_class"] == {"あ": 2} and r.json["mine"]["command"] is None
+    client.post("/api/save", json={"image": drawing(1), "label": "い"})
+    mine = client.get("/api/mine").json
+    assert mine["total"] == 3 and mine["per_class"] == {"あ": 2, "い": 1}
+    assert mine["command"].startswith(f"python scripts/train_maist.py --data {tmp_path / 'mine'}"
+                                      f" --init-from ")
 
 
 def big_drawing(side: int = 3000) -> str:
@@ -247,6 +266,19 @@ def test_the_page_in_headless_chromium(world, tmp_path):
         WebDriverWait(driver, 20).until(
             lambda d: "saved" in d.find_element(By.ID, "saved").text)
         assert len(list((tmp_path / "mine").rglob("*.png"))) == 1
+        assert "1 drawing of 1 character" in driver.find_element(By.ID, "mine").text
+        assert driver.title == "MAIST: draw hiragana"
+        # "This was" is typed: a character not in the run is refused on the page, and one
+        # typed with its voicing mark apart, or with spaces, lands in its class's folder.
+        label = driver.find_element(By.ID, "label")
+        label.clear()
+        label.send_keys("x")
+        driver.find_element(By.ID, "save").click()
+        assert "not one of this run's 5 classes" in driver.find_element(By.ID, "error").text
+        label.clear()
+        label.send_keys(" え ")
+        driver.find_element(By.ID, "save").click()
+        WebDriverWait(driver, 20).until(lambda d: (tmp_path / "mine" / "え").is_dir())
         driver.find_element(By.ID, "undo").click()
         WebDriverWait(driver, 20).until(
             lambda d: not d.find_elements(By.CSS_SELECTOR, "#top li"))
@@ -306,3 +338,28 @@ def test_switching_runs_while_others_predict_fails_no_request(world, tmp_path):
     for t in threads:
         t.join(timeout=60)
     assert codes and set(codes) == {200}
+
+
+def test_a_model_of_several_scripts_reads_as_the_one_asked_for(tmp_path):
+    """Scripts as the page and predict.py pass them: the other classes out, the rest
+    scaled to sum to 1; a script the run does not read is a 400 that names the scripts."""
+    from maist.inference.restore import within_scripts
+
+    classes = ["り", "リ", "力"]
+    probs = np.array([[0.2, 0.6, 0.2]])
+    np.testing.assert_allclose(within_scripts(probs, classes, ["hiragana"]), [[1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(within_scripts(probs, classes, "hiragana,kanji"), [[0.5, 0, 0.5]])
+    assert within_scripts(probs, classes, None) is probs
+    from maist.errors import ClassSetError
+
+    with pytest.raises(ClassSetError, match="unknown script 'hira'"):
+        within_scripts(probs, classes, ["hira"])
+
+
+def test_the_page_asks_for_one_script(client):
+    r = client.post("/api/predict", json={"image": drawing(0), "scripts": ["hiragana"]})
+    assert r.status_code == 200 and abs(sum(t["p"] for t in r.json["top"]) - 1) < 1e-5
+    r = client.post("/api/predict", json={"image": drawing(0), "scripts": ["katakana"]})
+    assert r.status_code == 400 and "none of the 5 classes is written in katakana" in r.json["error"]
+    r = client.post("/api/predict", json={"image": drawing(0), "scripts": "hiragana"})
+    assert r.status_code == 400 and "list of script names" in r.json["error"]

@@ -326,9 +326,13 @@ def test_unknown_model_options_are_errors_not_dropped():
     from maist.nets import models as M
 
     with pytest.raises(errors.ModelError, match="takes no options; not hidden"):
-        G.build("expert", 5, hidden=3)
-    with pytest.raises(errors.ModelError, match="takes no options; not hidden"):
-        G.build_inference("expert", 5, hidden=3)
+        G.build("beginner", 5, hidden=3)
+    with pytest.raises(errors.ModelError, match="takes conv1, conv2, hidden, init; not width"):
+        G.build_inference("expert", 5, width=3)
+    with pytest.raises(errors.ModelError, match="conv2 must be at least 1"):
+        G.build_inference("expert", 5, conv2=0)
+    with pytest.raises(errors.ModelError, match="unknown init 'glorot'; use tutorial or he"):
+        G.build_inference("expert", 5, init="glorot")
     with pytest.raises(errors.ModelError, match="hidden"):
         M.get_model("mlp").parse_option("hidden=many")
     assert M.get_model("mlp").parse_option("hidden=32") == ("hidden", 32)

@@ -9,6 +9,7 @@ from PIL import Image
 
 from maist.analysis.metrics import cross_entropy
 from maist.data import dataset, sources
+from maist.data.dataset import Split
 from maist.errors import DatasetError, ScheduleError, TrainingError
 from maist.inference.restore import restore
 from maist.training import recipes
@@ -161,3 +162,93 @@ def test_a_bad_source_is_refused_before_the_run_directory_is_made(source, tmp_pa
         with pytest.raises(Exception, match=match):
             train(tiny_data(num_classes=5), cfg, tmp_path / "ft", log=quiet, quiet=True)
         assert not (tmp_path / "ft").exists()
+
+
+# --- adapting to one's own drawings, with a replay of the source's data -------------------
+
+
+def test_a_mixed_split_replays_its_share_of_every_batch():
+    own, theirs = tiny_data(num_classes=4, seed=1).train, tiny_data(num_classes=4, seed=2).train
+    base = tiny_data(num_classes=4, seed=1)
+    mixed = dataset.with_replay(base, theirs, 0.25, {"path": "elsewhere"}).train
+    assert len(mixed) == len(own) + len(theirs) and mixed.own == len(own)
+    for step in range(30):
+        idx = mixed.batch_indices(step, 32)
+        assert (idx >= len(own)).sum() == 8  # a quarter replayed, the rest the user's own
+        assert np.array_equal(idx, mixed.batch_indices(step, 32))  # a function of the step
+    # Every own row comes round once a pass over them: the user's drawings are not diluted.
+    seen = np.concatenate([mixed.batch_indices(s, 32)[:24] for s in range(len(own) // 24)])
+    assert len(np.unique(seen)) == len(seen)
+    with pytest.raises(DatasetError, match="between 0 and 1"):
+        dataset.with_replay(base, theirs, 1.0, {})
+
+
+def test_adapting_to_pictures_gets_its_own_defaults():
+    from maist.training.config import Request, plan
+
+    source = {"recipe": {"model": "mlp"}, "model_options": {"hidden": 64},
+              "data": {"classes": "kana142", "preprocess": "blog"}}
+    p = plan(Request(init_from="runs/x", data="mine", data_kind="pictures", init_config=source))
+    assert p.config.recipe.name == "adapt" and p.config.recipe.model == "mlp"
+    assert p.config.model_options["hidden"] == 64
+    assert p.config.freeze == ("conv",) and p.config.replay == 0.5
+    assert p.data_options == {"classes": "kana142", "preprocess": "blog"}  # read as it read
+    said = plan(Request(init_from="runs/x", data="mine", data_kind="pictures", freeze="none",
+                        replay=0.2, init_config=source))
+    assert said.config.freeze == () and said.config.replay == 0.2
+    # A recipe named, or data that is not a folder of pictures: nothing is added.
+    for other in (Request(recipe="demo", init_from="runs/x", data="mine", data_kind="pictures"),
+                  Request(init_from="runs/x", data="data/ETL9G", data_kind="etl")):
+        assert plan(other).config.replay == 0 and plan(other).config.freeze == ()
+    with pytest.raises(TrainingError, match="needs a share"):
+        TrainConfig(recipe(), replay=0.5)  # replay of what: no init_from
+
+
+def test_adapting_replays_the_source_runs_own_data(tmp_path):
+    """The source run's data (a .npz) is found from its config.json, mixed into the
+    batches, and recorded; data that is gone is a clear error."""
+    src_data = tiny_data(num_classes=5)
+    src_data.save(tmp_path / "src.npz")
+    src_data = sources.load(tmp_path / "src.npz")
+    train(src_data, TrainConfig(recipe(steps=20), eval_every=20), tmp_path / "src", log=quiet,
+          quiet=True)
+    mine = tiny_data(num_classes=5, per_class=8, seed=5)
+    cfg = TrainConfig(recipe(steps=10), eval_every=10, init_from=str(tmp_path / "src"),
+                      freeze=("conv",), replay=0.5)
+    from maist.training.adapt import with_replay
+
+    mixed = with_replay(mine, cfg)
+    assert mixed.train.own == len(mine.train) and len(mixed.train) == len(mine.train) + len(src_data.train)
+    assert np.array_equal(mixed.train.pixels[len(mine.train):], src_data.train.pixels)
+    result = train(mixed, cfg, tmp_path / "ft", log=quiet, quiet=True)
+    config = json.loads((tmp_path / "ft" / "config.json").read_text())
+    assert config["replay"] == 0.5 and config["data"]["replay"]["images"] == len(src_data.train)
+    assert result.stopped == "completed"
+    (tmp_path / "src.npz").unlink()
+    with pytest.raises(TrainingError, match="src.npz.*is not there.*--replay-data"):
+        with_replay(mine, cfg)
+
+
+def test_the_replay_keeps_every_class_its_part_of_a_batch():
+    """A user who drew 2 of 5 classes: the replay fills the other classes, so that over
+    many batches each class is about a fifth, as in the source's own batches."""
+    base = tiny_data(num_classes=5, seed=1)
+    drawn = base.train.y < 2
+    mine = Split(base.train.pixels[drawn], base.train.y[drawn], base.train.writers[drawn])
+    share = dataset.prior_share(mine.y, 5, least=0.5)
+    assert share == pytest.approx(0.6)  # 2 of 5 classes: at most 2/5 of a batch is theirs
+    data = dataset.MaistData(mine, base.val, base.test, base.classes, {})
+    mixed = dataset.with_replay(data, tiny_data(num_classes=5, seed=2).train, share, {}).train
+    labels = np.concatenate([mixed.y[mixed.batch_indices(s, 50)] for s in range(200)])
+    assert np.allclose(np.bincount(labels, minlength=5) / len(labels), 0.2, atol=0.01)
+    # Drawings of every class, evenly: the replay is drawn as the source drew.
+    assert dataset.prior_share(base.train.y, 5, least=0.5) == 0.5
+
+
+def test_a_run_recorded_before_replay_existed_is_the_same_run():
+    from maist.training.config import differences, record
+
+    cfg = TrainConfig(recipe())
+    now = record(cfg, tiny_data(num_classes=5))
+    before = {k: v for k, v in now.items() if k not in ("replay", "replay_data")}
+    assert differences(before, now) == [] and differences(now, {**now, "replay": 0.5})

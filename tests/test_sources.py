@@ -151,3 +151,87 @@ def test_build_maist_merges_the_sources_it_is_given(tmp_path):
     assert data.num_classes == 117 and len(labels) == 4 * 71 + 3 * 46
     assert len(set(writers)) == 7
     assert "wrote kana.npz" in out.stdout
+
+
+# --- the default data of a class set, and recipes made for one -----------------------------
+
+
+def test_each_class_set_has_its_own_synthetic_folder(tmp_path, monkeypatch):
+    from maist import cli
+
+    monkeypatch.setenv("MAIST_DATA", str(tmp_path))
+    assert cli.synthetic_dir("hiragana71") == tmp_path / "synthetic"
+    assert cli.synthetic_dir("kana142") == tmp_path / "synthetic-kana142"
+    assert cli.synthetic_dir("kana142+kyoiku1026") == tmp_path / "synthetic-kana142+kyoiku1026"
+    mine = tmp_path / "my chars.txt"
+    mine.write_text("あ\nい\n", encoding="utf-8")
+    other = tmp_path / "other" / "my chars.txt"
+    other.parent.mkdir()
+    other.write_text("う\nえ\n", encoding="utf-8")
+    a, b = cli.synthetic_dir(str(mine)), cli.synthetic_dir(str(other))
+    assert a.name.startswith("synthetic-my_chars-") and a != b  # the characters decide
+
+
+def test_default_data_is_aists_where_its_files_hold_the_classes(tmp_path, monkeypatch):
+    from maist import cli
+    from maist.synth import generator
+
+    monkeypatch.setenv("MAIST_DATA", str(tmp_path))
+    make_etl_folder(tmp_path / "ETL9G", writers=4, per_file=4, kanji=False)
+    made = []
+    monkeypatch.setattr(generator, "generate", lambda out, cfg, overwrite: made.append((out, cfg)))
+    assert cli.default_data("hiragana71", log=lambda s: None) == tmp_path / "ETL9G"
+    assert cli.default_data("kyoiku1026", log=lambda s: None) == tmp_path / "ETL9G"
+    assert made == []
+    said = []
+    # ETL9G has no katakana: kana142's default is its own synthetic set, made with the
+    # default generator setting for kana142
+    assert cli.default_data("kana142", log=said.append) == tmp_path / "synthetic-kana142"
+    (out, cfg), = made
+    assert out == tmp_path / "synthetic-kana142" and cfg.classes == "kana142"
+    assert cfg.stroke_jitter == generator.DEFAULT["stroke_jitter"]
+    assert "synthetic-kana142" in said[0]
+
+
+def test_a_synthetic_folder_reads_as_the_class_set_it_was_made_for(tmp_path):
+    from maist.data import sources
+    from maist.synth import generator
+
+    folder = tmp_path / "kana"
+    generator.generate(folder, generator.SynthConfig(writers=3, classes="kana142", workers=1))
+    data = sources.load(folder)
+    assert data.classes == get_class_set("kana142").chars
+    assert sources.load(folder, classes="katakana71").num_classes == 71
+
+
+def test_a_recipe_for_a_class_set_chooses_the_default_data_only(tmp_path):
+    from maist.training import config, recipes
+
+    kana = recipes.get_recipe("kana")
+    assert kana.classes == "kana142" and recipes.get_recipe("kanji").classes == "kana142+kyoiku1026"
+    plan = config.plan(config.Request(recipe="kana"))
+    assert plan.data is None and plan.data_options["classes"] == "kana142"
+    # data named on the command line keeps its own classes; --classes wins over the recipe
+    assert "classes" not in config.plan(config.Request(recipe="kana", data="x.npz")).data_options
+    assert config.plan(config.Request(recipe="kana", classes="katakana71")).data_options[
+        "classes"] == "katakana71"
+    with pytest.raises(Exception, match="unknown class set 'kana999'"):
+        recipes.Recipe.from_dict({**kana.to_dict(), "classes": "kana999"})
+
+
+def test_one_database_grey_and_binary_is_refused_as_the_same_writers_twice(tmp_path):
+    """ETL9B is ETL9G made binary: merged, one writer would be two people in the split."""
+    folder = make_etl_folder(tmp_path / "ETL9G", writers=4, per_file=4, kanji=False)
+    (folder / etl.MANIFEST).unlink()  # AIST's files, not MAIST's synthetic ones
+    records = [b_record("ETL9B", 0, sheet=0)]
+    records += [b_record("ETL9B", jis0208(c), sheet=s) for s in (1, 2) for c in "あい"]
+    (tmp_path / "ETL9B" / "ETL9B_1").parent.mkdir()
+    (tmp_path / "ETL9B" / "ETL9B_1").write_bytes(b"".join(records))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", etl.EtlCountWarning)
+        with pytest.raises(etl.EtlFormatError, match="ETL9B is ETL9G made binary.*give one of"):
+            etl.find_etl_files([folder, tmp_path / "ETL9B"])
+        # The synthetic ETL9G-format set is other writers: it merges with real ETL9B.
+        make_etl_folder(tmp_path / "synthetic", writers=4, per_file=4, kanji=False)
+        files = etl.find_etl_files([tmp_path / "synthetic", tmp_path / "ETL9B"])
+    assert {f.format.name for f in files} == {"ETL9G", "ETL9B"}

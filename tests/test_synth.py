@@ -1,3 +1,4 @@
+import unicodedata
 from dataclasses import replace
 
 import numpy as np
@@ -93,7 +94,7 @@ def test_generate_refuses_to_replace_files(tmp_path):
 # from version 1's code before version 2 was written).
 VERSION_1_BYTES = "fe50d95c86db0499eebd64f0af3abc85017e707f1705a5c38cad20bb284d8fb3"
 FEATURES = ("stroke_jitter", "bend", "connect_rate", "pen_range", "mark_jitter", "variant_rate",
-            "proportion")
+            "proportion", "marks")
 
 
 def test_every_feature_off_is_version_1_byte_for_byte(tmp_path):
@@ -110,7 +111,7 @@ def test_each_feature_changes_the_writing_and_switches_off(feature):
     a, b = synth.render_writer(0, base), synth.render_writer(0, on)
     changed = [i for i in range(71) if not np.array_equal(a[i], b[i])]
     assert changed, feature
-    if feature == "mark_jitter":  # only the voiced and semi-voiced kana have marks
+    if feature in ("mark_jitter", "marks"):  # only the voiced and semi-voiced kana have marks
         marked = {i for i, c in enumerate(H71.chars) if synth.voicing_strokes(c)}
         assert set(changed) <= marked and len(changed) >= 20
     if feature == "variant_rate":  # only the kana with a variant form, and their voiced ones
@@ -228,9 +229,12 @@ def test_a_writer_keeps_a_variant_choice():
 
 
 def test_variant_examples_show_each_form_beside_kanjivgs():
-    images, chars = synth.variant_examples()
-    assert images.shape == (2, len(synth.variant_forms()), synth.FIELD_H, synth.FIELD_W)
-    assert chars == sorted(synth.variant_forms())
+    images, chars = synth.variant_examples()  # hiragana71: only its own characters' forms
+    hiragana = [c for c in synth.variant_forms() if unicodedata.name(c).startswith("HIRAGANA")]
+    assert images.shape == (2, len(hiragana), synth.FIELD_H, synth.FIELD_W)
+    assert chars == sorted(hiragana)
+    _, kana = synth.variant_examples(classes="kana142")
+    assert "\u30cd" in kana and "\u30e9" in kana and len(kana) == len(synth.variant_forms())
     assert all(not np.array_equal(images[0, i], images[1, i]) for i in range(len(chars)))
 
 
@@ -304,3 +308,41 @@ def test_generator_settings_read_from_words():
 def test_unreadable_generator_settings_say_what_is_wrong(bad, msg):
     with pytest.raises(synth.SynthError, match=msg):
         synth.parse_features(bad)
+
+
+# --- version 5: voicing marks as hands write them ------------------------------------------
+
+
+def test_a_hands_marks_keep_the_base_whole_and_stay_in_the_box():
+    """The base's strokes are KanjiVG's own; the mark has as many strokes as KanjiVG's (two
+    ticks, or one ring), a pen's width from the base at least, inside the 109 box."""
+    from maist.synth import marks
+
+    for w in range(40):
+        rng = np.random.default_rng([0, w, 5])
+        habit = marks.writer_marks(rng, 1.0)
+        for ch in "がでぼぽぞぺ":
+            plain = synth.character_strokes(ch)
+            n = synth.voicing_strokes(ch)
+            got = marks.written_marks(plain, n, habit, rng)
+            assert len(got) == len(plain)
+            assert all(a is b for a, b in zip(got[:-n], plain[:-n]))
+            m, b = marks._points(got[-n:]), marks._points(got[:-n])
+            gap = np.min(np.linalg.norm(m[:, None] - b[None], axis=-1))
+            assert gap >= 0.8, (w, ch, gap)  # never across the base's strokes
+            assert m.min() >= 2.9 and m.max() <= strokes.KANJIVG_BOX - 2.9
+
+
+def test_ring_and_ticks_have_the_writers_shape():
+    from maist.synth import marks
+
+    habit = marks.MarkHabit("joined", 10.0, 0.8, 8.0, 0.6, 6.0, 1.0, False, 1.0, (0.0, 0.0))
+    first, second = marks.dakuten(np.array([50.0, 50.0]), habit, np.random.default_rng(0), 0.0)
+    assert len(first) == 2 and len(second) == 1  # down the first tick, up to the second's top
+    np.testing.assert_allclose(first[-1][3], second[0][0])
+    assert second[0][3][1] > second[0][0][1]  # a tick runs down the page
+    (ring,) = marks.handakuten(np.array([50.0, 50.0]), habit, np.random.default_rng(0), 0.0)
+    pts = marks._points((ring,))
+    np.testing.assert_allclose(np.linalg.norm(pts - 50.0, axis=1), 6.0, rtol=0.01)
+    opening = np.linalg.norm(ring[0][0] - ring[-1][3])
+    assert opening == pytest.approx(2 * 6.0 * np.sin(0.5), rel=0.02)  # a 1-radian gap

@@ -163,6 +163,26 @@ def test_a_finished_run_is_reused_only_for_the_same_training(tiny, tmp_path):
         train_or_reuse(tiny, TrainConfig(other, eval_every=10), tmp_path / "run", log=quiet)
 
 
+def test_a_finished_run_is_reused_for_the_same_files_named_another_way(tiny, tmp_path,
+                                                                       monkeypatch):
+    """The same files, once recorded as absolute paths and now as relative ones, are the
+    same data; other files are not, and the refusal says which file differs."""
+    from dataclasses import replace
+
+    from maist.analysis.compare import train_or_reuse
+
+    monkeypatch.chdir(tmp_path)
+    names = [f"data/synthetic/ETL9G_{i:02d}" for i in range(1, 8)]
+    absolute = replace(tiny, meta={**tiny.meta, "sources": [str(tmp_path / n) for n in names]})
+    relative = replace(tiny, meta={**tiny.meta, "sources": names})
+    cfg = TrainConfig(recipe(steps=10), eval_every=10)
+    first = train_or_reuse(absolute, cfg, "run", log=quiet)
+    assert train_or_reuse(relative, cfg, "run", log=quiet).test_accuracy == first.test_accuracy
+    other = replace(tiny, meta={**tiny.meta, "sources": names[:3] + ["elsewhere"] + names[4:]})
+    with pytest.raises(RunError, match=r"data.sources\[3\]: .*ETL9G_04' -> '.*elsewhere'"):
+        train_or_reuse(other, cfg, "run", log=quiet)
+
+
 def test_a_restored_run_is_the_inference_graph_alone(tiny, tmp_path):
     """No optimiser, gradient, loss or global step in what restore() builds; only the
     model's variables, loaded; and the trainer's test accuracy again."""

@@ -69,6 +69,33 @@ def test_confusion_and_most_confused_pairs():
     np.testing.assert_allclose(evaluate.per_class_accuracy(cm), [0.5, 0.5, 1 / 3])
 
 
+def test_top_confusions_one_direction_each():
+    y = np.array([0, 0, 1, 1, 2, 2, 2])
+    p = np.array([0, 1, 0, 1, 2, 1, 1])
+    cm = evaluate.confusion(y, p, 3)
+    assert evaluate.top_confusions(cm, "abc", 5) == [("c", "b", 2), ("a", "b", 1), ("b", "a", 1)]
+    assert evaluate.top_confusions(np.eye(3, dtype=int), "abc") == []
+
+
+def test_a_thousand_classes_get_the_commonest_mistakes_not_a_matrix():
+    from maist.data.classes import get_class_set
+
+    chars = get_class_set("kana142+kyoiku1026").chars
+    assert visualize.missing_glyphs(chars) == []  # every class's label renders
+    y = np.repeat(np.arange(len(chars)), 3)
+    p = y.copy()
+    p[:40:2] = 200  # 20 images of the first 14 classes read as class 200
+    p[3] = 7
+    cm = evaluate.confusion(y, p, len(chars))
+    fig = visualize.confusion_figure(cm, chars, top=10)
+    bars, matrix = fig.axes[0], panels(fig)[0]
+    labels = [t.get_text() for t in bars.get_yticklabels()]
+    assert len(labels) == 10 and labels[0] == f"{chars[0]} → {chars[200]}"
+    assert f"{chars[1]} → {chars[7]}" in labels
+    assert matrix.get_images()[0].get_array().shape[0] <= 20  # the classes involved only
+    assert "among 1168 classes" in fig._suptitle.get_text()
+
+
 def test_read_picture_errors(tmp_path):
     (tmp_path / "x.png").write_text("not an image")
     with pytest.raises(preprocess.PictureError, match="not a readable image"):

@@ -75,6 +75,16 @@ def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
                      rundir.read_metrics(run_dir))
 
 
+def _sources_resolved(config: dict) -> dict:
+    """config with its data sources as real paths: the same files named from another
+    working directory, or once absolute and now relative, are the same sources."""
+    data = config.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+        return config
+    resolved = [os.path.realpath(s) if isinstance(s, str) else s for s in data["sources"]]
+    return {**config, "data": {**data, "sources": resolved}}
+
+
 def train_or_reuse(
     data: MaistData, cfg: TrainConfig, run_dir: str | os.PathLike,
     log: Callable[[str], None] = print, quiet: bool = True,
@@ -85,8 +95,8 @@ def train_or_reuse(
     run_dir = Path(run_dir)
     done = finished_result(run_dir)
     if done is not None:
-        diff = differences(rundir.read_config(run_dir), record(cfg, data),
-                           keys=SAME_AND_SOURCES, steps=True)
+        diff = differences(_sources_resolved(rundir.read_config(run_dir)),
+                           _sources_resolved(record(cfg, data)), keys=SAME_AND_SOURCES, steps=True)
         if diff:
             raise RunError(f"{run_dir}: holds a finished run with other options "
                            f"({'; '.join(diff)}); remove it or pick another directory",

@@ -1,6 +1,7 @@
 """What a trained model gets right and wrong: pure metrics on labels and probabilities.
 
     confusion(y, pred, C)           -> (C, C) counts, rows true, columns predicted
+    top_confusions(cm, classes, k)  -> [(true, read as, count)], the commonest mistakes
     most_confused(cm, classes, k)   -> [(a, b, count)] the pairs mixed up most, both ways
     per_class_accuracy(cm)          -> (C,)
     top_k_accuracy(probs, y, k)     -> share of rows whose label is among the k best
@@ -32,6 +33,16 @@ def most_confused(cm: np.ndarray, classes, k: int = 10) -> list[tuple[str, str, 
     iu = np.triu_indices(len(cm), 1)
     order = np.argsort(-sym[iu], kind="stable")[:k]
     return [(classes[iu[0][i]], classes[iu[1][i]], int(sym[iu][i])) for i in order if sym[iu][i] > 0]
+
+
+def top_confusions(cm: np.ndarray, classes, k: int = 30) -> list[tuple[str, str, int]]:
+    """The k commonest mistakes, one direction each: (true, read as, count), most first.
+    What a confusion matrix shows, in a form that stays legible at a thousand classes."""
+    off = np.array(cm, dtype=np.int64, copy=True)
+    np.fill_diagonal(off, 0)
+    flat = np.argsort(-off, axis=None, kind="stable")[:k]
+    rows, cols = np.unravel_index(flat, off.shape)
+    return [(classes[r], classes[c], int(off[r, c])) for r, c in zip(rows, cols) if off[r, c] > 0]
 
 
 def top_k_accuracy(probabilities: np.ndarray, y: np.ndarray, k: int = 5) -> float:

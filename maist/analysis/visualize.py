@@ -5,7 +5,8 @@
     weight_images(W, titles)                    beginner / MLP weights as 28x28 images
     learning_curves(history, recipe)            accuracy and loss against step, tables beneath
     prediction_grid(images, pred, true, classes) mistakes as predicted(true) on red
-    confusion_figure(cm, classes)               71x71 confusion matrix
+    confusion_figure(cm, classes)               71x71 confusion matrix; at 1000+ classes,
+                                                the commonest mistakes (top_confusions_figure)
     contact_sheet(images, row_labels, col_labels)  a grid of characters, e.g. writers x classes
     writer_sheet / touch_sheet                  the contact sheets of docs/ (data from dataset)
     accuracy_vs_step(curves)                    one line per model
@@ -24,6 +25,7 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure  # pyplot-free: no global state, any backend
 
 from ..geometry import IMAGE_SIZE
+from . import metrics
 
 JAPANESE_FONT = "IPAexGothic"
 WRONG = "#d62728"
@@ -142,18 +144,59 @@ def prediction_grid(images, pred, true, classes, cols: int = 10, title: str | No
     return fig
 
 
-def confusion_figure(cm: np.ndarray, classes, title: str = "confusion (rows: true)") -> Figure:
+FULL_MATRIX_UP_TO = 80  # classes: beyond, a matrix's labels cannot be read
+
+
+def confusion_figure(cm: np.ndarray, classes, title: str = "confusion (rows: true)",
+                     top: int = 30) -> Figure:
+    """The whole confusion matrix up to FULL_MATRIX_UP_TO classes (71x71 for hiragana);
+    beyond, the `top` commonest mistakes and the matrix of the classes they involve."""
+    if len(classes) > FULL_MATRIX_UP_TO:
+        return top_confusions_figure(cm, classes, top, title)
     fig = Figure(figsize=(11, 10))
     ax = fig.subplots()
-    shown = np.log1p(cm)
-    im = ax.imshow(shown, cmap="viridis")
+    _matrix(fig, ax, cm, classes, fontsize=7)
+    ax.set_title(title)
+    return fig
+
+
+def _matrix(fig: Figure, ax, cm: np.ndarray, classes, fontsize: float) -> None:
+    im = ax.imshow(np.log1p(cm), cmap="viridis")
     ticks = np.arange(len(classes))
-    ax.set_xticks(ticks, labels=list(classes), fontsize=7)
-    ax.set_yticks(ticks, labels=list(classes), fontsize=7)
+    ax.set_xticks(ticks, labels=list(classes), fontsize=fontsize)
+    ax.set_yticks(ticks, labels=list(classes), fontsize=fontsize)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title)
     fig.colorbar(im, ax=ax, label="log(1 + count)", shrink=0.8)
+
+
+def top_confusions_figure(cm: np.ndarray, classes, top: int = 30,
+                          title: str = "confusion (rows: true)") -> Figure:
+    """Left: the `top` commonest mistakes as bars, 'true → read as'. Right: the confusion
+    matrix cut down to the classes those mistakes involve (at most 2 x top of them)."""
+    pairs = metrics.top_confusions(cm, classes, top)
+    fig = Figure(figsize=(14, max(5.0, 0.28 * len(pairs) + 1.5)))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
+    if not pairs:
+        left.text(0.5, 0.5, "no mistakes", ha="center", va="center")
+        left.set_axis_off()
+        right.set_axis_off()
+    else:
+        counts = [n for _, _, n in pairs]
+        y = np.arange(len(pairs))
+        left.barh(y, counts, color=WRONG)
+        left.set_yticks(y, labels=[f"{a} → {b}" for a, b, _ in pairs], fontsize=9)
+        left.invert_yaxis()
+        left.set_xlabel("test images read as the second")
+        involved = list(dict.fromkeys(c for a, b, _ in pairs for c in (a, b)))
+        index = {c: i for i, c in enumerate(classes)}
+        idx = np.array([index[c] for c in involved])
+        _matrix(fig, right, np.asarray(cm)[np.ix_(idx, idx)], involved,
+                fontsize=max(5.0, 9 - len(involved) / 12))
+    total = int(np.asarray(cm).sum() - np.trace(cm))
+    shown = sum(n for _, _, n in pairs)
+    fig.suptitle(f"{title}: the {len(pairs)} commonest kinds of mistake, {shown} of the "
+                 f"{total} mistakes among {len(classes)} classes")
     return fig
 
 

@@ -9,6 +9,7 @@
                                                 this while drawing); "layers": true adds the maps
     POST /api/layers {"x": the input}           the live layers' maps for an input predict made
     POST /api/save {"image", "label"}           mine_dir/LABEL/0001.png, for fine-tuning
+    GET  /api/mine             the drawings saved per character, and the command that adapts
 
 Inference is the run's own inference graph through inference.restore. Session.run is
 thread-safe, so requests run side by side; a lock only guards which run is current, and
@@ -25,15 +26,17 @@ import io
 import json
 import os
 import threading
+import unicodedata
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from ..data.classes import scripts, scripts_text
 from ..data.preprocess import from_picture, read_picture
-from ..errors import BadRequest, PictureError, RunError
+from ..errors import BadRequest, ClassSetError, PictureError, RunError
 from ..geometry import IMAGE_SIZE
-from ..inference.restore import Restored, restore
+from ..inference.restore import Restored, restore, within_scripts
 from ..training import checkpoints
 
 MAX_BODY = 2 * 1024 * 1024  # a drawn character's PNG is a few KB; 2 MB is generous
@@ -156,8 +159,8 @@ class Model:
     def info(self) -> dict:
         return self.served().info
 
-    def predict(self, picture: np.ndarray, layers: bool = False) -> dict:
-        return self.served().predict(picture, layers)
+    def predict(self, picture: np.ndarray, layers: bool = False, scripts=None) -> dict:
+        return self.served().predict(picture, layers, scripts)
 
     def layers_for(self, x: np.ndarray) -> dict:
         return self.served().layers_for(x)
@@ -185,15 +188,18 @@ class Served:
             (w,) = r.run([spec.filters], np.zeros((1, IMAGE_SIZE * IMAGE_SIZE), np.float32))
             filters = {"shape": list(w.shape), "png": png_data_url(mosaic(w[:, :, 0, :]))}
         return {"run": str(r.run_dir), "model": spec.name, "step": r.step,
-                "classes": r.classes, "preprocess": r.preprocess, "filters": filters,
-                "layers": self.layers}
+                "classes": r.classes, "scripts": scripts(r.classes),
+                "scripts_text": scripts_text(r.classes), "preprocess": r.preprocess,
+                "filters": filters, "layers": self.layers}
 
-    def predict(self, picture: np.ndarray, layers: bool = False) -> dict:
+    def predict(self, picture: np.ndarray, layers: bool = False, scripts=None) -> dict:
         """The top 5 and the 28x28 input (as a PNG, and as `x`, the float32 pixels in
-        base64, for a /api/layers request to come); the live layers too with `layers`."""
+        base64, for a /api/layers request to come); the live layers too with `layers`;
+        only the classes of `scripts` (a list of script names) where it is given."""
         r = self.restored
         x = from_picture(picture, r.preprocess)
         probs, maps = r.read(x, self.layers if layers else [])
+        probs = within_scripts(probs, r.classes, scripts)
         out = {"top": [{"char": c, "p": p} for c, p in r.top_k(probs[0], TOP)],
                "input": png_data_url(x),
                "x": base64.b64encode(x.astype("<f4").tobytes()).decode("ascii")}
@@ -232,7 +238,12 @@ def newest_run(root: str | os.PathLike) -> Path:
 
 
 def save_drawing(raw: bytes, label: str, classes, mine_dir: Path) -> Path:
-    """The drawing as it was sent, to mine_dir/LABEL/NNNN.png (the next free number)."""
+    """The drawing as it was sent, to mine_dir/LABEL/NNNN.png (the next free number).
+    The label as typed: half-width katakana, or a kana followed by a voicing mark typed
+    on its own (U+309B, U+309C), are made the class's own character: the spacing marks
+    become combining ones, then NFKC composes."""
+    label = unicodedata.normalize("NFKC", label.replace("\u309b", "\u3099")
+                                  .replace("\u309c", "\u309a")).strip()
     if label not in classes:
         raise BadRequest(f"{label!r} is not one of this run's classes")
     folder = Path(mine_dir) / label
@@ -254,6 +265,23 @@ def save_drawing(raw: bytes, label: str, classes, mine_dir: Path) -> Path:
         except OSError as e:
             raise BadRequest(f"cannot save {path} ({e.strerror}); free some space or serve "
                              f"with another --mine folder", 507) from None
+
+
+def mine_summary(mine_dir: Path, classes, run_dir) -> dict:
+    """What the page says about the saved drawings: how many per character of the run's
+    classes, and the command that adapts the run to them."""
+    folder = Path(mine_dir)
+    counts = {}
+    if folder.is_dir():
+        for sub in sorted(folder.iterdir()):
+            if sub.is_dir() and sub.name in classes:
+                n = sum(1 for p in sub.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+                if n:
+                    counts[sub.name] = n
+    total = sum(counts.values())
+    return {"folder": str(folder), "total": total, "per_class": counts,
+            "command": (f"python scripts/train_maist.py --data {folder} --init-from {run_dir}"
+                        if total >= 3 else None)}
 
 
 # --- the app --------------------------------------------------------------------------------
@@ -316,11 +344,18 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
     def predict():
         fields = body()
         picture, _ = drawing(fields)
+        wanted = fields.get("scripts")
+        if wanted is not None and not (isinstance(wanted, list) and wanted
+                                       and all(isinstance(w, str) for w in wanted)):
+            raise BadRequest("scripts is a list of script names, such as [\"hiragana\"]")
         with gate:
             try:
-                return jsonify(model.predict(picture, layers=fields.get("layers") is True))
+                return jsonify(model.predict(picture, layers=fields.get("layers") is True,
+                                             scripts=wanted))
             except PictureError as e:  # "no ink found": an empty canvas
                 raise BadRequest(str(e), 422) from None
+            except ClassSetError as e:  # a script the run does not read
+                raise BadRequest(str(e)) from None
 
     @app.post("/api/layers")
     def layers():
@@ -342,7 +377,14 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
             except PictureError as e:
                 raise BadRequest(str(e), 422) from None
         path = save_drawing(raw, label, classes, mine)
-        return jsonify(path=str(path), count=len(list(path.parent.glob("*.png"))))
+        served = model.served().restored
+        return jsonify(path=str(path), count=len(list(path.parent.glob("*.png"))),
+                       mine=mine_summary(mine, served.classes, served.run_dir))
+
+    @app.get("/api/mine")
+    def mine_drawings():
+        served = model.served().restored
+        return jsonify(mine_summary(mine, served.classes, served.run_dir))
 
     @app.get("/api/info")
     def info():

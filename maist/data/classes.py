@@ -39,6 +39,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -256,16 +257,44 @@ def from_file(path: str | os.PathLike) -> ClassSet:
         raise ClassSetError(f"{path}: {e}", params=("classes",)) from None
 
 
+SCRIPTS = ("hiragana", "katakana", "kanji", "other")
+
+
+def script_of(ch: str) -> str:
+    """'hiragana', 'katakana', 'kanji' or 'other', from the character's Unicode name."""
+    name = unicodedata.name(ch, "")
+    return ("hiragana" if name.startswith("HIRAGANA") else "katakana"
+            if name.startswith("KATAKANA") else "kanji" if name.startswith("CJK") else "other")
+
+
 def scripts(chars) -> list[str]:
-    """The scripts a list of characters is written in ('hiragana', 'katakana', 'kanji', or
-    'other'), in the order they first appear: a page's title names them."""
-    found = {}
-    for ch in chars:
-        name = unicodedata.name(ch, "")
-        kind = ("hiragana" if name.startswith("HIRAGANA") else "katakana"
-                if name.startswith("KATAKANA") else "kanji" if name.startswith("CJK") else "other")
-        found.setdefault(kind, None)
-    return list(found)
+    """The scripts a list of characters is written in, in the order they first appear: a
+    page's title names them."""
+    return list(dict.fromkeys(script_of(ch) for ch in chars))
+
+
+def script_mask(chars, wanted: str | Sequence[str]) -> np.ndarray:
+    """(C,) True for the classes written in the `wanted` scripts ('hiragana' or
+    'hiragana,katakana'): a model of several scripts asked to read one of them."""
+    if isinstance(wanted, str):
+        wanted = [w.strip() for w in wanted.split(",") if w.strip()]
+    unknown = [w for w in wanted if w not in SCRIPTS]
+    if unknown or not wanted:
+        raise ClassSetError(f"unknown script {', '.join(map(repr, unknown)) or 'none'}; "
+                            f"choose from {', '.join(SCRIPTS)}", params=("scripts",))
+    mask = np.array([script_of(c) in wanted for c in chars])
+    if not mask.any():
+        raise ClassSetError(f"none of the {len(chars)} classes is written in "
+                            f"{' or '.join(wanted)}; the model reads {', '.join(scripts(chars))}",
+                            params=("scripts",))
+    return mask
+
+
+def scripts_text(chars) -> str:
+    """The scripts in words, for a title: 'hiragana', 'hiragana and katakana',
+    'hiragana, katakana and kanji'."""
+    names = ["characters" if s == "other" else s for s in scripts(chars)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _hiragana_without(exclude: str) -> tuple[str, ...]:

@@ -365,6 +365,11 @@ def files_in(folder: Path) -> list[Path]:
     return sorted(out)
 
 
+# Databases that are one set of scans twice, grey and binary (AIST's descriptions):
+# merging them would put every writer in the data twice, under two ids.
+SAME_WRITERS = (("ETL9G", "ETL9B"), ("ETL8G", "ETL8B2"))
+
+
 def find_etl_files(
     sources: str | os.PathLike | Sequence[str | os.PathLike],
     fmt: str | None = None,
@@ -410,6 +415,13 @@ def find_etl_files(
     opened = [open_etl(p, fmt, generated.get(p), expect_counts=p not in generated) for p in unique]
     # A source is one argument's files of one ETL database: each database numbers its own
     # writers (ETL1 by sheet, ETL9G by position), so ETL1 and ETL9G in one folder are two.
+    real = {f.format.name for p, f in zip(unique, opened) if p not in generated}
+    for grey, binary in SAME_WRITERS:
+        if {grey, binary} <= real:
+            raise EtlFormatError(
+                f"{binary} is {grey} made binary, the same writers' characters: merged, each "
+                f"writer would count as two people and the writer split would test on hands "
+                f"it trained on; give one of {grey} and {binary}")
     keys: dict[tuple[int, str], int] = {}
     for p, f in zip(unique, opened):
         keys.setdefault((origin[p.resolve()], f.format.name), len(keys))

@@ -87,6 +87,13 @@ def load(
     raise DatasetError(f"{p}: not a data set MAIST knows. It reads: {kinds}", params=("data",))
 
 
+def kind(path: str | os.PathLike) -> str | None:
+    """The name of the kind of source that would load `path` ("etl", "pictures", ...), or
+    None: what a plan decides by before the data is read."""
+    p = Path(path)
+    return next((s.name for s in SOURCES if p.exists() and s.recognises(p)), None)
+
+
 # --- pictures from elsewhere --------------------------------------------------------------
 
 
@@ -268,13 +275,22 @@ def is_picture_folder(path: Path) -> bool:
     return path.is_dir() and bool(picture_paths(path))
 
 
+def etl_data(path: Path, classes: str | None = None, **options) -> MaistData:
+    """ETL files through dataset.build: the class set asked for, else a synthetic set's own
+    (its manifest says which it was made for), else hiragana71."""
+    if classes is None:
+        manifest = etl.read_manifest(path) if path.is_dir() else None
+        classes = (manifest or {}).get("classes") or DEFAULT_CLASSES
+    return build(path, classes, **options)
+
+
 # --- the registry, in the order the kinds are asked ----------------------------------------
 
 register(Source("touch", is_touch, touch_data,
                 "the touch-hiragana .npz or its folder, split by drawer"))
 register(Source("npz", lambda p: p.is_file() and p.suffix == ".npz", npz_data,
                 "a MAIST .npz from scripts/build_maist.py"))
-register(Source("etl", etl.is_etl_source, build,
+register(Source("etl", etl.is_etl_source, etl_data,
                 "ETL files named as AIST names them (ETL9G_01, ETL8B2C1, ...), or their folder"))
 register(Source("pictures", is_picture_folder, picture_folder_data,
                 "a folder of PNG or JPEG pictures in sub-folders named by their character"))

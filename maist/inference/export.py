@@ -45,7 +45,7 @@ from ..training import checkpoints
 from ..training.rundir import read_config
 from ..version import VERSION
 from . import tfprep
-from .restore import restore, top_k
+from .restore import restore, top_k, within_scripts
 
 FORMATS = ("saved_model", "tflite")
 QUANTIZE = ("none", "dynamic", "int8")
@@ -398,11 +398,13 @@ class Reader:
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         return self.model.probabilities(x)
 
-    def predict(self, pictures, k: int = 5) -> tuple[list[list[tuple[str, float]]], np.ndarray]:
+    def predict(self, pictures, k: int = 5, scripts=None
+                ) -> tuple[list[list[tuple[str, float]]], np.ndarray]:
         if k < 1:
             raise PictureError(f"top-k needs k of at least 1, not {k}", params=("top",))
         x = np.stack([from_picture(p, self.preprocess) for p in pictures]).reshape(-1, IMAGE_PIXELS)
-        return [top_k(p, self.classes, k) for p in self.probabilities(x)], x
+        probs = within_scripts(self.probabilities(x), self.classes, scripts)
+        return [top_k(p, self.classes, k) for p in probs], x
 
     def close(self) -> None:
         self.model.close()

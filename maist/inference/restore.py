@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.classes import script_mask
 from ..data.preprocess import DEFAULT_PREPROCESS, from_picture
 from ..errors import PictureError, RunError
 from ..geometry import IMAGE_PIXELS
@@ -38,6 +39,16 @@ def top_k(probabilities: np.ndarray, classes, k: int = 5) -> list[tuple[str, flo
     """The k most probable classes of one row, [(character, probability)], best first."""
     order = np.argsort(-probabilities, kind="stable")[:k]
     return [(classes[i], float(probabilities[i])) for i in order]
+
+
+def within_scripts(probabilities: np.ndarray, classes, scripts=None) -> np.ndarray:
+    """Probabilities given that the character is in `scripts` (None: as they are): the
+    other classes at 0, the rest scaled to sum to 1. What a reader who knows the script
+    asks of a model of several: a hiragana ri is not to be read as the katakana RI."""
+    if not scripts:
+        return probabilities
+    kept = np.where(script_mask(classes, scripts), probabilities, 0.0)
+    return kept / np.maximum(kept.sum(axis=-1, keepdims=True), np.finfo(np.float32).tiny)
 
 
 @dataclass
@@ -108,12 +119,14 @@ class Restored:
             raise PictureError(f"top-k needs k of at least 1, not {k}", params=("top",))
         return top_k(probabilities, self.classes, k)
 
-    def predict(self, pictures, k: int = 5) -> tuple[list[list[tuple[str, float]]], np.ndarray]:
-        """Top-k (character, probability) for each picture, and the (n, 784) inputs."""
+    def predict(self, pictures, k: int = 5, scripts=None
+                ) -> tuple[list[list[tuple[str, float]]], np.ndarray]:
+        """Top-k (character, probability) for each picture, and the (n, 784) inputs;
+        `scripts` ('hiragana', ['hiragana', 'kanji']) keeps to the classes written in them."""
         if k < 1:
             raise PictureError(f"top-k needs k of at least 1, not {k}", params=("top",))
         x = np.stack([self.prepare(p) for p in pictures]).reshape(-1, IMAGE_PIXELS)
-        probs = self.probabilities(x)
+        probs = within_scripts(self.probabilities(x), self.classes, scripts)
         return [self.top_k(p, k) for p in probs], x
 
 

@@ -16,7 +16,8 @@ then a piece of the neighbouring cell's character reaching in at an edge.
 Version 2 adds variation where real writers vary (each stroke on its own, joins, pens,
 voicing marks), version 3 the handwritten variant forms KanjiVG does not draw (forms.json:
 strokes joined or lifted apart, as people write them), version 4 each writer's own width
-for each character. Each is a switch; all off, the files are version 1's byte for byte.
+for each character, version 5 each writer's own voicing marks (synth.marks). Each is a
+switch; all off, the files are version 1's byte for byte.
 DEFAULT, what data/synthetic is made with, is the setting that read real drawings best
 (docs/README.md): the variant forms and stroke jitter.
 
@@ -50,6 +51,7 @@ from ..data.dataset import MAX_SEED
 from ..errors import EtlFormatError, SynthError
 from ..fileio import write_text_atomic
 from ..signals import stop_on_sigterm, worker_init
+from .marks import MarkHabit, writer_marks, written_marks
 from .strokes import KANJIVG_BOX, character_strokes, merge_strokes, sample_cubic, split_stroke
 
 ETL9G = etl.FORMATS["ETL9G"]
@@ -58,8 +60,8 @@ WRITERS_PER_FILE = ETL9G.writers_per_file  # 4, as in AIST's ETL9G_01 .. ETL9G_5
 FORMS_FILE = "forms.json"  # the handwritten variant forms, as data
 MAX_WRITERS = 100_000  # 25,000 files, about 50 GB for the 71 hiragana: beyond any use here
 # 2: per-stroke variation, joins, pen range, voicing marks; 3: variant forms; 4: proportion,
-# and stroke jitter in DEFAULT
-GENERATOR_VERSION = 4
+# and stroke jitter in DEFAULT; 5: voicing marks as hands write them (synth.marks)
+GENERATOR_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ class SynthConfig:
     # Each writer's own width-to-height for each kana, beyond the writer-wide aspect: real
     # hands write one kana narrow and another wide (KanjiVG draws one proportion of each).
     proportion: float = 0.0
+    # Version 5: each writer's own voicing marks (synth.marks): ticks, dots or one stroke,
+    # rings open, closed or filled, placed close to the base without crossing it.
+    marks: float = 0.0
 
     def __post_init__(self):
         if not isinstance(self.writers, int) or not 1 <= self.writers <= MAX_WRITERS:
@@ -105,7 +110,7 @@ class SynthConfig:
                 raise SynthError(f"{name} is a share of writers or strokes, 0..1, not "
                                  f"{getattr(self, name)}", params=(name,))
         for name in ("variation", "sample_variation", "noise", "stroke_jitter", "bend",
-                     "pen_range", "mark_jitter", "proportion"):
+                     "pen_range", "mark_jitter", "proportion", "marks"):
             if getattr(self, name) < 0:
                 raise SynthError(f"{name} is a strength, 0 (off) or more, not "
                                  f"{getattr(self, name)}", params=(name,))
@@ -122,7 +127,8 @@ class SynthConfig:
 
 REALISTIC = dict(stroke_jitter=1.0, bend=1.0, connect_rate=0.15, pen_range=1.0,
                  mark_jitter=1.0)  # version 2's features at full strength
-FEATURES = dict(REALISTIC, variant_rate=0.4, proportion=1.0)  # every switch, at table strength
+FEATURES = dict(REALISTIC, variant_rate=0.4, proportion=1.0,
+                marks=1.0)  # every switch, at table strength
 # What data/synthetic is made with: version 1's writing, the variant forms and each stroke
 # jittered on its own. With the demo recipe these lift the real touch drawings from 90% to
 # 93% (docs/README.md); the other features stay off, as none lifted them.
@@ -276,6 +282,19 @@ def to_field(points: np.ndarray, style: Style) -> np.ndarray:
     return np.stack([xr * unit + FIELD_W / 2 + style.dx, yr * unit + FIELD_H / 2 + style.dy], 1)
 
 
+def with_mark_inside(style: Style, mark: tuple[np.ndarray, ...], margin: float = 4.0) -> Style:
+    """The style with the character moved so that its voicing mark lies `margin` pixels
+    inside the field: a writer keeps the mark in the cell, and a mark cut by the field's
+    edge, or touching it, is lost (data.preprocess drops ink at the edge as a neighbour's)."""
+    p = to_field(np.concatenate([s.reshape(-1, 2) for s in mark]), style)
+    low, high = p.min(axis=0), p.max(axis=0)
+    size = np.array([FIELD_W, FIELD_H])
+    shift = np.maximum(margin - low, 0) - np.maximum(high - (size - 1 - margin), 0)
+    if not shift.any():
+        return style
+    return replace(style, dx=style.dx + float(shift[0]), dy=style.dy + float(shift[1]))
+
+
 def stamp(canvas: np.ndarray, xy: np.ndarray, radius: np.ndarray, ink: np.ndarray) -> None:
     """Draw round pen marks at (x, y) with soft 1-pixel edges, keeping the darkest ink."""
     h, w = canvas.shape
@@ -337,6 +356,9 @@ class Habit:
     variants: frozenset[str] = frozenset()  # base kana in a variant form
     # base kana -> log(width / height) change this writer gives it (absent: none)
     proportions: Mapping[str, float] = field(default_factory=dict, compare=False)
+    # Version 5: the writer's voicing marks, and the stream each sample's mark draws from
+    marks: MarkHabit | None = None
+    mark_rng: np.random.Generator | None = field(default=None, compare=False)
 
 
 def writer_habit(rng: np.random.Generator) -> Habit:
@@ -431,7 +453,11 @@ def vary_strokes(strokes: tuple[np.ndarray, ...], ch: str, rng: np.random.Genera
         if j:
             turn = rng.normal(habit.turn, 0.12 * j)
             scale = float(np.exp(rng.normal(0, 0.1 * j)))
-            segs = _about(segs, centre, turn, scale, rng.normal(0, 2.5 * j, 2))
+            shift = rng.normal(0, 2.5 * j, 2)
+            # A hand's own mark (version 5) is placed as a whole, a pen's width from the
+            # base: moving its ticks one by one would put them back on the base's strokes.
+            if not (habit.marks is not None and n_mark and i >= len(strokes) - n_mark):
+                segs = _about(segs, centre, turn, scale, shift)
         b = cfg.bend * habit.bend
         if b:  # pull the inner control points, more on long strokes
             segs[:, 1:3] += rng.normal(0, 0.06 * b * min(length, 60.0), (len(segs), 2, 2))
@@ -480,13 +506,16 @@ def render(
     if habit is not None:  # a geometric change: it takes no draws, so the streams stay put
         plain = proportioned(plain, habit.proportions.get(base_char(ch), 0.0))
     form = variant_form(plain, ch, habit.variants) if habit is not None else plain
+    if habit is not None and habit.marks is not None and voicing_strokes(ch):
+        form = written_marks(form, voicing_strokes(ch), habit.marks, habit.mark_rng, cfg.marks)
+        style = with_mark_inside(style, form[-voicing_strokes(ch):])
     if form is plain:
         draw_strokes(canvas, plain, ch, style, rng, cfg, extra, habit)
     else:
-        # A variant has a stroke more or fewer, and so takes more or fewer draws. It is
-        # drawn from copies of the generators; the plain form, drawn where nobody sees it,
-        # then moves the generators on as far as it would have, so that every other
-        # character comes out exactly as it would without variants.
+        # A variant (or a hand's own voicing mark) has a stroke more or fewer, and so
+        # takes more or fewer draws. It is drawn from copies of the generators; the plain
+        # form, drawn where nobody sees it, then moves the generators on as far as it would
+        # have, so that every other character comes out exactly as it would without them.
         draw_strokes(canvas, form, ch, style, copy.deepcopy(rng), cfg, copy.deepcopy(extra),
                      habit)
         draw_strokes(np.zeros_like(canvas), plain, ch, style, rng, cfg, extra, habit)
@@ -528,6 +557,9 @@ def render_writer(writer: int, cfg: SynthConfig) -> np.ndarray:
         np.random.default_rng([cfg.seed, writer, 3]), cfg.variant_rate),
         proportions=writer_proportions(np.random.default_rng([cfg.seed, writer, 4]),
                                        cfg.proportion, chars))
+    if cfg.marks:  # a stream of its own, as the variants and proportions have
+        mark_rng = np.random.default_rng([cfg.seed, writer, 5])
+        habit = replace(habit, marks=writer_marks(mark_rng, cfg.marks), mark_rng=mark_rng)
     if cfg.pen_range:  # hair-thin to blotted: the writer's pen, widened or narrowed
         style = replace(style, pen=float(np.clip(
             style.pen * np.exp(extra.normal(0, 0.45 * cfg.pen_range)), 0.7, 5.0)))

@@ -26,11 +26,17 @@ from .recipes import Recipe, get_recipe, with_overrides
 
 # What a resumed run must share with the run it continues (the recipe's steps may grow).
 SAME_RUN = ("recipe", "model_options", "classes", "seed", "data.preprocess", "data.split",
-            "data.classes")
+            "data.classes", "replay", "replay_data")
 # A recipe's fields that say what it is, not how it trains: runs that differ only in them
 # trained alike (a recipe renamed, or its note reworded, is the same recipe).
 DESCRIPTIVE_FIELDS = ("name", "note", "blog")
 DEFAULT_RECIPE = "demo"
+# Adapting a model to a folder of one's own drawings (--init-from RUN --data mine): a few
+# dozen pictures, so few steps at a low rate, the convolutional layers kept, and at least
+# half of each batch the source run's own data (benchmarks/finetune_touch.py measures why).
+ADAPT_RECIPE = "adapt"
+ADAPT_FREEZE = ("conv",)
+ADAPT_REPLAY = 0.5
 
 
 def whole(value, name: str, low: int = 1, high: int | None = None, what: str = "steps") -> int:
@@ -57,6 +63,11 @@ class TrainConfig:
     init_from: str | None = None  # "RUN_DIR" or "RUN_DIR:STEP": start from its weights
     freeze: tuple[str, ...] = ()  # variables whose names hold these stay as initialised
     new_head: bool = False  # with init_from: a fresh readout where the classes differ
+    # With init_from: this share of each training batch replays the source run's own
+    # training data (or replay_data's), so that adapting to a few drawings of one hand
+    # does not forget everyone else's.
+    replay: float = 0.0
+    replay_data: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.recipe, Recipe):
@@ -73,6 +84,14 @@ class TrainConfig:
         self.model_options = get_model(self.recipe.model).check_options(self.model_options)
         self.freeze = tuple(self.freeze)
         self.test_at = tuple(self.test_at)
+        if not isinstance(self.replay, (int, float)) or not 0 <= self.replay < 1:
+            raise TrainingError(f"replay is the share of each batch replayed, from 0 (none) "
+                                f"up to but not 1, not {self.replay!r:.40}", params=("replay",))
+        if (self.replay and not self.init_from and not self.replay_data) or (
+                self.replay_data and not self.replay):
+            raise TrainingError("replay mixes another data set into the batches: it needs "
+                                "a share (--replay) and init_from (the run whose training "
+                                "data replays) or replay_data", params=("replay", "init_from"))
         if (self.freeze or self.new_head) and not self.init_from:
             said = "freeze" if self.freeze else "new_head"
             raise TrainingError(f"{said} is for fine-tuning: it needs init_from, the run whose "
@@ -112,9 +131,13 @@ class Request:
     checkpoint_every: int | None = None
     early_stopping: int | None = None
     init_from: str | None = None
-    freeze: str | None = None  # comma-separated parts of variable names
+    freeze: str | None = None  # comma-separated parts of variable names; "none": nothing
     new_head: bool = False
+    replay: float | None = None
+    replay_data: str | None = None
     data: str | None = None
+    data_kind: str | None = None  # sources.kind(data): "pictures" adapts with its own defaults
+    init_config: dict | None = None  # the init_from run's config.json: its model and options
     preprocess: str | None = None
     split: str | None = None
     classes: str | None = None
@@ -132,12 +155,19 @@ def plan(request: Request, previous: dict | None = None) -> Plan:
     """The run to make (or continue, with `previous`, the run's own config.json)."""
     prev = previous or {}
     own_data = prev.get("data") if isinstance(prev.get("data"), dict) else {}
+    # A few of one's own drawings and a model to start from: the adapt recipe, conv frozen
+    # and at least half of each batch replaying the source's data, unless said otherwise.
+    adapting = (not prev and request.recipe is None and request.init_from is not None
+                and request.data_kind == "pictures")
     if request.recipe is not None:
         recipe = get_recipe(request.recipe)
     elif prev:
         recipe = Recipe.from_dict(prev["recipe"])
     else:
-        recipe = get_recipe(DEFAULT_RECIPE)
+        recipe = get_recipe(ADAPT_RECIPE if adapting else DEFAULT_RECIPE)
+    source = request.init_config or {}
+    if adapting and source.get("recipe", {}).get("model"):
+        recipe = with_overrides(recipe, model=source["recipe"]["model"])  # the source's own
     changes = {k: v for k, v in request.changes.items() if v is not None}
     if request.dry_run:
         changes["steps"] = 20
@@ -148,23 +178,37 @@ def plan(request: Request, previous: dict | None = None) -> Plan:
     spec = get_model(recipe.model)
     keep_options = prev and "model" not in changes and prev["recipe"].get("model") == recipe.model
     options = dict(prev.get("model_options") or {}) if keep_options else {}
+    if not prev and source.get("recipe", {}).get("model") == recipe.model:
+        options = dict(source.get("model_options") or {})  # a start from a run has its sizes
     options.update(spec.parse_option(o) for o in request.model_options)
 
     def said(name, default):
         value = getattr(request, name)
         return value if value is not None else prev.get(name, default)
 
-    freeze = (tuple(f.strip() for f in request.freeze.split(",") if f.strip())
-              if request.freeze is not None else tuple(prev.get("freeze") or ()))
+    if request.freeze is not None:
+        freeze = tuple(f.strip() for f in request.freeze.split(",")
+                       if f.strip() and f.strip() != "none")
+    else:
+        freeze = tuple(prev.get("freeze") or (ADAPT_FREEZE if adapting else ()))
+    replay = said("replay", ADAPT_REPLAY if adapting else 0.0)
     cfg = TrainConfig(
         recipe, seed=said("seed", 0),
         eval_every=10 if request.dry_run else said("eval_every", 1000),
         checkpoint_every=said("checkpoint_every", 1000),
         early_stopping=said("early_stopping", None), test_at=tuple(sorted(recipe.blog)),
         model_options=options, init_from=said("init_from", None), freeze=freeze,
-        new_head=request.new_head or bool(prev.get("new_head")))
+        new_head=request.new_head or bool(prev.get("new_head")), replay=replay,
+        replay_data=said("replay_data", None))
     data_options = {k: getattr(request, k) or own_data.get(k)
                     for k in ("preprocess", "split", "classes")}
+    source_data = source.get("data") if isinstance(source.get("data"), dict) else {}
+    if not prev and (request.data is None or request.data_kind in ("pictures", "etl")):
+        # A start from a run reads data as that run did (a built .npz has its own fixed).
+        for k in ("preprocess",) + (() if request.new_head else ("classes",)):
+            data_options[k] = data_options[k] or source_data.get(k)
+    if not data_options["classes"] and not request.data:
+        data_options["classes"] = recipe.classes  # the default data: the recipe's class set
     return Plan(cfg, request.data or own_data.get("path"),
                 {k: v for k, v in data_options.items() if v})
 
@@ -180,7 +224,17 @@ def _lookup(config: dict, dotted: str):
 
 
 def _shown(v) -> str:
-    return f"{len(v)} classes" if isinstance(v, list) and len(v) > 5 else repr(v)
+    return f"{len(v)} items" if isinstance(v, list) and len(v) > 5 else repr(v)
+
+
+def _difference(key: str, a, b) -> str:
+    """'key: a -> b'; for two long lists, the first place they differ."""
+    if isinstance(a, list) and isinstance(b, list) and max(len(a), len(b)) > 5:
+        if len(a) != len(b):
+            return f"{key}: {len(a)} items -> {len(b)} items"
+        i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+        return f"{key}[{i}]: {a[i]!r} -> {b[i]!r}"
+    return f"{key}: {_shown(a)} -> {_shown(b)}"
 
 
 def full_recipe(d) -> dict | None:
@@ -196,7 +250,9 @@ def full_recipe(d) -> dict | None:
 
 def _with_option_defaults(config: dict) -> dict:
     """config with its model's options filled in with their defaults, as TrainConfig
-    records them (a config.json written by hand may leave them out)."""
+    records them (a config.json written by hand, or before a field existed, may leave
+    them out)."""
+    config = {"replay": 0.0, "replay_data": None, **config}
     try:
         spec = get_model(config["recipe"]["model"])
         options = spec.check_options(dict(config.get("model_options") or {}))
@@ -220,5 +276,5 @@ def differences(old: dict, new: dict, keys=SAME_RUN, steps: bool = False) -> lis
                 if k not in ignored and a.get(k) != b.get(k):
                     out.append(f"recipe.{k}: {a.get(k)!r} -> {b.get(k)!r}")
         elif a != b:
-            out.append(f"{key}: {_shown(a)} -> {_shown(b)}")
+            out.append(_difference(key, a, b))
     return out

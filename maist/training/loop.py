@@ -169,18 +169,10 @@ class EarlyStopping:
 # --- where a fine-tuned run starts --------------------------------------------------------
 
 
-def parse_init_from(text: str) -> tuple[Path, int | None]:
-    """'runs/demo-expert' -> (path, None); 'runs/demo-expert:1000' -> (path, 1000)."""
-    head, sep, tail = str(text).rpartition(":")
-    if sep and tail.isdigit():
-        return Path(head), int(tail)
-    return Path(text), None
-
-
 def init_source(source: str, classes, model: str, new_head: bool) -> str:
     """The checkpoint that fine-tuning starts from, checked before anything is made: the
     same model, and the same classes unless `new_head` (a fresh readout layer)."""
-    path, step = parse_init_from(source)
+    path, step = rundir.parse_init_from(source)
     try:
         src = rundir.read_config(path)
     except RunError as e:

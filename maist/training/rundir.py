@@ -52,6 +52,14 @@ _CONFIG_TYPES = {"recipe": dict, "classes": list, "seed": int, "model_options": 
 _RECIPE_KEYS = ("model", "loss", "optimizer")
 
 
+def parse_init_from(text: str) -> tuple[Path, int | None]:
+    """'runs/demo-expert' -> (path, None); 'runs/demo-expert:1000' -> (path, 1000)."""
+    head, sep, tail = str(text).rpartition(":")
+    if sep and tail.isdigit():
+        return Path(head), int(tail)
+    return Path(text), None
+
+
 def read_config(run_dir: str | os.PathLike) -> dict:
     """config.json of a run, checked for what restoring and resuming need."""
     run_dir = Path(run_dir)

@@ -74,7 +74,8 @@ async function predict() {
   inFlight += 1;
   setState();
   try {
-    const data = await post("/api/predict", { image: canvas.toDataURL("image/png") });
+    const script = document.getElementById("script").value;
+    const data = await post("/api/predict", { image: canvas.toDataURL("image/png"), scripts: script ? [script] : null });
     if (id !== requestId) return;  // a newer drawing is on its way
     showError("");
     const top = document.getElementById("top");
@@ -89,7 +90,7 @@ async function predict() {
     }
     document.getElementById("input").src = data.input;
     const label = document.getElementById("label");
-    if (!label.dataset.touched) label.value = data.top[0].char;
+    if (!label.dataset.touched) label.value = data.top[0].char;  // a guess the user may retype
     // The top 5 first; the maps in a second request, for the same 28x28 input.
     const maps = await post("/api/layers", { x: data.x });
     if (id !== requestId) return;
@@ -114,25 +115,67 @@ async function predict() {
 
 document.getElementById("clear").addEventListener("click", () => { strokes.length = 0; redraw(); clearAnswer(); showError(""); });
 document.getElementById("undo").addEventListener("click", () => { strokes.pop(); redraw(); schedule(0); });
-document.getElementById("label").addEventListener("change", (e) => { e.target.dataset.touched = "1"; });
+document.getElementById("label").addEventListener("input", (e) => { e.target.dataset.touched = "1"; });
+document.getElementById("script").addEventListener("change", () => schedule(0));
+let classes = new Set();
+// What was typed or pasted, as one of the run's classes: half-width katakana, or a kana
+// followed by a voicing mark typed on its own (U+309B, U+309C), become the class's own
+// character, as the server makes them.
+function typedLabel() {
+  return document.getElementById("label").value.replaceAll("\u309b", "\u3099").replaceAll("\u309c", "\u309a").normalize("NFKC").trim();
+}
 document.getElementById("save").addEventListener("click", async () => {
   if (!strokes.length) { showError("draw a character first"); return; }
+  const label = typedLabel();
+  if (!classes.has(label)) { showError(label ? `${label} is not one of this run's ${classes.size} classes` : "type the character you drew"); return; }
   try {
-    const data = await post("/api/save", { image: canvas.toDataURL("image/png"), label: document.getElementById("label").value });
+    const data = await post("/api/save", { image: canvas.toDataURL("image/png"), label });
     document.getElementById("saved").textContent = `saved ${data.path} (${data.count} of this character)`;
+    showMine(data.mine);
     showError("");
   } catch (err) { showError(err.message); }
 });
 
+// The drawings saved so far, per character, and the command that adapts the run to them.
+function showMine(mine) {
+  const el = document.getElementById("mine");
+  if (!mine || !mine.total) { el.textContent = ""; return; }
+  const each = Object.entries(mine.per_class).map(([c, n]) => `${c} ${n}`).join(", ");
+  const chars = Object.keys(mine.per_class).length;
+  el.textContent = `${mine.folder}: ${mine.total} drawing${mine.total === 1 ? "" : "s"} of ${chars} character${chars === 1 ? "" : "s"} (${each}). ` +
+    (mine.command ? `Adapt the model to your hand: ${mine.command}` : "Save 3 or more to adapt the model to your hand.");
+}
+
 async function loadInfo(info) {
   document.getElementById("about").textContent = `${info.model}, step ${info.step}, ${info.preprocess} preprocessing`;
+  const what = info.scripts_text || "a character";
+  document.getElementById("tagline").textContent = `draw ${what}, watch the network read it`;
+  document.title = `MAIST: draw ${what}`;
+  classes = new Set(info.classes);
+  // A model of several scripts can be told which one is drawn: look-alikes across scripts
+  // (a hiragana he and a katakana HE are one picture) are then kept apart.
+  const script = document.getElementById("script");
+  script.innerHTML = "";
+  for (const [value, text] of [["", "any script"], ...info.scripts.map((s) => [s, s])]) {
+    const o = document.createElement("option"); o.value = value; o.textContent = text; script.appendChild(o);
+  }
+  document.getElementById("script-choice").hidden = info.scripts.length < 2;
+  // A typed field, not a list: a kanji model has over a thousand classes. The datalist
+  // offers completions where a browser shows them; small sets only, to keep the page light.
+  const list = document.getElementById("label-list");
+  list.innerHTML = "";
+  if (info.classes.length <= 200) {
+    for (const c of info.classes) { const o = document.createElement("option"); o.value = c; list.appendChild(o); }
+  }
   const label = document.getElementById("label");
-  label.innerHTML = "";
-  for (const c of info.classes) { const o = document.createElement("option"); o.textContent = c; label.appendChild(o); }
+  label.value = "";
+  delete label.dataset.touched;
+  label.placeholder = info.classes[0] || "";
   const filters = document.getElementById("filters");
   const title = document.getElementById("filters-title");
   if (info.filters) { filters.src = info.filters.png; filters.hidden = title.hidden = false; title.textContent = `First-layer filters (${info.filters.shape.join(" x ")})`; }
   else { filters.hidden = title.hidden = true; }
+  try { showMine(await (await fetch("/api/mine")).json()); } catch (err) { /* the count is a courtesy */ }
 }
 
 async function start() {
