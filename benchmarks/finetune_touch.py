@@ -54,15 +54,16 @@ def subset(x, y, w, mask, seed=0) -> Split:
     return Split(x[mask], y[mask], w[mask], seed=seed)
 
 
-def arms(source: str, steps: int, adapt_changes: dict) -> dict[str, Request]:
+def arms(source: str, steps: int, adapt_changes: dict, freeze: str | None = None
+         ) -> dict[str, Request]:
     base = dict(init_from=source, data="mine", data_kind="pictures",
                 init_config=rundir.read_config(source))
     return {
         "old defaults": Request(recipe="demo", changes={"steps": steps, "batch_size": 32,
                                 "learning_rate": f"cosine(3e-4, warmup=30, floor=1e-6, steps={steps})",
                                 "augment": "full"}, **base),
-        "adapt, no replay": Request(replay=0.0, changes=adapt_changes, **base),
-        "adapt (default)": Request(changes=adapt_changes, **base),
+        "adapt, no replay": Request(replay=0.0, changes=adapt_changes, freeze=freeze, **base),
+        "adapt (default)": Request(changes=adapt_changes, freeze=freeze, **base),
     }
 
 
@@ -83,6 +84,8 @@ def main() -> None:
     p.add_argument("--adapt-steps", type=int, default=None, help="the adapt arms' steps "
                    "(default: the adapt recipe's)")
     p.add_argument("--arms", default=None, help="only these arms, comma-separated")
+    p.add_argument("--freeze", default=None, help="the adapt arms' frozen layers, as "
+                   "train_maist.py --freeze takes them (default: the adapt defaults')")
     p.add_argument("--root", default="runs/finetune", help="(default: %(default)s)")
     args = p.parse_args()
     config = rundir.read_config(args.source)
@@ -110,7 +113,7 @@ def main() -> None:
             data = MaistData(mine, sets["hand"], sets["hand"], class_set.chars,
                              {**meta, "sources": ["touch drawings"], "formats": ["pictures"]})
             got = {"before": accuracies(args.source, sets)}
-            todo = arms(args.source, args.old_steps, {"steps": args.adapt_steps})
+            todo = arms(args.source, args.old_steps, {"steps": args.adapt_steps}, args.freeze)
             for arm, request in todo.items():
                 if args.arms and arm not in args.arms.split(","):
                     continue

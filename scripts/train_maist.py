@@ -52,12 +52,12 @@ def build_parser():
     p.add_argument("--init-from", default=None, metavar="RUN_DIR[:STEP]",
                    help="start from another run's weights (same model and classes), e.g. a "
                    "synthetic model adapted to your own pictures; with a folder of pictures "
-                   "as --data, the adapt recipe, --freeze conv and --replay 0.5 are the "
-                   "defaults (default: fresh weights)")
+                   "as --data, the adapt recipe, every layer but the readout frozen and "
+                   "--replay 0.5 are the defaults (default: fresh weights)")
     p.add_argument("--freeze", default=None, metavar="NAMES",
                    help="comma-separated parts of variable names to keep fixed, e.g. 'conv' "
-                   "(the convolutional layers), or none (default: train everything; conv "
-                   "when adapting to a folder of pictures)")
+                   "(the convolutional layers), or none (default: train everything; all "
+                   "but the readout when adapting to a folder of pictures)")
     p.add_argument("--replay", type=float, default=None, metavar="SHARE",
                    help="with --init-from: at least this share of each training batch replays the "
                    "source run's own training data, so that others' handwriting is kept; "

@@ -191,7 +191,7 @@ def test_adapting_to_pictures_gets_its_own_defaults():
     p = plan(Request(init_from="runs/x", data="mine", data_kind="pictures", init_config=source))
     assert p.config.recipe.name == "adapt" and p.config.recipe.model == "mlp"
     assert p.config.model_options["hidden"] == 64
-    assert p.config.freeze == ("conv",) and p.config.replay == 0.5
+    assert p.config.freeze == ("hidden",) and p.config.replay == 0.5  # all but the readout
     assert p.data_options == {"classes": "kana142", "preprocess": "blog"}  # read as it read
     said = plan(Request(init_from="runs/x", data="mine", data_kind="pictures", freeze="none",
                         replay=0.2, init_config=source))
@@ -224,6 +224,8 @@ def test_adapting_replays_the_source_runs_own_data(tmp_path):
     config = json.loads((tmp_path / "ft" / "config.json").read_text())
     assert config["replay"] == 0.5 and config["data"]["replay"]["images"] == len(src_data.train)
     assert result.stopped == "completed"
+    with pytest.raises(TrainingError, match="holds 5 classes.*the drawings 4"):
+        with_replay(tiny_data(num_classes=4, per_class=8, seed=5), cfg)
     (tmp_path / "src.npz").unlink()
     with pytest.raises(TrainingError, match="src.npz.*is not there.*--replay-data"):
         with_replay(mine, cfg)
@@ -252,3 +254,18 @@ def test_a_run_recorded_before_replay_existed_is_the_same_run():
     now = record(cfg, tiny_data(num_classes=5))
     before = {k: v for k, v in now.items() if k not in ("replay", "replay_data")}
     assert differences(before, now) == [] and differences(now, {**now, "replay": 0.5})
+
+
+@pytest.mark.parametrize("model", ["beginner", "expert", "mlp", "deep"])
+def test_adapting_freezes_every_layer_but_the_readout(model):
+    """ModelSpec.body names all but the readout: adapting trains the readout alone."""
+    from maist.nets import graph as G
+    from maist.nets.backend import tf1
+    from maist.nets.models import get_model
+
+    spec = get_model(model)
+    g = G.build(model, 5, freeze=spec.body) if spec.body else G.build(model, 5)
+    with g.graph.as_default():
+        trainable = [v.op.name for v in tf1.trainable_variables()]
+    kept = [n for n in trainable if not any(f in n for f in spec.body)]
+    assert len(kept) == 2 and len(trainable) >= 2  # the readout's weights and bias

@@ -182,6 +182,9 @@ class ModelSpec:
     weights: str | None = None  # [784, K] weights, drawn as K 28x28 images
     weights_per_class: bool = False  # the K weight images are the classes (the beginner's)
     features: str | None = None  # the last hidden layer [None, D]: the projector's embedding
+    # Parts of the names of every variable but the readout's: what adapting to a few of
+    # one's own drawings keeps frozen (training.config.plan), so that only the readout moves.
+    body: tuple[str, ...] = ()
     recipe: str | None = None  # the recipe that trains it by default
     note: str = ""
 
@@ -235,15 +238,15 @@ register(ModelSpec("expert", expert, options={"conv1": 32, "conv2": 64, "hidden"
                                               "init": "tutorial"},
                    filters="W_conv1", activations=_CONV_LAYERS,
                    live=("h_relu1", "h_pool1", "h_pool2"), recipe="tutorial", features="h_fc1",
-                   note="the tutorial's CNN, the blog's expert"))
+                   body=("conv", "fc1"), note="the tutorial's CNN, the blog's expert"))
 register(ModelSpec("mlp", lambda x, keep_prob, c, seed, **o: mlp(x, c, **o),
                    options={"hidden": 16, "activation": "sigmoid"}, weights="W_hidden",
-                   features="h_hidden",
+                   features="h_hidden", body=("hidden",),
                    recipe="mlp", note="the MLP seed's 2-layer network"))
 register(ModelSpec("deep", deep, filters="W_conv1",
                    activations=("h_conv1", "h_conv2", "h_pool1", "h_conv3", "h_conv4", "h_pool2"),
                    live=("h_conv1", "h_pool1", "h_pool2"), recipe="deep", features="h_fc1",
-                   note="the Keras CIFAR-10 seed's CNN"))
+                   body=("conv", "fc1"), note="the Keras CIFAR-10 seed's CNN"))
 
 
 def inference(name: str, x, keep_prob, num_classes: int, seed: int = 0, **options):

@@ -32,10 +32,10 @@ SAME_RUN = ("recipe", "model_options", "classes", "seed", "data.preprocess", "da
 DESCRIPTIVE_FIELDS = ("name", "note", "blog")
 DEFAULT_RECIPE = "demo"
 # Adapting a model to a folder of one's own drawings (--init-from RUN --data mine): a few
-# dozen pictures, so few steps at a low rate, the convolutional layers kept, and at least
-# half of each batch the source run's own data (benchmarks/finetune_touch.py measures why).
+# dozen pictures, so few steps at a low rate, every layer but the readout kept (the
+# model's ModelSpec.body), and at least half of each batch the source run's own data
+# (benchmarks/finetune_touch.py measures why).
 ADAPT_RECIPE = "adapt"
-ADAPT_FREEZE = ("conv",)
 ADAPT_REPLAY = 0.5
 
 
@@ -155,8 +155,9 @@ def plan(request: Request, previous: dict | None = None) -> Plan:
     """The run to make (or continue, with `previous`, the run's own config.json)."""
     prev = previous or {}
     own_data = prev.get("data") if isinstance(prev.get("data"), dict) else {}
-    # A few of one's own drawings and a model to start from: the adapt recipe, conv frozen
-    # and at least half of each batch replaying the source's data, unless said otherwise.
+    # A few of one's own drawings and a model to start from: the adapt recipe, all but the
+    # readout frozen, and at least half of each batch replaying the source's data, unless
+    # said otherwise.
     adapting = (not prev and request.recipe is None and request.init_from is not None
                 and request.data_kind == "pictures")
     if request.recipe is not None:
@@ -190,7 +191,7 @@ def plan(request: Request, previous: dict | None = None) -> Plan:
         freeze = tuple(f.strip() for f in request.freeze.split(",")
                        if f.strip() and f.strip() != "none")
     else:
-        freeze = tuple(prev.get("freeze") or (ADAPT_FREEZE if adapting else ()))
+        freeze = tuple(prev.get("freeze") or (spec.body if adapting else ()))
     replay = said("replay", ADAPT_REPLAY if adapting else 0.0)
     cfg = TrainConfig(
         recipe, seed=said("seed", 0),

@@ -192,8 +192,8 @@ RECIPES: dict[str, Recipe] = {
                augment="full", label_smoothing=0.1,
                note="Adapting a trained model to a few dozen of one's own drawings "
                     "(--init-from RUN --data mine): few steps at a low rate, augmented; "
-                    "train_maist.py adds the convolutional layers frozen and half of each "
-                    "batch replaying the source run's data."),
+                    "train_maist.py adds every layer but the readout frozen and at least "
+                    "half of each batch replaying the source run's data."),
         Recipe("mlp", "mlp", "adam", "stable", 10_000, 128,
                StepTable.constant(1e-3), StepTable.constant(1.0), sampling="epoch",
                note="The MLP seed: 16 sigmoid units, Adam, batch 128."),
