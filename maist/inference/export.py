@@ -36,8 +36,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..data.preprocess import DEFAULT_PREPROCESS, from_picture
-from ..errors import ExportError, PictureError
+from ..data.preprocess import DEFAULT_PREPROCESS
+from ..errors import ExportError
 from ..geometry import IMAGE_PIXELS
 from ..nets.backend import tf, tf1
 from ..nets.models import inference
@@ -45,7 +45,7 @@ from ..training import checkpoints
 from ..training.rundir import read_config
 from ..version import VERSION
 from . import tfprep
-from .restore import restore, top_k, within_scripts
+from .restore import read_pictures, restore
 
 FORMATS = ("saved_model", "tflite")
 QUANTIZE = ("none", "dynamic", "int8")
@@ -400,11 +400,8 @@ class Reader:
 
     def predict(self, pictures, k: int = 5, scripts=None
                 ) -> tuple[list[list[tuple[str, float]]], np.ndarray]:
-        if k < 1:
-            raise PictureError(f"top-k needs k of at least 1, not {k}", params=("top",))
-        x = np.stack([from_picture(p, self.preprocess) for p in pictures]).reshape(-1, IMAGE_PIXELS)
-        probs = within_scripts(self.probabilities(x), self.classes, scripts)
-        return [top_k(p, self.classes, k) for p in probs], x
+        return read_pictures(self.probabilities, self.classes, self.preprocess, pictures,
+                                k, scripts)
 
     def close(self) -> None:
         self.model.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -33,6 +34,19 @@ from ..training import checkpoints
 from ..training.rundir import read_config
 
 BATCH = 1000  # images per Session.run: bounded memory for any number of images
+
+
+def read_pictures(probabilities: Callable[[np.ndarray], np.ndarray], classes,
+                     preprocess: str, pictures, k: int = 5, scripts=None
+                     ) -> tuple[list[list[tuple[str, float]]], np.ndarray]:
+    """Top-k (character, probability) for each picture, and the (n, 784) inputs, through
+    any model's `probabilities`; `scripts` ('hiragana', ['hiragana', 'kanji']) keeps to the
+    classes written in them. A run and each exported form read pictures this way."""
+    if k < 1:
+        raise PictureError(f"top-k needs k of at least 1, not {k}", params=("top",))
+    x = np.stack([from_picture(p, preprocess) for p in pictures]).reshape(-1, IMAGE_PIXELS)
+    probs = within_scripts(probabilities(x), classes, scripts)
+    return [top_k(p, classes, k) for p in probs], x
 
 
 def top_k(probabilities: np.ndarray, classes, k: int = 5) -> list[tuple[str, float]]:
@@ -121,13 +135,10 @@ class Restored:
 
     def predict(self, pictures, k: int = 5, scripts=None
                 ) -> tuple[list[list[tuple[str, float]]], np.ndarray]:
-        """Top-k (character, probability) for each picture, and the (n, 784) inputs;
-        `scripts` ('hiragana', ['hiragana', 'kanji']) keeps to the classes written in them."""
-        if k < 1:
-            raise PictureError(f"top-k needs k of at least 1, not {k}", params=("top",))
-        x = np.stack([self.prepare(p) for p in pictures]).reshape(-1, IMAGE_PIXELS)
-        probs = within_scripts(self.probabilities(x), self.classes, scripts)
-        return [self.top_k(p, k) for p in probs], x
+        """Top-k (character, probability) for each picture, and the (n, 784) inputs
+        (read_pictures)."""
+        return read_pictures(self.probabilities, self.classes, self.preprocess, pictures,
+                                k, scripts)
 
 
 def restore(run_dir: str | os.PathLike, step: int | None = None) -> Restored:
