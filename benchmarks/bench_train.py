@@ -12,6 +12,7 @@ One expert training step on one image is about 82 MFLOP (forward and backward).
 
     python benchmarks/bench_train.py [--steps 200] [--batches 50,128] [--repeats 3]
     python benchmarks/bench_train.py --baseline ac17762 --batches 128 --repeats 4
+    python benchmarks/bench_train.py --average 0.998 --batches 128 --repeats 4
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def expert_flops_per_image() -> float:
     return 3 * 2 * (conv1 + conv2 + fc1 + fc2)
 
 
-def time_maist(x, y, batch: int, steps: int, augment: str = "none") -> float:
+def time_maist(x, y, batch: int, steps: int, augment: str = "none", average: float = 0.0) -> float:
     """Images/s of MAIST's loop body, the trainer's own pieces: the batch (augmented on a
     thread when asked) made by train.feed_dict through train.Prefetch, then train_step."""
     from maist.data.augment import Augment
@@ -49,10 +50,10 @@ def time_maist(x, y, batch: int, steps: int, augment: str = "none") -> float:
 
     recipe = Recipe("bench", "expert", "adam", "stable", steps + 10, batch,
                     StepTable.constant(1e-4), StepTable.constant(0.5), sampling="epoch",
-                    augment=augment)
+                    augment=augment, average=average)
     split = Split(x, y, np.zeros(len(y), np.int64))
     aug = Augment.parse(augment)
-    g = G.build("expert", NUM_CLASSES, seed=0)
+    g = G.build("expert", NUM_CLASSES, seed=0, average=average)
     with tf1.Session(graph=g.graph) as sess:
         sess.run(g.init)
         batches = Prefetch(lambda i: feed_dict(g, split, i, recipe, 0, aug), recipe.steps)
@@ -103,6 +104,17 @@ def matmul_gflops(n: int = 2048, reps: int = 10) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
+def print_rounds(batch: int, steps: int, rounds: list[tuple[float, float]], a: str, b: str,
+                 verdict: str) -> None:
+    """Alternating rounds of two contenders (images/s), their medians and the ratio b / a."""
+    print(f"MAIST's loop, expert CNN, batch {batch}, {steps} timed steps, {len(rounds)} "
+          f"alternating rounds\n\n| round | {a} img/s | {b} img/s |\n|---|---|---|")
+    for k, (x, y) in enumerate(rounds, 1):
+        print(f"| {k} | {x:.0f} | {y:.0f} |")
+    first, second = (float(np.median(col)) for col in zip(*rounds))
+    print(f"\nmedians: {first:.0f} and {second:.0f} images/s: {verdict} {second / first:.2f}x")
+
+
 def against_baseline(rev: str, batch: int, steps: int, repeats: int) -> None:
     """The plain loop's images/s, this checkout against revision `rev`, each round a fresh
     process of each, alternating."""
@@ -113,12 +125,16 @@ def against_baseline(rev: str, batch: int, steps: int, repeats: int) -> None:
     with checkout(rev) as base:
         rounds = [(float(in_tree(base, child)), float(in_tree(ROOT, child)))
                   for _ in range(repeats)]
-    print(f"MAIST's loop, expert CNN, batch {batch}, {steps} timed steps, {repeats} alternating "
-          f"rounds\n\n| round | {rev} img/s | this checkout img/s |\n|---|---|---|")
-    for k, (a, b) in enumerate(rounds, 1):
-        print(f"| {k} | {a:.0f} | {b:.0f} |")
-    old, new = (float(np.median(col)) for col in zip(*rounds))
-    print(f"\nmedians: {old:.0f} and {new:.0f} images/s: this checkout runs at {new / old:.2f}x")
+    print_rounds(batch, steps, rounds, rev, "this checkout", "this checkout runs at")
+
+
+def with_average(decay: float, batch: int, steps: int, repeats: int) -> None:
+    """The plain loop against the loop that also keeps a moving average of the weights
+    (recipe field `average`), alternating in this process."""
+    x, y = fake_data(10_000)
+    rounds = [(time_maist(x, y, batch, steps), time_maist(x, y, batch, steps, average=decay))
+              for _ in range(repeats)]
+    print_rounds(batch, steps, rounds, "plain", f"average {decay:g}", "averaging runs at")
 
 
 def main() -> None:
@@ -129,7 +145,14 @@ def main() -> None:
                    "the augmented loop; medians are reported (default: %(default)s)")
     p.add_argument("--baseline", default=None, metavar="REV", help="instead: this checkout's "
                    "loop against git revision REV's, alternating (default: off)")
+    p.add_argument("--average", type=float, default=None, metavar="DECAY", help="instead: the "
+                   "loop with a moving average of the weights against the plain loop "
+                   "(default: off)")
     args = p.parse_args()
+    if args.average is not None:
+        for batch in (int(b) for b in args.batches.split(",")):
+            with_average(args.average, batch, args.steps, args.repeats)
+        return
     if args.baseline:
         for batch in (int(b) for b in args.batches.split(",")):
             against_baseline(args.baseline, batch, args.steps, args.repeats)

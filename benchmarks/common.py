@@ -58,3 +58,22 @@ def in_tree(tree: Path, code: str, *args: str) -> str:
     out = subprocess.run([sys.executable, "-c", USE_TREE + code, *args], capture_output=True,
                          text=True, check=True, cwd=tree, env=dict(os.environ, MAIST_TREE=str(tree)))
     return out.stdout.strip().splitlines()[-1]
+
+
+def data_for(features: str, variation: float, writers: int, root: Path):
+    """A synthetic set of the generator's `features` at `variation` with `writers`:
+    data/synthetic itself for the default's settings, else made once under root/data."""
+    from dataclasses import replace
+
+    import maist
+    from maist.data import sources
+    from maist.synth import generator as synth
+
+    cfg = replace(synth.SynthConfig(**synth.parse_features(features)), writers=writers,
+                  variation=variation)
+    if cfg == synth.SynthConfig(**synth.DEFAULT):  # what data/synthetic is made with
+        return maist.load_data()
+    folder = root / "data" / f"synthetic-{features}-v{variation:g}-w{writers}"
+    if not synth.is_current(folder, cfg):
+        synth.generate(folder, cfg, overwrite=True)
+    return sources.load(folder)

@@ -21,31 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
-from common import TOUCH_DEFAULT, spread
+from common import TOUCH_DEFAULT, data_for, spread
 
 import maist
 from maist.analysis import report
 from maist.analysis.compare import train_or_reuse
-from maist.data import sources
 from maist.synth import generator as synth
 from maist.training import recipes
 from maist.training.config import TrainConfig
-
-DEFAULT_SET = synth.SynthConfig(**synth.DEFAULT)  # what data/synthetic is made with
-
-
-def data_for(features: str, variation: float, writers: int, root: Path):
-    cfg = replace(synth.SynthConfig(**synth.parse_features(features)), writers=writers,
-                  variation=variation)
-    if cfg == DEFAULT_SET:
-        return maist.load_data()  # data/synthetic, the default set
-    folder = root / "data" / f"synthetic-{features}-v{variation:g}-w{writers}"
-    if not synth.is_current(folder, cfg):
-        synth.generate(folder, cfg, overwrite=True)
-    return sources.load(folder)
 
 
 def main() -> None:

@@ -68,11 +68,13 @@ def train(data: "MaistData", recipe: str = "demo", run_dir: str | os.PathLike | 
     return train_loop(with_replay(data, cfg), cfg, where)
 
 
-def restore(run_dir: str | os.PathLike, step: int | None = None) -> "Restored":
-    """A trained run's inference graph at checkpoint `step` (default: the last)."""
+def restore(run_dir: str | os.PathLike, step: int | None = None, tta: str = "none"
+            ) -> "Restored":
+    """A trained run's inference graph at checkpoint `step` (default: the last); `tta`
+    'shift' reads each image and four copies moved a pixel, and averages."""
     from .inference.restore import restore as restore_run
 
-    return restore_run(run_dir, step)
+    return restore_run(run_dir, step, tta)
 
 
 def __getattr__(name: str):

@@ -111,23 +111,57 @@ def default_data(classes: str | None = None, log: Callable[[str], None] = print)
     """What --data means when it is not given, for a class set (None: hiragana71):
     data/ETL9G if it holds AIST's files and they hold every class (ETL9G has the hiragana
     and the JIS level-1 kanji, no katakana); else the class set's synthetic set
-    (synthetic_dir), generated on first use, or again when the generator has changed
-    since. The data layer only reads; this choice, and the call to the generator, live
-    here, above it."""
+    (synthetic_data). The data layer only reads; this choice, and the call to the
+    generator, live here, above it."""
     from .data.classes import CLASS_SETS, DEFAULT_CLASSES, get_class_set
     from .data.etl import is_etl_source
-    from .synth import generator
 
     class_set = get_class_set(classes or DEFAULT_CLASSES)
     real = data_dir() / "ETL9G"
     if is_etl_source(real) and set(class_set.chars) <= set(CLASS_SETS["etl9g3036"].chars):
         return real
-    out = synthetic_dir(class_set.name)
-    cfg = generator.SynthConfig(**{**generator.DEFAULT, "classes": class_set.name})
+    return synthetic_data(class_set.name, log, f"No ETL files in {real} for {class_set.name}")
+
+
+def synthetic_data(classes: str, log: Callable[[str], None] = print, why: str = "") -> Path:
+    """The class set's synthetic set (synthetic_dir), generated on first use, or again when
+    the generator has changed since."""
+    from .synth import generator
+
+    out = synthetic_dir(classes)
+    cfg = generator.SynthConfig(**{**generator.DEFAULT, "classes": classes})
     if not generator.is_current(out, cfg):
         ours = bool(generator.written_by_us(out))
-        log(f"No ETL files in {real} for {class_set.name}: generating its synthetic "
-            f"ETL9G-format set in {out}"
+        log(f"{why + ': g' if why else 'G'}enerating the synthetic ETL9G-format set of "
+            f"{classes} in {out}"
             f"{' (the generator changed since it was made)' if ours else ' (once)'}.")
         generator.generate(out, cfg, overwrite=ours)
     return out
+
+
+def pretrained_plan(mode: str, request, plan, data_path: Path,
+                    dry_run: bool = False, log: Callable[[str], None] = print):
+    """The plan again, starting from a synthetic model, when --pretrain MODE wants one for
+    this recipe and data (training.pretrain: made first if there is none); else the plan
+    as it was. The synthetic set is the class set's own, read as the real data is."""
+    from dataclasses import replace
+
+    from .data import sources
+    from .data.classes import DEFAULT_CLASSES
+    from .paths import runs_dir
+    from .training import config, pretrain, rundir
+
+    recipe = plan.config.recipe
+    if not pretrain.wanted(mode, recipe, sources.is_real_etl(data_path)):
+        return plan
+    if dry_run:
+        log("dry run: no synthetic pretraining (it would train a whole model first)")
+        return plan
+    classes = plan.data_options.get("classes") or DEFAULT_CLASSES
+    made_with = pretrain.recipe_for(mode, classes, recipe.model)
+    synthetic = sources.load(synthetic_data(classes, log), seed=pretrain.SEED,
+                             **{**plan.data_options, "classes": classes})
+    source = pretrain.pretrained(synthetic, made_with, plan.config.model_options, runs_dir(),
+                                 log)
+    return config.plan(replace(request, init_from=str(source),
+                               init_config=rundir.read_config(source)))

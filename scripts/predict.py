@@ -22,6 +22,9 @@ def build_parser():
                    "scripts, e.g. hiragana or hiragana,kanji, for a model of several: its "
                    "look-alikes across scripts (hiragana ri, katakana RI) kept apart "
                    "(default: every class)")
+    p.add_argument("--tta", choices=["none", "shift"], default="none",
+                   help="test-time augmentation: shift reads each picture and four copies "
+                   "moved a pixel, and averages (five times the work) (default: %(default)s)")
     return p
 
 
@@ -33,7 +36,7 @@ def main(args) -> int:
     if args.top < 1:
         raise MaistError(f"--top must be 1 or more, not {args.top}")
     failed = 0
-    with open_model(args.run_dir, args.step) as model:
+    with open_model(args.run_dir, args.step, args.tta) as model:
         if args.scripts:
             from maist.data.classes import script_mask
 

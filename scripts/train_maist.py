@@ -49,11 +49,20 @@ def build_parser():
                    "(default: the recipe's)")
     p.add_argument("--label-smoothing", type=float, default=None,
                    help="smooth one-hot targets by this share (default: the recipe's)")
+    p.add_argument("--average", type=float, default=None, metavar="DECAY",
+                   help="keep a moving average of the weights with this decay (0.999: about "
+                   "the last 1,000 steps) and evaluate, restore and export it in their "
+                   "place; 0: none (default: the recipe's)")
     p.add_argument("--init-from", default=None, metavar="RUN_DIR[:STEP]",
                    help="start from another run's weights (same model and classes), e.g. a "
                    "synthetic model adapted to your own pictures; with a folder of pictures "
                    "as --data, the adapt recipe, every layer but the readout frozen and "
                    "--replay 0.5 are the defaults (default: fresh weights)")
+    p.add_argument("--pretrain", default="auto", metavar="MODE",
+                   help="start from a model of MAIST's synthetic writers, made first if there "
+                   "is none (runs/demo-expert, from `make demo`, counts): auto for the maist "
+                   "recipe on real ETL files; none never; or the recipe to make it with, "
+                   "always (default: %(default)s)")
     p.add_argument("--freeze", default=None, metavar="NAMES",
                    help="comma-separated parts of variable names to keep fixed, e.g. 'conv' "
                    "(the convolutional layers), or none (default: train everything; all "
@@ -104,11 +113,20 @@ def main(args) -> int:
     from maist.data import dataset, sources
     from maist.errors import MaistError, RunError
     from maist.paths import runs_dir
-    from maist.training import adapt, config, rundir
+    from maist.training import adapt, config, pretrain, recipes, rundir
     from maist.training.loop import train
 
     if args.resume and not args.run_dir:
         raise RunError("--resume needs --run-dir, the run to continue", params=("run_dir",))
+    if args.pretrain not in pretrain.MODES:
+        try:  # an unknown recipe, before anything is read
+            recipes.get_recipe(args.pretrain)
+        except MaistError as e:
+            raise RunError(f"--pretrain: {e}", params=("pretrain",)) from None
+        if args.resume or args.init_from:
+            raise RunError(f"--pretrain {args.pretrain} starts a run from a synthetic model; "
+                           f"{'--resume continues one' if args.resume else '--init-from names another start'}"
+                           f": give one of them", params=("pretrain",))
     # On --resume, what is not given on the command line comes from the run itself.
     previous = rundir.read_resumable(args.run_dir) if args.resume else None
     init_config = None
@@ -129,9 +147,11 @@ def main(args) -> int:
         classes=args.classes, dry_run=args.dry_run)
     # Every option is checked before the data is read: a typo costs nothing.
     plan = config.plan(request, previous)
+    data_path = plan.data or cli.default_data(plan.data_options.get("classes"))
+    if not args.resume and not args.init_from:
+        plan = cli.pretrained_plan(args.pretrain, request, plan, data_path, args.dry_run)
     cfg, recipe = plan.config, plan.config.recipe
-    data = sources.load(plan.data or cli.default_data(plan.data_options.get("classes")),
-                        seed=cfg.seed, **plan.data_options)
+    data = sources.load(data_path, seed=cfg.seed, **plan.data_options)
     data = adapt.with_replay(data, cfg)  # others' handwriting mixed in, when adapting
     run_dir = (Path(args.run_dir) if args.run_dir
                else rundir.free_name(runs_dir(), f"{recipe.name}-{recipe.model}"))

@@ -272,3 +272,26 @@ def test_the_projector_sits_in_the_run_and_tensorboard_can_read_it(exported):
     assert reader.get_variable_to_shape_map()[emb.tensor_name] == [n, 1024]
     assert list(folder.glob("events.out.tfevents.*"))  # a run of its own for TensorBoard
     assert points.shape == (len(true), 2) and np.isfinite(points).all()
+
+
+def test_an_export_of_a_run_that_keeps_an_average_holds_the_average(tmp_path):
+    """The exported graph's weights are the run's moving averages, as restore()'s are."""
+    data = tiny_data(num_classes=4, per_class=40)
+    recipe = recipes.Recipe("t", "expert", "adam", "stable", 20, 16, StepTable.constant(3e-3),
+                            StepTable.constant(0.5), sampling="epoch", average=0.9)
+    train(data, TrainConfig(recipe, eval_every=20), tmp_path / "run", log=lambda s: None,
+          quiet=True)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    e = export.build_export_graph(config, str(tmp_path / "run" / "ckpt-20"))
+    try:
+        with e.graph.as_default():
+            w = e.session.run(e.graph.get_tensor_by_name("W_conv1:0"))
+        x = data.test.x[:16]
+        scores = e.session.run(e.scores, {e.images: x})
+    finally:
+        e.session.close()
+    saved = tf1.train.load_variable(str(tmp_path / "run" / "ckpt-20"),
+                                    "W_conv1/ExponentialMovingAverage")
+    np.testing.assert_array_equal(w, saved)
+    with restore(tmp_path / "run") as r:
+        np.testing.assert_allclose(scores, r.probabilities(x), rtol=1e-5, atol=1e-6)

@@ -68,6 +68,33 @@ def test_predict_reads_any_picture_the_right_way_up(run):
     assert all(len(line.split(": ")[1].split()) == 10 for line in lines)  # 5 x (char, p)
 
 
+def test_evaluate_and_predict_read_through_test_time_views(run):
+    """--tta shift: a file of its own (the plain evaluation is not overwritten), the
+    same figure as the library's reading, and predict.py's guesses as probabilities."""
+    from maist.inference.restore import restore
+
+    root, data, _ = run
+    plain = (root / "run" / "evaluation.json").read_text() if (
+        root / "run" / "evaluation.json").exists() else None
+    out = script("evaluate.py", root / "run", "--tta", "shift", cwd=root)
+    assert out.returncode == 0, out.stderr
+    report = json.loads((root / "run" / "evaluation-tta-shift.json").read_text())
+    with restore(root / "run", tta="shift") as r:
+        expected = float((r.probabilities(data.test.x).argmax(1) == data.test.y).mean())
+    assert report["tta"] == "shift" and report["accuracy"] == pytest.approx(expected, abs=1e-9)
+    if plain is not None:
+        assert (root / "run" / "evaluation.json").read_text() == plain
+    img = (data.test.images()[0] * 255).astype(np.uint8)
+    Image.fromarray(255 - img).save(root / "one.png")
+    out = script("predict.py", root / "run", root / "one.png", "--tta", "shift", "--top", "2",
+                 cwd=root)
+    assert out.returncode == 0, out.stderr
+    guesses = out.stdout.split(": ")[1].split()
+    assert guesses[0] == data.classes[data.test.y[0]] and 0 < float(guesses[1]) <= 1
+    out = script("predict.py", root / "run", root / "one.png", "--tta", "flip", cwd=root)
+    assert out.returncode == 2 and "--tta" in out.stderr
+
+
 def test_predict_bad_picture_is_a_clear_error(run, tmp_path):
     root, _, _ = run
     bad = tmp_path / "bad.png"

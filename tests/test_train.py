@@ -200,3 +200,79 @@ def test_a_restored_run_is_the_inference_graph_alone(tiny, tmp_path):
         assert r.step == 20
         accuracy = float((r.probabilities(tiny.test.x).argmax(1) == tiny.test.y).mean())
     assert accuracy == pytest.approx(result.test_accuracy, abs=1e-12)
+
+
+def test_the_moving_average_follows_its_formula_and_evaluation_leaves_the_weights():
+    """average = a - (1 - d)(a - w) after each step, d = min(decay, (1+n)/(10+n)); using
+    the averages to evaluate and putting the trained values back changes nothing."""
+    from maist.nets import graph as G
+    from maist.nets.backend import tf1
+    from maist.training.loop import averaged, one_hot
+
+    data = tiny_data()
+    g = G.build("expert", data.num_classes, average=0.5)
+    w = g.tensor("W_fc2")
+    a = g.graph.get_tensor_by_name("W_fc2/ExponentialMovingAverage:0")
+    feed = {g.inputs.x: data.train.x[:8], g.inputs.y_: one_hot(data.train.y[:8], 4),
+            g.inputs.learning_rate: 1e-2}
+    with tf1.Session(graph=g.graph) as sess:
+        sess.run(g.init)
+        w0, a0 = sess.run([w, a])
+        np.testing.assert_array_equal(w0, a0)  # the same initial draw
+        for n in (1, 2, 3):
+            before = sess.run(a)
+            sess.run(g.train_op, feed)
+            w1, a1 = sess.run([w, a])
+            d = min(0.5, (1 + n) / (10 + n))
+            np.testing.assert_allclose(a1, before - (1 - d) * (before - w1), rtol=1e-5, atol=1e-7)
+        assert np.abs(w1 - a1).max() > 1e-4
+        with averaged(sess, g):
+            np.testing.assert_array_equal(sess.run(w), a1)
+        np.testing.assert_array_equal(sess.run(w), w1)
+        with pytest.raises(RuntimeError), averaged(sess, g):
+            raise RuntimeError("an evaluation that fails")
+        np.testing.assert_array_equal(sess.run(w), w1)  # put back even on an error
+
+
+def test_a_run_that_keeps_an_average_is_read_and_resumed_with_it(tmp_path):
+    """Restored, it is the averages (the trainer's test figure again); resumed, the same
+    losses and averages as a run never stopped; fine-tuned from, its averages are taken."""
+    from maist.nets.backend import tf1
+
+    data = tiny_data()
+    avg = recipe(steps=40, learning_rate=StepTable.constant(3e-3), average=0.9)
+    cfg = TrainConfig(avg, log_every=1, eval_every=20, checkpoint_every=20)
+    full = train(data, cfg, tmp_path / "full", log=quiet, quiet=True)
+    ckpt = str(tmp_path / "full" / "ckpt-40")
+    saved_avg = tf1.train.load_variable(ckpt, "W_conv1/ExponentialMovingAverage")
+    assert np.abs(saved_avg - tf1.train.load_variable(ckpt, "W_conv1")).max() > 1e-4
+    with restore(tmp_path / "full") as r:
+        np.testing.assert_array_equal(r.run(["W_conv1"], data.test.x[:1])[0], saved_avg)
+        accuracy = float((r.probabilities(data.test.x).argmax(1) == data.test.y).mean())
+    assert accuracy == pytest.approx(full.test_accuracy, abs=1e-12)
+
+    half = TrainConfig(recipe(steps=20, learning_rate=StepTable.constant(3e-3), average=0.9),
+                       log_every=1, eval_every=20, checkpoint_every=20)
+    train(data, half, tmp_path / "split", log=quiet, quiet=True)
+    resumed = train(data, cfg, tmp_path / "split", resume=True, log=quiet, quiet=True)
+    losses = lambda res: [r["loss"] for r in res.history if r["split"] == "train"]  # noqa: E731
+    np.testing.assert_allclose(losses(resumed), losses(full), rtol=1e-4)
+    np.testing.assert_allclose(tf1.train.load_variable(str(tmp_path / "split" / "ckpt-40"),
+                                                       "W_conv1/ExponentialMovingAverage"),
+                               saved_avg, rtol=1e-4, atol=1e-6)
+
+    tuned = TrainConfig(recipe(steps=1, learning_rate=StepTable.constant(0.0), average=0.9),
+                        init_from=str(tmp_path / "full"), eval_every=1)
+    train(data, tuned, tmp_path / "tuned", log=quiet, quiet=True)
+    start = str(tmp_path / "tuned" / "ckpt-0")
+    np.testing.assert_array_equal(tf1.train.load_variable(start, "W_conv1"), saved_avg)
+    np.testing.assert_array_equal(  # its own averages start at the weights it took
+        tf1.train.load_variable(start, "W_conv1/ExponentialMovingAverage"), saved_avg)
+
+
+def test_an_average_outside_0_to_1_is_refused():
+    from maist.errors import ScheduleError
+
+    for bad in (1.0, -0.1, True, "0.9"):
+        with pytest.raises(ScheduleError, match="average"):
+            recipe(average=bad)

@@ -2,7 +2,7 @@
 
     plans(models, quick)            -> [Plan]  recipe, steps and the steps to test at
     run(data, plans, root)          -> [Outcome]  trains, or reuses finished runs
-    train_or_reuse(data, cfg, dir)  -> RunResult  a finished run with the same options is reused
+    train_or_reuse(data, cfg, dir)  -> RunResult  (training.reuse) a finished run is reused
     markdown(outcomes)              -> the table with the blog's figures beside MAIST's
 
 The blog tested the beginner at 10k, 50k and 100k steps and the expert at 10k and 20k.
@@ -13,17 +13,16 @@ and all of its steps (a tenth of those with `quick`).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 from ..data.dataset import MaistData
-from ..errors import RunError
 from ..nets.models import get_model
-from ..training import checkpoints, recipes, rundir
-from ..training.config import SAME_RUN, TrainConfig, differences, record
-from ..training.loop import RunResult, train
+from ..training import recipes
+from ..training.config import TrainConfig
+from ..training.reuse import train_or_reuse
+
+__all__ = ["Plan", "Outcome", "plans", "run", "markdown", "train_or_reuse"]
 
 # The blog's (and the seeds') test steps where they differ from the default: full, quick.
 TEST_STEPS = {
@@ -32,9 +31,6 @@ TEST_STEPS = {
     "mlp": ((5_000, 10_000), (1_000, 2_000)),
     "deep": ((5_000, 10_000), (250, 500)),
 }
-
-
-SAME_AND_SOURCES = SAME_RUN + ("data.sources",)  # a reused run read the same files
 
 
 @dataclass
@@ -64,47 +60,6 @@ def plans(models: list[str], quick: bool = False) -> list[Plan]:
         test_at = fast if quick else full
         out.append(Plan(m, replace(base, steps=max(test_at)), test_at))
     return out
-
-
-def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
-    """The result of a run that finished (result.json), or None."""
-    r = rundir.read_result(run_dir)
-    if r is None:
-        return None
-    return RunResult(Path(run_dir), r["step"], r["test_accuracy"], r["stopped"],
-                     rundir.read_metrics(run_dir))
-
-
-def _sources_resolved(config: dict) -> dict:
-    """config with its data sources as real paths: the same files named from another
-    working directory, or once absolute and now relative, are the same sources."""
-    data = config.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
-        return config
-    resolved = [os.path.realpath(s) if isinstance(s, str) else s for s in data["sources"]]
-    return {**config, "data": {**data, "sources": resolved}}
-
-
-def train_or_reuse(
-    data: MaistData, cfg: TrainConfig, run_dir: str | os.PathLike,
-    log: Callable[[str], None] = print, quiet: bool = True,
-) -> RunResult:
-    """Train into run_dir, or return the finished run already there if it trained alike
-    (config.differences, steps and data sources included); an unfinished one (no
-    result.json) is resumed."""
-    run_dir = Path(run_dir)
-    done = finished_result(run_dir)
-    if done is not None:
-        diff = differences(_sources_resolved(rundir.read_config(run_dir)),
-                           _sources_resolved(record(cfg, data)), keys=SAME_AND_SOURCES, steps=True)
-        if diff:
-            raise RunError(f"{run_dir}: holds a finished run with other options "
-                           f"({'; '.join(diff)}); remove it or pick another directory",
-                           params=("root",))
-        log(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
-        return done
-    resume = bool(checkpoints.steps(run_dir))
-    return train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
 
 
 def run(data: MaistData, todo: list[Plan], root: str | Path, seed: int = 0, log=print) -> list[Outcome]:

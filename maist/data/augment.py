@@ -3,6 +3,7 @@
     Augment.parse("full") / ("affine,pen")      which transforms, with handwriting's ranges
     augment(batch, rng, cfg) -> batch           (n, 784) or (n, 28, 28) float32 in [0, 1]
     rng_for(seed, step)                         the generator of a step: resumes exactly
+    moved(images, scale, degrees, down, right)  one fixed affine map (test-time views)
 
 The transforms (each pure: a batch and a seeded generator in, a batch out):
     affine   rotation, shear, anisotropic scale, translation      (a writer's slant and size)
@@ -208,6 +209,19 @@ def resample(images: np.ndarray, y, x) -> np.ndarray:
     out = np.empty((n, h, w), np.float32)
     _bilinear.sample(padded, ys, xs, out)
     return out
+
+
+def moved(images: np.ndarray, scale: float = 1.0, degrees: float = 0.0, down: float = 0.0,
+          right: float = 0.0) -> np.ndarray:
+    """(n, 28, 28) under one affine map about the centre: scaled, turned `degrees`
+    clockwise on the page, then moved (pixels); whole-pixel moves are exact."""
+    y, x = _grid(len(images), images.shape[1])
+    theta = np.float32(np.deg2rad(degrees))
+    oy, ox = y - np.float32(down), x - np.float32(right)
+    ry = np.cos(theta) * oy - np.sin(theta) * ox  # the inverse map, as affine_grid's
+    rx = np.sin(theta) * oy + np.cos(theta) * ox
+    return resample(np.ascontiguousarray(images, np.float32), ry / np.float32(scale),
+                    rx / np.float32(scale))
 
 
 # --- pixel-wise transforms ------------------------------------------------------------------

@@ -275,6 +275,23 @@ def is_picture_folder(path: Path) -> bool:
     return path.is_dir() and bool(picture_paths(path))
 
 
+def is_real_etl(path: str | os.PathLike) -> bool:
+    """ETL files, some of which MAIST's generator did not write (no manifest of ours in
+    their folder): AIST's, or anyone's. What synthetic pretraining is for."""
+    p = Path(path)
+    if kind(p) != "etl":
+        return False
+    files = [p] if p.is_file() else etl.files_in(p)
+    folders = {f.parent for f in files if etl.format_from_name(f)[0] is not None}
+    for folder in folders:
+        try:
+            if etl.read_manifest(folder) is None:
+                return True
+        except etl.EtlFormatError:
+            return True  # a damaged manifest vouches for nothing
+    return False
+
+
 def etl_data(path: Path, classes: str | None = None, **options) -> MaistData:
     """ETL files through dataset.build: the class set asked for, else a synthetic set's own
     (its manifest says which it was made for), else hiragana71."""

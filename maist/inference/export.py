@@ -42,10 +42,12 @@ from ..geometry import IMAGE_PIXELS
 from ..nets.backend import tf, tf1
 from ..nets.models import inference
 from ..training import checkpoints
-from ..training.rundir import read_config
+from ..training.rundir import keeps_average, read_config
 from ..version import VERSION
 from . import tfprep
 from .restore import read_pictures, restore
+from .tta import check as check_tta
+from .tta import reading
 
 FORMATS = ("saved_model", "tflite")
 QUANTIZE = ("none", "dynamic", "int8")
@@ -118,7 +120,7 @@ def build_export_graph(config: dict, ckpt: str) -> Exported:
         characters = tf.gather(tf.constant(chars), classes, name="characters")
         variables = tf1.global_variables()
     session = tf1.Session(graph=graph)
-    checkpoints.load(session, variables, ckpt)
+    checkpoints.load(session, variables, ckpt, averaged=keeps_average(config))
     return Exported(graph, session, pictures, images, scores, classes, characters)
 
 
@@ -391,12 +393,13 @@ class TFLiteReader:
 class Reader:
     """What predict.py needs of any model: classes, preprocessing, probabilities, top-k."""
 
-    def __init__(self, model, name: str):
+    def __init__(self, model, name: str, tta: str = "none"):
         self.model, self.name = model, name
         self.classes, self.preprocess = model.classes, model.preprocess
+        self._read = reading(model.probabilities, tta)  # the views' mean, with a tta
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        return self.model.probabilities(x)
+        return self._read(x)
 
     def predict(self, pictures, k: int = 5, scripts=None
                 ) -> tuple[list[list[tuple[str, float]]], np.ndarray]:
@@ -413,17 +416,19 @@ class Reader:
         self.close()
 
 
-def open_model(path: str | os.PathLike, step: int | None = None) -> Reader:
+def open_model(path: str | os.PathLike, step: int | None = None, tta: str = "none") -> Reader:
     """A run directory, an exported SavedModel folder (or the export folder holding one),
-    or a .tflite file: each read the way MAIST reads a run."""
+    or a .tflite file: each read the way MAIST reads a run, through the test-time
+    augmentation `tta` (inference.tta.TTA)."""
+    check_tta(tta)
     path = Path(path)
     if path.suffix == ".tflite":
         if not path.is_file():
             raise ExportError(f"{path}: no such TFLite file")
-        return Reader(TFLiteReader(path), str(path))
+        return Reader(TFLiteReader(path), str(path), tta)
     if (path / "saved_model.pb").is_file():
-        return Reader(SavedModelReader(path), str(path))
+        return Reader(SavedModelReader(path), str(path), tta)
     if (path / "saved_model" / "saved_model.pb").is_file():
-        return Reader(SavedModelReader(path / "saved_model"), str(path))
-    return Reader(restore(path, step), str(path))  # a run directory, or the error that says
+        return Reader(SavedModelReader(path / "saved_model"), str(path), tta)
+    return Reader(restore(path, step), str(path), tta)  # a run directory, or the error that says
     # what is missing from one

@@ -1,7 +1,8 @@
 """A trained run, ready to read pictures: the inference graph at one checkpoint.
 
-    restore(run_dir, step=None)          -> Restored  (maist.restore)
-    Restored.probabilities(x) / .logits(x)   (n, 784) -> (n, C), in batches
+    restore(run_dir, step=None, tta="none") -> Restored  (maist.restore)
+    Restored.probabilities(x) / .logits(x)   (n, 784) -> (n, C), in batches; with a
+                                             test-time augmentation, over its views
     Restored.run(["h_relu1", "W_conv1"], x)  named tensors of the model for inputs x
     Restored.read(x, names)                  probabilities and named tensors in one pass
     Restored.prepare(picture) / .predict(pictures, k)   a picture -> 28x28 -> top-k
@@ -31,7 +32,8 @@ from ..nets.backend import tf1
 from ..nets.graph import InferenceGraph, build_inference
 from ..nets.models import ModelSpec, get_model
 from ..training import checkpoints
-from ..training.rundir import read_config
+from ..training.rundir import keeps_average, read_config
+from . import tta as tta_
 
 BATCH = 1000  # images per Session.run: bounded memory for any number of images
 
@@ -76,6 +78,7 @@ class Restored:
     session: object
     step: int
     checkpoint: str
+    tta: str = "none"  # inference.tta's name: the views probabilities are averaged over
 
     @property
     def classes(self) -> list[str]:
@@ -106,11 +109,16 @@ class Restored:
                                for i in range(0, len(x), BATCH)])
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """(n, 784) or (n, 28, 28) inputs -> (n, C) softmax."""
-        return self._batched(self.graph.probabilities, x)
+        """(n, 784) or (n, 28, 28) inputs -> (n, C) softmax (the mean over the views, with
+        a test-time augmentation)."""
+        return tta_.reading(lambda v: self._batched(self.graph.probabilities, v), self.tta)(x)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        return self._batched(self.graph.logits, x)
+        """(n, C) logits; with a test-time augmentation, the log of the averaged
+        probabilities (logits of the same softmax)."""
+        if self.tta == "none":
+            return self._batched(self.graph.logits, x)
+        return np.log(np.maximum(self.probabilities(x), np.finfo(np.float32).tiny))
 
     def run(self, names: list[str], x: np.ndarray) -> list[np.ndarray]:
         """Named tensors (e.g. 'h_relu1', 'W_conv1') for inputs x."""
@@ -141,8 +149,10 @@ class Restored:
                                 k, scripts)
 
 
-def restore(run_dir: str | os.PathLike, step: int | None = None) -> Restored:
-    """A run's model for inference, at checkpoint `step` (default: the last)."""
+def restore(run_dir: str | os.PathLike, step: int | None = None, tta: str = "none") -> Restored:
+    """A run's model for inference, at checkpoint `step` (default: the last), reading
+    through the test-time augmentation `tta` (inference.tta.TTA)."""
+    tta_.check(tta)
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     ckpt = checkpoints.find(run_dir, step)
@@ -157,8 +167,8 @@ def restore(run_dir: str | os.PathLike, step: int | None = None) -> Restored:
                        f"directory is damaged") from None
     sess = tf1.Session(graph=g.graph)
     try:
-        checkpoints.load(sess, g.variables, ckpt)
+        checkpoints.load(sess, g.variables, ckpt, averaged=keeps_average(config))
     except RunError:
         sess.close()
         raise
-    return Restored(run_dir, config, g, sess, checkpoints.step_of(ckpt) or 0, ckpt)
+    return Restored(run_dir, config, g, sess, checkpoints.step_of(ckpt) or 0, ckpt, tta)

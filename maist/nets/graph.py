@@ -5,6 +5,7 @@
     training(loss, learning_rate, opt) -> the op that applies one step
     evaluation(logits, y_)             -> number of correct predictions in the batch
     build(model, C, ...)      -> Graph           all of the above in a fresh tf.Graph
+    averaging(variables, decay, step) -> Average an exponential moving average of the weights
     build_inference(model, C) -> InferenceGraph  x -> inference -> probabilities, nothing more
 
 The inference graph is what a restored run, the draw page and an export use: placeholders
@@ -24,6 +25,9 @@ from .models import inference
 
 LOSSES = ("stable", "tutorial")
 OPTIMIZERS = ("adam", "gd")
+# tf.train.ExponentialMovingAverage's name for a variable's average: "W_conv1" is kept
+# beside "W_conv1/ExponentialMovingAverage" in a checkpoint.
+AVERAGE_SUFFIX = "/ExponentialMovingAverage"
 
 
 @dataclass
@@ -88,6 +92,51 @@ def evaluation(logits, labels):
 
 
 @dataclass
+class Average:
+    """An exponential moving average of the model's weights, kept beside them.
+
+    update:    after each optimiser step, average = d * average + (1 - d) * weight, with
+               d = min(decay, (1 + step) / (10 + step)), so the first steps are not
+               dragged towards the initial weights
+    use:       the averages into the weights (the trained values into backups), to evaluate
+    unuse:     the trained values back
+    reset:     every average to its weight's present value (after loading a source's)
+    """
+
+    update: tf.Operation
+    use: tf.Operation
+    unuse: tf.Operation
+    reset: tf.Operation
+
+
+def averaging(variables: list, decay: float, global_step, after=None) -> Average:
+    """The ops of an Average over `variables` (in the default graph), as
+    tf.train.ExponentialMovingAverage keeps one, under its names. Each average starts at
+    its weight's initial value (the same draw: one initial_value tensor feeds both). The
+    backups are local variables: a checkpoint holds the weights and their averages.
+    `after`: the op whose weights update averages (the optimiser's step)."""
+    shadows, backups = [], []
+    for v in variables:
+        dtype = v.dtype.base_dtype
+        shadows.append(tf1.Variable(v.initial_value, trainable=False,
+                                    name=v.op.name + AVERAGE_SUFFIX))
+        backups.append(tf1.Variable(tf.zeros(v.shape, dtype), trainable=False,
+                                    collections=[tf1.GraphKeys.LOCAL_VARIABLES],
+                                    name=f"{v.op.name}/trained"))
+    with tf.control_dependencies([after] if after is not None else []):
+        step = tf.cast(global_step, tf.float32)
+        d = tf.minimum(tf.constant(decay, tf.float32), (1.0 + step) / (10.0 + step))
+        update = tf.group(*[s.assign_sub((1.0 - d) * (s - v))
+                            for s, v in zip(shadows, variables)], name="update_average")
+    kept = [b.assign(v) for b, v in zip(backups, variables)]
+    with tf.control_dependencies(kept):
+        use = tf.group(*[v.assign(s) for v, s in zip(variables, shadows)], name="use_average")
+    unuse = tf.group(*[v.assign(b) for v, b in zip(variables, backups)], name="use_trained")
+    reset = tf.group(*[s.assign(v) for s, v in zip(shadows, variables)], name="reset_average")
+    return Average(update, use, unuse, reset)
+
+
+@dataclass
 class Graph:
     graph: tf.Graph
     inputs: Inputs
@@ -99,6 +148,7 @@ class Graph:
     train_op: tf.Operation
     global_step: tf.Variable
     init: tf.Operation
+    average: Average | None = None  # with an averaging decay: train_op updates it too
 
     def tensor(self, name: str) -> tf.Tensor:
         return self.graph.get_tensor_by_name(f"{name}:0")
@@ -112,11 +162,14 @@ def build(
     seed: int = 0,
     label_smoothing: float = 0.0,
     freeze: tuple[str, ...] = (),
+    average: float = 0.0,
     **options,
 ) -> Graph:
     """A fresh graph holding one model, its loss and training op.
 
     `freeze`: variables whose names contain any of these (e.g. "conv") are not trained.
+    `average`: the decay of a moving average of the weights (0: none), which train_op
+    updates after each step; see Average.
     """
     graph = tf.Graph()
     with graph.as_default():
@@ -139,9 +192,14 @@ def build(
             raise ModelError(f"freeze {', '.join(freeze)} leaves nothing of model {model} to "
                              f"train", params=("freeze",))
         train_op = training(loss_op, inputs.learning_rate, optimizer, kept)
-        init = tf1.global_variables_initializer()
+        average_ = None
+        if average:
+            # Every weight, frozen or not: an inference graph loads them all from averages.
+            average_ = averaging(trainable, average, global_step, after=train_op)
+            train_op = average_.update  # the step, then the averages of its weights
+        init = tf.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
     return Graph(graph, inputs, logits, probabilities, loss_op, xent, correct, train_op,
-                 global_step, init)
+                 global_step, init, average_)
 
 
 @dataclass

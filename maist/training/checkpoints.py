@@ -5,7 +5,8 @@
     find(run_dir, step=None, param=...) -> path              a step, or the latest; else the
                                                              error lists the steps there are
     load(sess, variables, path)         the named variables from a checkpoint (inference,
-                                        fine-tuning: a model's weights, nothing else)
+                                        fine-tuning: a model's weights, nothing else);
+                                        averaged=True: their moving averages instead
     Checkpoints(run_dir, graph)         a training run's saver: save(sess, step), restore()
 
 Checkpoints are TensorFlow's own files, ckpt-STEP.{index,data-*,meta}, beside a state file
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from ..errors import RunError
 from ..nets.backend import tf, tf1
+from ..nets.graph import AVERAGE_SUFFIX
 
 PREFIX = "ckpt"
 KEEP = 5  # checkpoints kept besides step 0
@@ -114,12 +116,17 @@ def _unreadable(ckpt: str, e: Exception, param: str) -> RunError:
                     f"another model. {offer}.", params=(param,))
 
 
-def misfits(saved: dict[str, list[int]], variables: list) -> list[str]:
+def saved_name(variable, averaged: bool = False) -> str:
+    """The name a variable's value has in a checkpoint: its own, or its moving average's."""
+    return variable.op.name + (AVERAGE_SUFFIX if averaged else "")
+
+
+def misfits(saved: dict[str, list[int]], variables: list, averaged: bool = False) -> list[str]:
     """'W_hidden: [784, 16] saved, [784, 64] here' for each variable the checkpoint lacks
     or holds in another shape."""
     out = []
     for v in variables:
-        name, shape = v.op.name, v.shape.as_list()
+        name, shape = saved_name(v, averaged), v.shape.as_list()
         if name not in saved:
             out.append(f"{name}: not saved")
         elif saved[name] != shape:
@@ -127,11 +134,12 @@ def misfits(saved: dict[str, list[int]], variables: list) -> list[str]:
     return out
 
 
-def load(sess, variables: list, ckpt: str, param: str = "step") -> None:
-    """Load `variables` (by name) from a checkpoint into a session. A checkpoint that
-    does not fit the model (config.json changed, or another run's files) and one that is
-    corrupt are RunErrors, told apart, naming `param`."""
-    wrong = misfits(saved_shapes(ckpt, param), variables)
+def load(sess, variables: list, ckpt: str, param: str = "step", averaged: bool = False) -> None:
+    """Load `variables` (by name) from a checkpoint into a session; `averaged`: each from
+    its moving average (a run whose recipe kept one). A checkpoint that does not fit the
+    model (config.json changed, or another run's files) and one that is corrupt are
+    RunErrors, told apart, naming `param`."""
+    wrong = misfits(saved_shapes(ckpt, param), variables, averaged)
     if wrong:
         config = Path(ckpt).parent / "config.json"
         raise RunError(f"checkpoint {ckpt} does not fit the model that {config} describes "
@@ -139,7 +147,7 @@ def load(sess, variables: list, ckpt: str, param: str = "step") -> None:
                        f"the checkpoint is another run's. Restore that run's own config.json",
                        params=(param,))
     with sess.graph.as_default():
-        saver = tf1.train.Saver(var_list=variables)
+        saver = tf1.train.Saver(var_list={saved_name(v, averaged): v for v in variables})
     try:
         saver.restore(sess, ckpt)
     except (tf.errors.OpError, ValueError) as e:

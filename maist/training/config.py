@@ -116,7 +116,7 @@ def json_ready(d: dict) -> dict:
 
 
 RECIPE_FIELDS = ("model", "steps", "batch_size", "learning_rate", "keep_prob", "loss",
-                 "optimizer", "sampling", "augment", "label_smoothing")
+                 "optimizer", "sampling", "augment", "label_smoothing", "average")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -56,8 +57,29 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
+@contextmanager
+def averaged(sess, g: G.Graph):
+    """Within it, the graph's weights are their moving averages (when the recipe keeps
+    them): what validation, test and a restored run see. The trained values come back
+    after, whatever happens inside."""
+    if g.average is None:
+        yield
+        return
+    sess.run(g.average.use)
+    try:
+        yield
+    finally:
+        sess.run(g.average.unuse)
+
+
 def evaluate_split(sess, g: G.Graph, x: np.ndarray, y: np.ndarray, batch: int = 1000) -> Evaluation:
-    """Whole-split figures, computed in batches with dropout off (keep_prob's default)."""
+    """Whole-split figures, computed in batches with dropout off (keep_prob's default),
+    of the averaged weights if the run keeps an average."""
+    with averaged(sess, g):
+        return _evaluate(sess, g, x, y, batch)
+
+
+def _evaluate(sess, g: G.Graph, x: np.ndarray, y: np.ndarray, batch: int) -> Evaluation:
     if len(x) == 0:
         raise TrainingError("cannot evaluate an empty split; give data with images in every "
                             "split (a writer split needs 3 writers or more)", params=("data",))
@@ -169,9 +191,10 @@ class EarlyStopping:
 # --- where a fine-tuned run starts --------------------------------------------------------
 
 
-def init_source(source: str, classes, model: str, new_head: bool) -> str:
+def init_source(source: str, classes, model: str, new_head: bool) -> tuple[str, bool]:
     """The checkpoint that fine-tuning starts from, checked before anything is made: the
-    same model, and the same classes unless `new_head` (a fresh readout layer)."""
+    same model, and the same classes unless `new_head` (a fresh readout layer); and
+    whether it holds averaged weights (which are then the ones taken)."""
     path, step = rundir.parse_init_from(source)
     try:
         src = rundir.read_config(path)
@@ -185,17 +208,22 @@ def init_source(source: str, classes, model: str, new_head: bool) -> str:
             f"{path} was trained on {len(src['classes'])} classes ({''.join(src['classes'])}); "
             f"this data has {len(classes)} ({''.join(classes)}). Fine-tune on data of the "
             f"same classes, or train a new readout layer", params=("init_from", "new_head"))
-    return checkpoints.find(path, step, param="init_from")
+    return (checkpoints.find(path, step, param="init_from"),
+            rundir.keeps_average(src))
 
 
-def load_weights(sess, g: G.Graph, ckpt: str) -> None:
-    """A checkpoint's weights into the fresh graph, where names and shapes agree: a new
-    readout layer (other classes) keeps its initial values; Adam's moments stay fresh."""
+def load_weights(sess, g: G.Graph, ckpt: str, averaged_source: bool = False) -> None:
+    """A checkpoint's weights (their averages, from a run that kept them) into the fresh
+    graph, where names and shapes agree: a new readout layer (other classes) keeps its
+    initial values; Adam's moments stay fresh, and this run's averages start at the
+    weights loaded."""
     saved = checkpoints.saved_shapes(ckpt, "init_from")
     with g.graph.as_default():
         take = [v for v in tf1.trainable_variables()
-                if saved.get(v.op.name) == v.shape.as_list()]
-    checkpoints.load(sess, take, ckpt, param="init_from")
+                if saved.get(checkpoints.saved_name(v, averaged_source)) == v.shape.as_list()]
+    checkpoints.load(sess, take, ckpt, param="init_from", averaged=averaged_source)
+    if g.average is not None:
+        sess.run(g.average.reset)
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -242,7 +270,8 @@ def train(
         source = init_source(cfg.init_from, data.classes, recipe.model, cfg.new_head)
     # The graph is built (its options and freeze checked) before anything is written.
     g = G.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
-                label_smoothing=recipe.label_smoothing, freeze=cfg.freeze, **cfg.model_options)
+                label_smoothing=recipe.label_smoothing, freeze=cfg.freeze,
+                average=recipe.average, **cfg.model_options)
     saver = checkpoints.Checkpoints(run_dir, g.graph)
     with g.graph.as_default():
         filters = filter_summary(g, spec)
@@ -262,8 +291,8 @@ def train(
         else:
             sess.run(g.init)
             start = 0
-            if source:
-                load_weights(sess, g, source)  # a corrupt source fails before the directory
+            if source:  # a corrupt source fails before the directory is made
+                load_weights(sess, g, *source)
             made = rundir.prepare(run_dir, config)
             try:
                 rundir.write_config(run_dir, config)
@@ -273,7 +302,8 @@ def train(
                 rundir.discard(run_dir, made)
                 raise
             if source:
-                log(f"starting from the weights of {source}")
+                log(f"starting from the {'averaged ' if source[1] else ''}weights of "
+                    f"{source[0]}")
         return _steps(sess, g, data, cfg, run_dir, start, ckpt, saver, log_, filters, log,
                       quiet, tqdm)
     except TrainingError:
@@ -311,10 +341,11 @@ def _steps(sess, g, data, cfg, run_dir, start, ckpt, saver, log_, filters, log, 
                 bar.update(1)
                 done = step + 1
                 if done % cfg.eval_every == 0 or done == recipe.steps:
-                    ev = evaluate_split(sess, g, data.val.x, data.val.y, cfg.eval_batch)
+                    with averaged(sess, g):
+                        ev = _evaluate(sess, g, data.val.x, data.val.y, cfg.eval_batch)
+                        if filters is not None:
+                            log_.add_summary(sess.run(filters), done)
                     log_.add(done, "val", ev.loss, ev.accuracy, lr, keep)
-                    if filters is not None:
-                        log_.add_summary(sess.run(filters), done)
                     say(f"step {done}: validation accuracy {ev.accuracy:.4f}, loss {ev.loss:.4f}")
                     stopper.update(ev.loss, done)
                 if done in cfg.test_at:

@@ -43,6 +43,9 @@ class Recipe:
     augment: str = "none"  # training batches only: none, affine, elastic, full, or a list
     label_smoothing: float = 0.0  # of the one-hot targets, for the stable loss
     classes: str = ""  # the class set it is made for, its default data's; "": hiragana71
+    # The decay of an exponential moving average of the weights (0: none). Validation,
+    # test, the restored run and its exports all use the average, not the last weights.
+    average: float = 0.0
 
     def __post_init__(self):
         def whole(name: str, value) -> None:
@@ -85,6 +88,11 @@ class Recipe:
                 or not 0 <= self.label_smoothing < 1):
             raise ScheduleError(f"recipe {self.name}: label_smoothing is a share, 0 to below 1, "
                                 f"not {self.label_smoothing}", params=("label_smoothing",))
+        if (isinstance(self.average, bool) or not isinstance(self.average, (int, float))
+                or not 0 <= self.average < 1):
+            raise ScheduleError(f"recipe {self.name}: average is the decay of a moving average "
+                                f"of the weights, 0 (none) to below 1 (0.999 is usual), not "
+                                f"{self.average!r}", params=("average",))
         if self.classes:
             get_class_set(self.classes)  # an unknown class set is an error now
         # Parsed once, here: an unknown transform is an error now, not mid-run.

@@ -60,6 +60,12 @@ def parse_init_from(text: str) -> tuple[Path, int | None]:
     return Path(text), None
 
 
+def keeps_average(config: dict) -> bool:
+    """Whether a run's checkpoints hold moving averages of its weights, which are then
+    what it is read with (a recipe's `average`; runs from before it have none)."""
+    return bool(config.get("recipe", {}).get("average"))
+
+
 def read_config(run_dir: str | os.PathLike) -> dict:
     """config.json of a run, checked for what restoring and resuming need."""
     run_dir = Path(run_dir)

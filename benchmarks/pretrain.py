@@ -1,0 +1,95 @@
+"""Synthetic pretraining, measured: a recipe from fresh weights against the same recipe
+started from the synthetic model that `--pretrain` gives it (training.pretrain).
+
+The target is real ETL files (--data data/ETL9G, for whoever has AIST's files) or, here,
+where there are none, a harder synthetic set: other writers, drawn with more variation
+(--variation 1.5), whose test split stands in for real writers the model never saw.
+Each row is trained with several seeds; the touch drawings are read by every run.
+
+    python benchmarks/pretrain.py --rows fast --seeds 0,1,2
+    python benchmarks/pretrain.py --data data/ETL9G --rows fast,maist --seeds 0
+
+The synthetic model is the one train_maist.py would start from (runs/demo-expert when
+`make demo` made it, else made now, and its time printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from common import TOUCH_DEFAULT, data_for, spread
+
+import maist
+from maist.analysis import report
+from maist.cli import synthetic_data
+from maist.data import sources
+from maist.data.classes import DEFAULT_CLASSES
+from maist.training import pretrain, recipes
+from maist.training.config import TrainConfig
+from maist.training.reuse import train_or_reuse
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", default="fast", help="recipes (default: %(default)s)")
+    p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
+    p.add_argument("--data", default=None, help="the target: ETL files (default: a synthetic "
+                   "set of --variation and --writers)")
+    p.add_argument("--variation", type=float, default=1.5, help="(default: %(default)s)")
+    p.add_argument("--writers", type=int, default=200, help="(default: %(default)s)")
+    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
+                   "(default: ../shared/data/touch-hiragana beside the checkout)")
+    p.add_argument("--root", default="runs/pretrain", help="(default: %(default)s)")
+    args = p.parse_args()
+    root = Path(args.root)
+    target = (sources.load(args.data) if args.data
+              else data_for("default", args.variation, args.writers, root))
+    where = args.data or f"synthetic, variation {args.variation:g}, {args.writers} writers"
+    classes = target.meta.get("classes") or DEFAULT_CLASSES
+    made_with = pretrain.recipe_for("auto", classes, "expert")
+    start = time.perf_counter()
+    source = pretrain.pretrained(sources.load(synthetic_data(classes), seed=pretrain.SEED),
+                                 made_with, {}, Path("runs"))
+    made_in = time.perf_counter() - start
+    print(f"synthetic model: {source} ({made_with.name}, {made_with.steps} steps; "
+          f"{'made in %.0f s' % made_in if made_in > 60 else 'already made'})")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = []
+    for name in args.rows.split(","):
+        recipe = recipes.get_recipe(name)
+        for start_from in (None, str(source)):
+            results = []
+            for seed in seeds:
+                tag = f"{recipe.name}-{'pretrained' if start_from else 'fresh'}-seed{seed}"
+                cfg = TrainConfig(recipe, seed=seed, init_from=start_from,
+                                  eval_every=max(recipe.steps // 4, 1))
+                t = time.perf_counter()
+                run = train_or_reuse(target, cfg, root / Path(where).name / tag,
+                                     log=lambda s: None)
+                seconds = time.perf_counter() - t
+                with maist.restore(run.run_dir) as r:
+                    touch = report.touch_accuracy(r, args.touch)
+                val = [h for h in run.history if h["split"] == "val"]
+                results.append(dict(seed=seed, test=run.test_accuracy, seconds=seconds,
+                                    first_val=val[0]["accuracy"], first_val_step=val[0]["step"],
+                                    **touch))
+                print(json.dumps({"row": tag, **results[-1]}), flush=True)
+            rows.append((recipe, start_from, results))
+    print(f"\ntarget: {where}; seeds {args.seeds}; touch: {rows[0][2][0]['n']} drawings\n")
+    print("| recipe | start | steps x batch | validation at the first check | test | "
+          "touch top-1 | train s (first seed) |")
+    print("|---|---|---|---|---|---|---|")
+    for recipe, start_from, res in rows:
+        print(f"| {recipe.name} | {'synthetic model' if start_from else 'fresh'} | "
+              f"{recipe.steps} x {recipe.batch_size} | "
+              f"{spread([r['first_val'] for r in res])} (step {res[0]['first_val_step']}) | "
+              f"{spread([r['test'] for r in res])} | {spread([r['accuracy'] for r in res])} | "
+              f"{res[0]['seconds']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

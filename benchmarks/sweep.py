@@ -1,0 +1,104 @@
+"""One recipe and its neighbours: each setting moved on its own, over seeds.
+
+How a recipe's settings were chosen, shown: every variant changes one thing (or two that
+go together, such as steps and batch at the same number of images) and is trained with
+the same seeds on the same data; the table gives the synthetic test split, the touch
+drawings and the training time, mean ± sd.
+
+    python benchmarks/sweep.py --recipe fast --variants "peak=1e-3;peak=4e-3;keep=0.5;\\
+        keep=1;steps=350,batch=128;steps=1400,batch=32;augment=elastic;steps=1000"
+
+A variant is comma-separated NAME=VALUE: peak (the cosine's peak rate), keep (keep_prob),
+steps, batch, augment, smoothing (label smoothing), average. The target is the harder
+synthetic set of benchmarks/recipes.py (--variation 1.5) unless --data names ETL files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from common import TOUCH_DEFAULT, data_for, spread
+
+import maist
+from maist.analysis import report
+from maist.data import sources
+from maist.training import recipes
+from maist.training.config import TrainConfig
+from maist.training.reuse import train_or_reuse
+from maist.training.schedule import Cosine
+
+
+def variant(base: recipes.Recipe, text: str) -> recipes.Recipe:
+    """The recipe with the variant's settings; '' is the recipe itself."""
+    changes: dict = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        if name == "peak":
+            if not isinstance(base.learning_rate, Cosine):
+                raise SystemExit(f"peak= needs a cosine schedule; {base.name} has a table")
+            changes["learning_rate"] = replace(base.learning_rate, peak=float(value))
+        elif name in ("keep", "steps", "batch", "augment", "smoothing", "average"):
+            key = {"keep": "keep_prob", "batch": "batch_size",
+                   "smoothing": "label_smoothing"}.get(name, name)
+            changes[key] = value if name == "augment" else (
+                int(value) if name in ("steps", "batch") else float(value))
+        else:
+            raise SystemExit(f"unknown setting {name!r} in variant {text!r}")
+    return recipes.with_overrides(base, **changes)
+
+
+def train_seconds(results: list[dict]) -> str:
+    """The mean training time of the runs trained now; a finished run read back took none."""
+    trained = [r["seconds"] for r in results if r["seconds"] >= 1]
+    return f"{sum(trained) / len(trained):.0f}" if trained else "(reused)"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--recipe", default="fast", help="(default: %(default)s)")
+    p.add_argument("--variants", default="", help="';'-separated variants (the recipe itself "
+                   "comes first)")
+    p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
+    p.add_argument("--data", default=None, help="ETL files (default: a synthetic set)")
+    p.add_argument("--variation", type=float, default=1.5, help="(default: %(default)s)")
+    p.add_argument("--writers", type=int, default=200, help="(default: %(default)s)")
+    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder")
+    p.add_argument("--root", default="runs/sweep", help="(default: %(default)s)")
+    args = p.parse_args()
+    root = Path(args.root)
+    data = (sources.load(args.data) if args.data
+            else data_for("default", args.variation, args.writers, Path("runs/recipes")))
+    base = recipes.get_recipe(args.recipe)
+    rows = []
+    for text in [""] + [v for v in args.variants.split(";") if v]:
+        recipe = variant(base, text)
+        results = []
+        for seed in (int(s) for s in args.seeds.split(",")):
+            tag = f"{base.name}-{text.replace('=', '').replace(',', '-') or 'as-is'}-seed{seed}"
+            start = time.perf_counter()
+            run = train_or_reuse(data, TrainConfig(recipe, seed=seed,
+                                                   eval_every=max(recipe.steps // 2, 1)),
+                                 root / tag, log=lambda s: None)
+            seconds = time.perf_counter() - start
+            with maist.restore(run.run_dir) as r:
+                touch = report.touch_accuracy(r, args.touch)
+            results.append(dict(test=run.test_accuracy, seconds=seconds, touch=touch["accuracy"]))
+            print(json.dumps({"variant": text or "as is", "seed": seed, **results[-1]}),
+                  flush=True)
+        rows.append((text or "as is", recipe, results))
+    print(f"\n{base.name} and its neighbours; seeds {args.seeds}\n")
+    print("| variant | steps x batch | synthetic test | touch top-1 | train s (mean) |")
+    print("|---|---|---|---|---|")
+    for text, recipe, res in rows:
+        print(f"| {text} | {recipe.steps} x {recipe.batch_size} | "
+              f"{spread([r['test'] for r in res])} | {spread([r['touch'] for r in res])} | "
+              f"{train_seconds(res)} |")
+
+
+if __name__ == "__main__":
+    main()

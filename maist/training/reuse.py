@@ -1,0 +1,74 @@
+"""Runs trained once: a finished run with the same settings is read back, not trained again.
+
+    finished_result(run_dir)             -> RunResult or None   what result.json says
+    differences_from(run_dir, cfg, data) -> [] alike, ['recipe.steps: ...'], None unfinished
+    train_or_reuse(data, cfg, run_dir)   -> RunResult           trains, resumes or reuses
+
+What the benchmarks, the beginner-vs-expert comparison and synthetic pretraining share:
+each asks for a run by its settings, and pays for its training once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from ..data.dataset import MaistData
+from ..errors import RunError
+from . import checkpoints, rundir
+from .config import SAME_RUN, TrainConfig, differences, record
+from .loop import RunResult, train
+
+SAME_AND_SOURCES = SAME_RUN + ("data.sources",)  # a reused run read the same files
+
+
+def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
+    """The result of a run that finished (result.json), or None."""
+    r = rundir.read_result(run_dir)
+    if r is None:
+        return None
+    return RunResult(Path(run_dir), r["step"], r["test_accuracy"], r["stopped"],
+                     rundir.read_metrics(run_dir))
+
+
+def _sources_resolved(config: dict) -> dict:
+    """config with its data sources as real paths: the same files named from another
+    working directory, or once absolute and now relative, are the same sources."""
+    data = config.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+        return config
+    resolved = [os.path.realpath(s) if isinstance(s, str) else s for s in data["sources"]]
+    return {**config, "data": {**data, "sources": resolved}}
+
+
+def differences_from(run_dir: str | os.PathLike, cfg: TrainConfig, data: MaistData
+                     ) -> list[str] | None:
+    """How the finished run in run_dir trained otherwise than `cfg` on `data` would
+    (config.differences, steps and data sources included): [] if alike, None if there is
+    no finished run there."""
+    if finished_result(run_dir) is None:
+        return None
+    return differences(_sources_resolved(rundir.read_config(run_dir)),
+                       _sources_resolved(record(cfg, data)), keys=SAME_AND_SOURCES, steps=True)
+
+
+def train_or_reuse(
+    data: MaistData, cfg: TrainConfig, run_dir: str | os.PathLike,
+    log: Callable[[str], None] = print, quiet: bool = True,
+) -> RunResult:
+    """Train into run_dir, or return the finished run already there if it trained alike
+    (config.differences, steps and data sources included); an unfinished one (no
+    result.json) is resumed."""
+    run_dir = Path(run_dir)
+    diff = differences_from(run_dir, cfg, data)
+    if diff is not None:
+        done = finished_result(run_dir)
+        if diff:
+            raise RunError(f"{run_dir}: holds a finished run with other options "
+                           f"({'; '.join(diff)}); remove it or pick another directory",
+                           params=("root",))
+        log(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
+        return done
+    resume = bool(checkpoints.steps(run_dir))
+    return train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
