@@ -510,13 +510,22 @@ def alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split()[2] == "Z")  # a zombie is gone
 
 
+def as_at_a_terminal():
+    """In the child, before it runs: SIGINT as a terminal delivers it. A shell starts a
+    background job (`.ci/run &`, nohup) with SIGINT ignored, and a child inherits that;
+    Python then never turns Ctrl-C into KeyboardInterrupt, and these tests would measure
+    the shell, not MAIST."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_the_generator_stops_on_a_signal_to_its_main_process(tmp_path, sig, code):
     """As `timeout -s INT` or `kill` do: the signal reaches the main process only. It stops
     within seconds, its workers with it, and the unfinished set is marked so."""
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "make_synthetic.py"),
                              "--writers", "400", "--workers", "2", "--out", str(tmp_path / "s")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_at_a_terminal)
     deadline = time.time() + 60
     while len(children_of(proc.pid)) < 2 and time.time() < deadline:
         time.sleep(0.2)
@@ -550,7 +559,8 @@ def test_a_signal_mid_training_saves_a_checkpoint_and_says_so_in_the_exit_code(
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train_maist.py"), "--data",
                              str(world / "tiny.npz"), "--steps", "100000", "--checkpoint-every",
                              "100000", "--eval-every", "100000", "--run-dir", str(run)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=as_at_a_terminal)
     for line in proc.stdout:  # training is under way once the first step is logged
         if line.startswith("i 0,"):
             break
