@@ -49,6 +49,8 @@ def main() -> None:
     target = (sources.load(args.data) if args.data
               else data_for("default", args.variation, args.writers, root))
     where = args.data or f"synthetic, variation {args.variation:g}, {args.writers} writers"
+    target_name = (Path(args.data).name if args.data
+                   else f"synthetic-v{args.variation:g}-w{args.writers}")
     classes = target.meta.get("classes") or DEFAULT_CLASSES
     made_with = pretrain.recipe_for("auto", classes, "expert")
     start = time.perf_counter()
@@ -68,7 +70,7 @@ def main() -> None:
                 cfg = TrainConfig(recipe, seed=seed, init_from=start_from,
                                   eval_every=max(recipe.steps // 4, 1))
                 t = time.perf_counter()
-                run = train_or_reuse(target, cfg, root / Path(where).name / tag,
+                run = train_or_reuse(target, cfg, root / target_name / tag,
                                      log=lambda s: None)
                 seconds = time.perf_counter() - t
                 with maist.restore(run.run_dir) as r:
