@@ -127,3 +127,23 @@ def test_an_unknown_pretraining_recipe_is_refused_before_anything_is_read(world,
     err = capsys.readouterr().err
     assert code == 1 and "--pretrain" in err and "nosuch" in err and "nowhere" not in err
     assert not Path("runs").exists()
+
+
+@pytest.mark.parametrize("stopped,code", [("interrupted", 130), ("terminated", 143)])
+def test_a_stopped_pretraining_stops_the_command_with_the_signal_s_code(world, capsys,
+                                                                        monkeypatch, stopped,
+                                                                        code):
+    """Ctrl-C or SIGTERM during pretraining: no real run is started on a half-made model,
+    and the exit code says which signal it was, as training's own does."""
+    from maist.training.loop import RunResult
+
+    real, _ = world
+    monkeypatch.setattr(pretrain, "train_or_reuse",
+                        lambda data, cfg, run_dir, **k: RunResult(Path(run_dir), 3, 0.1,
+                                                                  stopped, []))
+    train_maist = load_script("train_maist")
+    assert train_maist.main(["--data", str(real), "--recipe", "maist", "--steps", "2",
+                             "--run-dir", "runs/a"]) == code
+    out, err = capsys.readouterr()
+    assert f"{stopped} at step 3; the same command continues it" in out
+    assert not Path("runs/a").exists()

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..data.dataset import MaistData
-from ..errors import TrainingError
 from ..nets.models import get_model
+from ..signals import Terminated
 from .config import TrainConfig
 from .recipes import RECIPES, Recipe, get_recipe
 from .reuse import differences_from, train_or_reuse
@@ -77,9 +77,8 @@ def pretrained(synthetic: MaistData, recipe: Recipe, model_options: dict, root: 
     log(f"pretraining on synthetic writers first: recipe {recipe.name}, {recipe.steps} steps "
         f"-> {own} (once; a later run reuses it)")
     result = train_or_reuse(synthetic, cfg, own, log=log, quiet=True)
-    if result.stopped != "completed":
-        raise TrainingError(f"pretraining {own} stopped ({result.stopped}) at step "
-                            f"{result.step}; run the command again to continue it, or "
-                            f"--pretrain none to start from fresh weights",
-                            params=("pretrain",))
+    if result.stopped != "completed":  # Ctrl-C or SIGTERM: the real run is not started
+        log(f"pretraining {own} {result.stopped} at step {result.step}; the same command "
+            f"continues it (or --pretrain none starts from fresh weights)")
+        raise Terminated() if result.stopped == "terminated" else KeyboardInterrupt()
     return own
