@@ -60,9 +60,10 @@ def in_tree(tree: Path, code: str, *args: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def data_for(features: str, variation: float, writers: int, root: Path):
-    """A synthetic set of the generator's `features` at `variation` with `writers`:
-    data/synthetic itself for the default's settings, else made once under root/data."""
+def data_for(features: str, variation: float, writers: int, root: Path, seed: int = 0):
+    """A synthetic set of the generator's `features` at `variation` with `writers` (drawn
+    from the generator's `seed`): data/synthetic itself for the default's settings, else
+    made once under root/data."""
     from dataclasses import replace
 
     import maist
@@ -70,10 +71,11 @@ def data_for(features: str, variation: float, writers: int, root: Path):
     from maist.synth import generator as synth
 
     cfg = replace(synth.SynthConfig(**synth.parse_features(features)), writers=writers,
-                  variation=variation)
+                  variation=variation, seed=seed)
     if cfg == synth.SynthConfig(**synth.DEFAULT):  # what data/synthetic is made with
         return maist.load_data()
-    folder = root / "data" / f"synthetic-{features}-v{variation:g}-w{writers}"
+    folder = root / "data" / (f"synthetic-{features}-v{variation:g}-w{writers}"
+                              + (f"-s{seed}" if seed else ""))
     if not synth.is_current(folder, cfg):
         synth.generate(folder, cfg, overwrite=True)
     return sources.load(folder)

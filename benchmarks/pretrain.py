@@ -41,16 +41,23 @@ def main() -> None:
                    "set of --variation and --writers)")
     p.add_argument("--variation", type=float, default=1.5, help="(default: %(default)s)")
     p.add_argument("--writers", type=int, default=200, help="(default: %(default)s)")
+    p.add_argument("--synth-seed", type=int, default=0, help="the generator's seed of the "
+                   "harder set; 0 draws its writers from the streams data/synthetic's come "
+                   "from (at more variation), another seed from streams of their own "
+                   "(default: %(default)s)")
     p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
                    "(default: ../shared/data/touch-hiragana beside the checkout)")
     p.add_argument("--root", default="runs/pretrain", help="(default: %(default)s)")
     args = p.parse_args()
     root = Path(args.root)
     target = (sources.load(args.data) if args.data
-              else data_for("default", args.variation, args.writers, root))
-    where = args.data or f"synthetic, variation {args.variation:g}, {args.writers} writers"
+              else data_for("default", args.variation, args.writers, root, args.synth_seed))
+    seed_note = f", generator seed {args.synth_seed}" if args.synth_seed else ""
+    where = args.data or (f"synthetic, variation {args.variation:g}, {args.writers} writers"
+                          f"{seed_note}")
     target_name = (Path(args.data).name if args.data
-                   else f"synthetic-v{args.variation:g}-w{args.writers}")
+                   else f"synthetic-v{args.variation:g}-w{args.writers}"
+                   + (f"-s{args.synth_seed}" if args.synth_seed else ""))
     classes = target.meta.get("classes") or DEFAULT_CLASSES
     made_with = pretrain.recipe_for("auto", classes, "expert")
     start = time.perf_counter()
