@@ -29,6 +29,23 @@ def test_real_etl_files_are_told_from_maists_own(tmp_path):
     assert sources.is_real_etl(ours)  # a damaged manifest vouches for nothing
 
 
+def test_a_built_npz_is_real_where_the_files_it_was_built_from_are(tmp_path):
+    from conftest import tiny_data
+
+    aist = tmp_path / "ETL9G"
+    aist.mkdir()
+    (aist / "ETL9G_01").write_bytes(b"\0" * 8199)
+    ours = make_etl_folder(tmp_path / "synthetic", writers=4, kanji=False)
+    for sources_, real in (([aist / "ETL9G_01"], True), ([ours / "ETL9G_01"], False),
+                           ([tmp_path / "gone" / "ETL9G_01"], False), ([], False)):
+        data = tiny_data()
+        data.meta["sources"] = [str(p) for p in sources_]
+        npz = data.save(tmp_path / f"built-{real}-{len(sources_)}.npz")
+        assert sources.is_real_etl(npz) is real, sources_
+    (tmp_path / "broken.npz").write_bytes(b"PK not a zip")
+    assert not sources.is_real_etl(tmp_path / "broken.npz")
+
+
 def test_which_runs_start_pretrained_and_from_what():
     maist_, demo = recipes.get_recipe("maist"), recipes.get_recipe("demo")
     assert pretrain.wanted("auto", maist_, real=True)

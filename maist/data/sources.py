@@ -18,7 +18,9 @@ generator. That decision is maist.cli.default_data's.
 
 from __future__ import annotations
 
+import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -277,8 +279,11 @@ def is_picture_folder(path: Path) -> bool:
 
 def is_real_etl(path: str | os.PathLike) -> bool:
     """ETL files, some of which MAIST's generator did not write (no manifest of ours in
-    their folder): AIST's, or anyone's. What synthetic pretraining is for."""
+    their folder): AIST's, or anyone's; or a .npz built from such files, where they are
+    still where it says. What synthetic pretraining is for."""
     p = Path(path)
+    if kind(p) == "npz":
+        return any(is_real_etl(source) for source in built_from(p))
     if kind(p) != "etl":
         return False
     files = [p] if p.is_file() else etl.files_in(p)
@@ -290,6 +295,18 @@ def is_real_etl(path: str | os.PathLike) -> bool:
         except etl.EtlFormatError:
             return True  # a damaged manifest vouches for nothing
     return False
+
+
+def built_from(npz: Path) -> list[Path]:
+    """The source files a MAIST .npz records (its meta's "sources") that still exist;
+    [] for an .npz that records none, or cannot be read (loading it says why)."""
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"])) if "meta" in z else {}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return []
+    sources = meta.get("sources") if isinstance(meta, dict) else None
+    return [Path(s) for s in sources or [] if isinstance(s, str) and Path(s).exists()]
 
 
 def etl_data(path: Path, classes: str | None = None, **options) -> MaistData:
