@@ -113,20 +113,12 @@ def main(args) -> int:
     from maist.data import dataset, sources
     from maist.errors import MaistError, RunError
     from maist.paths import runs_dir
-    from maist.training import adapt, config, pretrain, recipes, rundir
+    from maist.training import adapt, config, pretrain, rundir
     from maist.training.loop import train
 
     if args.resume and not args.run_dir:
         raise RunError("--resume needs --run-dir, the run to continue", params=("run_dir",))
-    if args.pretrain not in pretrain.MODES:
-        try:  # an unknown recipe, before anything is read
-            recipes.get_recipe(args.pretrain)
-        except MaistError as e:
-            raise RunError(f"--pretrain: {e}", params=("pretrain",)) from None
-        if args.resume or args.init_from:
-            raise RunError(f"--pretrain {args.pretrain} starts a run from a synthetic model; "
-                           f"{'--resume continues one' if args.resume else '--init-from names another start'}"
-                           f": give one of them", params=("pretrain",))
+    pretrain.check_mode(args.pretrain, args.resume, args.init_from)  # before anything is read
     # On --resume, what is not given on the command line comes from the run itself.
     previous = rundir.read_resumable(args.run_dir) if args.resume else None
     init_config = None

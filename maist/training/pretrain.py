@@ -1,5 +1,6 @@
 """Synthetic pretraining: a model for real ETL starts from one of MAIST's own writers.
 
+    check_mode(mode, resume, init_from)     a --pretrain that cannot be, refused early
     wanted(mode, recipe, real)              -> bool    whether a run starts pretrained
     recipe_for(mode, classes, model)        -> Recipe  what the synthetic model trains with
     pretrained(synthetic, recipe, options, root) -> Path   trained once, reused after
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..data.dataset import MaistData
+from ..errors import MaistError, TrainingError
 from ..nets.models import get_model
 from ..signals import Terminated
 from .config import TrainConfig
@@ -29,6 +31,21 @@ from .reuse import differences_from, train_or_reuse
 AUTO_RECIPES = ("maist",)  # the recipes that start pretrained on real ETL unless told not to
 MODES = ("auto", "none")  # or a recipe's name (or .json file): pretrain with it, always
 SEED = 0  # one synthetic model per class set and recipe, whatever the real run's seed
+
+
+def check_mode(mode: str, resume: bool = False, init_from: str | None = None) -> None:
+    """A TrainingError naming --pretrain for a recipe that does not exist, or for a
+    pretraining asked for beside a start of the run's own (--resume, --init-from)."""
+    if mode in MODES:
+        return
+    try:
+        get_recipe(mode)
+    except MaistError as e:
+        raise TrainingError(f"--pretrain: {e}", params=("pretrain",)) from None
+    if resume or init_from:
+        other = "--resume continues one" if resume else "--init-from names another start"
+        raise TrainingError(f"--pretrain {mode} starts a run from a synthetic model; {other}: "
+                            f"give one of them", params=("pretrain",))
 
 
 def wanted(mode: str, recipe: Recipe, real: bool) -> bool:
