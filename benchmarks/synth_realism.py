@@ -18,7 +18,8 @@ elastic, stroke, full: the recipe's --augment; default none, whatever the recipe
 then +FEATURE, +FEATURE=STRENGTH or -FEATURE to switch a generator feature on (at
 synth.FEATURES' strength, or the one given) or off: stroke_jitter, bend,
 connect_rate, pen_range, mark_jitter (version 2's, all on in v2), variant_rate (version 3),
-proportion (version 4) and marks (version 5: voicing marks as hands write them).
+proportion (version 4), marks (version 5: voicing marks as hands write them) and
+reshape_rate (version 6: ro, mu, so, no and me in a quick hand's proportions).
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ def main() -> None:
     # The voiced kana (the touch set has seven: ga ji zu da de do ba), where version 5's
     # marks act.
     voiced = np.isin(y, [i for i, c in enumerate(chars) if voicing(c)])
+    # The kana with a reshaped form (version 6; the touch set has ro so no me and zo, no mu).
+    reshaped = np.isin(y, [i for i, c in enumerate(chars)
+                           if base_char(c) in synth.reshaped_forms()])
     table = []
     for row in args.rows.split(","):
         settings, augment = row_settings(row)
@@ -120,6 +124,8 @@ def main() -> None:
                      tune_top5=top_k_accuracy(probs[~held], y[~held], 5),
                      tune_variant=top_k_accuracy(probs[~held & variant], y[~held & variant], 1),
                      tune_voiced=top_k_accuracy(probs[~held & voiced], y[~held & voiced], 1),
+                     tune_reshaped=top_k_accuracy(probs[~held & reshaped], y[~held & reshaped], 1),
+                     held_reshaped=top_k_accuracy(probs[held & reshaped], y[held & reshaped], 1),
                      held_voiced=top_k_accuracy(probs[held & voiced], y[held & voiced], 1),
                      held=top_k_accuracy(probs[held], y[held], 1),
                      held_top5=top_k_accuracy(probs[held], y[held], 5),
@@ -131,20 +137,25 @@ def main() -> None:
     print(f"\n{args.recipe} recipe, {args.steps} steps, {args.writers} writers, seeds "
           f"{args.seeds}; touch tuning drawers: {n_tune} drawings\n")
     n_var, n_voiced = int((~held & variant).sum()), int((~held & voiced).sum())
+    n_reshaped = int((~held & reshaped).sum())
     print(f"| row | synthetic test | touch top-1 | touch top-5 | variant-form kana top-1 "
-          f"({n_var}) | voiced kana top-1 ({n_voiced}) |")
-    print("|---|---|---|---|---|---|")
+          f"({n_var}) | voiced kana top-1 ({n_voiced}) | reshaped-form kana top-1 "
+          f"({n_reshaped}) |")
+    print("|---|---|---|---|---|---|---|")
     for row, sc in table:
         print(f"| {row} | {spread([s['synthetic_test'] for s in sc])} | "
               f"{spread([s['tune'] for s in sc])} | {spread([s['tune_top5'] for s in sc])} | "
               f"{spread([s['tune_variant'] for s in sc])} | "
-              f"{spread([s['tune_voiced'] for s in sc])} |")
+              f"{spread([s['tune_voiced'] for s in sc])} | "
+              f"{spread([s['tune_reshaped'] for s in sc])} |")
     print(f"\nHeld out (drawers {held_drawers}, {n_held} drawings, never used to choose):\n")
-    print(f"| row | touch top-1 | touch top-5 | voiced kana top-1 ({int((held & voiced).sum())}) |")
-    print("|---|---|---|---|")
+    print(f"| row | touch top-1 | touch top-5 | voiced kana top-1 ({int((held & voiced).sum())}) "
+          f"| reshaped-form kana top-1 ({int((held & reshaped).sum())}) |")
+    print("|---|---|---|---|---|")
     for row, sc in table:
         print(f"| {row} | {spread([s['held'] for s in sc])} | {spread([s['held_top5'] for s in sc])} "
-              f"| {spread([s['held_voiced'] for s in sc])} |")
+              f"| {spread([s['held_voiced'] for s in sc])} | "
+              f"{spread([s['held_reshaped'] for s in sc])} |")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,12 @@ def main(args) -> int:
                                   title="variant forms (make_synthetic.py --variant-rate)")
     fig.savefig(out / "variant_forms.png", dpi=100, bbox_inches="tight")
     print(out / "variant_forms.png")
+    images, forms = generator.variant_examples(classes=class_set.name, kind="reshaped")
+    if forms:
+        fig = visualize.contact_sheet(images / 15.0, ["KanjiVG", "reshaped"], forms, size=1.1,
+                                      title="reshaped forms (make_synthetic.py --reshape-rate)")
+        fig.savefig(out / "reshaped_forms.png", dpi=100, bbox_inches="tight")
+        print(out / "reshaped_forms.png")
     picks = [int(np.flatnonzero(data.test.y == data.classes.index(c))[0]) for c in chars]
     grid = augment.examples(data.test.x[picks], cfg, per_image=8, seed=1)
     fig = visualize.contact_sheet(grid, chars, ["as is"] + [f"#{k}" for k in range(1, 9)],

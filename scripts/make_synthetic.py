@@ -40,7 +40,10 @@ def build_parser():
                          "form (strokes joined or lifted apart: synth/forms.json)"),
                         ("proportion", "each writer's own width-to-height for each character"),
                         ("marks", "each writer's own voicing marks: ticks, dots or one stroke, "
-                         "rings open, closed or filled, close to the base")):
+                         "rings open, closed or filled, close to the base"),
+                        ("reshape_rate", "share of writers who write each reshaped form (a part "
+                         "in a quick hand's proportions: ro's turn high, mu's loop tight, no and "
+                         "me narrow: synth/forms.json)")):
         default = generator.DEFAULT.get(name, getattr(generator.SynthConfig(), name))
         p.add_argument("--" + name.replace("_", "-"), type=float, default=default,
                        help=f"{help_}; 0 is off (default: %(default)s)")

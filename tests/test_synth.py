@@ -94,7 +94,7 @@ def test_generate_refuses_to_replace_files(tmp_path):
 # from version 1's code before version 2 was written).
 VERSION_1_BYTES = "fe50d95c86db0499eebd64f0af3abc85017e707f1705a5c38cad20bb284d8fb3"
 FEATURES = ("stroke_jitter", "bend", "connect_rate", "pen_range", "mark_jitter", "variant_rate",
-            "proportion", "marks")
+            "proportion", "marks", "reshape_rate")
 
 
 def test_every_feature_off_is_version_1_byte_for_byte(tmp_path):
@@ -114,9 +114,9 @@ def test_each_feature_changes_the_writing_and_switches_off(feature):
     if feature in ("mark_jitter", "marks"):  # only the voiced and semi-voiced kana have marks
         marked = {i for i, c in enumerate(H71.chars) if synth.voicing_strokes(c)}
         assert set(changed) <= marked and len(changed) >= 20
-    if feature == "variant_rate":  # only the kana with a variant form, and their voiced ones
-        varied = {i for i, c in enumerate(H71.chars)
-                  if base_char(c) in synth.variant_forms()}
+    if feature in ("variant_rate", "reshape_rate"):  # only the kana with such a form, and
+        forms = synth.variant_forms() if feature == "variant_rate" else synth.reshaped_forms()
+        varied = {i for i, c in enumerate(H71.chars) if base_char(c) in forms}  # their voiced
         assert set(changed) <= varied
     off = synth.SynthConfig(writers=1, **{feature: 0.0})
     np.testing.assert_array_equal(synth.render_writer(0, off), a)
@@ -144,6 +144,21 @@ def test_realistic_sets_are_deterministic_and_pass_the_readers_checks(tmp_path):
     assert len(sel.labels) == 4 * 71 and sorted(np.unique(sel.writers)) == [0, 1, 2, 3]
     assert synth.is_current(tmp_path / "a", cfg)
     assert not synth.is_current(tmp_path / "a", synth.SynthConfig(writers=4, seed=2))
+
+
+# sha256 of version 5's files for SynthConfig(writers=3, seed=11, **DEFAULT): version 6's
+# DEFAULT without the reshaped forms must write them byte for byte, since the reshaped forms
+# draw from a stream of their own (taken from version 5's code before version 6 was written).
+VERSION_5_DEFAULT_BYTES = "6a143d12f1036d2f1b1877a4b182aa2acb8c518e1dd8d6fafea452f0d25ab00a"
+
+
+def test_version_5s_default_is_written_byte_for_byte(tmp_path):
+    import hashlib
+
+    settings = dict(synth.DEFAULT, reshape_rate=0.0)
+    paths = synth.generate(tmp_path, synth.SynthConfig(writers=3, seed=11, workers=1, **settings))
+    assert hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest() == \
+        VERSION_5_DEFAULT_BYTES
 
 
 def test_voicing_marks_are_the_last_strokes():
@@ -228,6 +243,66 @@ def test_a_writer_keeps_a_variant_choice():
     assert 0.35 < np.mean(shares) / len(synth.variant_forms()) < 0.45
 
 
+# --- version 6: reshaped forms -----------------------------------------------------------------
+
+
+def test_reshape_scales_a_part_and_keeps_the_stroke_joined():
+    kvg = strokes.character_strokes("ろ")
+    (ro,) = strokes.reshape_stroke(kvg, 0, 3, 5, scale=(0.75, 0.6))
+    (old,) = kvg
+    assert ro.shape == old.shape  # as many segments: the same pen path, other proportions
+    assert all(np.array_equal(a[3], b[0]) for a, b in zip(ro[:-1], ro[1:]))  # no pen lift
+    np.testing.assert_array_equal(ro[:3], old[:3])  # before the part: as KanjiVG has it
+    np.testing.assert_array_equal(ro[6:], old[6:])  # after the part and its neighbour too
+    # The turn at the part's end rises by 40% of its drop from where the part begins.
+    drop = old[4][3] - old[3][0]
+    np.testing.assert_allclose(ro[4][3] - ro[3][0], drop * [0.75, 0.6])
+    # The neighbour after it leaves along the same direction as before.
+    np.testing.assert_allclose(ro[5][1] - ro[5][0], old[5][1] - old[5][0])
+    moved = strokes.reshape_stroke(kvg, 0, 1, 3, shift=(2.0, -3.0))[0]
+    np.testing.assert_allclose(moved[0][3], old[0][3] + [2, -3])  # the one before follows
+    np.testing.assert_allclose(moved[0][2] - moved[0][3], old[0][2] - old[0][3])
+    np.testing.assert_array_equal(moved[0][:2], old[0][:2])
+    with pytest.raises(strokes.StrokeError, match="cannot reshape 5..9"):
+        strokes.reshape_stroke(kvg, 0, 5, 9)
+
+
+@pytest.mark.parametrize("ch", sorted(synth.reshaped_forms()))
+def test_reshaped_forms_keep_the_strokes_and_change_the_shape(ch):
+    kvg = strokes.character_strokes(ch)
+    form = synth.variant_form(kvg, ch, frozenset(), frozenset(synth.reshaped_forms()))
+    assert [s.shape for s in form] == [s.shape for s in kvg]
+    assert any(not np.allclose(a, b) for a, b in zip(form, kvg))
+    pts = np.concatenate([s.reshape(-1, 2) for s in form])
+    assert pts.min() > 0 and pts.max() < strokes.KANJIVG_BOX  # still in KanjiVG's box
+    # Ink still where the character is: the centre moves by less than 10 units.
+    centre = lambda s: np.concatenate(_ink_points(s)).mean(axis=0)  # noqa: E731
+    assert np.linalg.norm(centre(form) - centre(kvg)) < 10
+    assert synth.variant_form(kvg, ch, frozenset(), frozenset()) is kvg
+
+
+def test_a_reshaped_form_and_a_variant_form_combine_and_voiced_kana_follow():
+    both = frozenset({"そ"})
+    plain = synth.variant_form(strokes.character_strokes("そ"), "そ", both, both)
+    voiced = synth.variant_form(strokes.character_strokes("ぞ"), "ぞ", both, both)
+    split = synth.variant_form(strokes.character_strokes("そ"), "そ", both)
+    assert len(plain) == len(split) == 2  # split, as version 3's form is
+    assert not np.allclose(plain[0], split[0])  # and reshaped first
+    assert len(voiced) == len(plain) + 2
+    assert all(x.shape == y.shape and np.allclose(x, y, atol=1.0) for x, y in zip(plain, voiced))
+
+
+def test_reshaped_forms_are_chosen_from_a_stream_of_their_own():
+    cfg = dict(synth.DEFAULT, writers=1, seed=4)
+    off = synth.render_writer(0, synth.SynthConfig(**dict(cfg, reshape_rate=0.0)))
+    on = synth.render_writer(0, synth.SynthConfig(**dict(cfg, reshape_rate=1.0)))
+    changed = {H71.chars[i] for i in range(71) if not np.array_equal(off[i], on[i])}
+    assert changed == {c for c in H71.chars if base_char(c) in synth.reshaped_forms()}
+    shares = [len(synth.writer_variants(np.random.default_rng([0, w, 6]), 0.4,
+                                        synth.reshaped_forms())) for w in range(300)]
+    assert 0.35 < np.mean(shares) / len(synth.reshaped_forms()) < 0.45
+
+
 def test_variant_examples_show_each_form_beside_kanjivgs():
     images, chars = synth.variant_examples()  # hiragana71: only its own characters' forms
     hiragana = [c for c in synth.variant_forms() if unicodedata.name(c).startswith("HIRAGANA")]
@@ -235,6 +310,9 @@ def test_variant_examples_show_each_form_beside_kanjivgs():
     assert chars == sorted(hiragana)
     _, kana = synth.variant_examples(classes="kana142")
     assert "\u30cd" in kana and "\u30e9" in kana and len(kana) == len(synth.variant_forms())
+    assert all(not np.array_equal(images[0, i], images[1, i]) for i in range(len(chars)))
+    images, chars = synth.variant_examples(kind="reshaped")
+    assert chars == sorted(synth.reshaped_forms()) and images.shape[:2] == (2, len(chars))
     assert all(not np.array_equal(images[0, i], images[1, i]) for i in range(len(chars)))
 
 
@@ -282,7 +360,8 @@ def test_a_writer_keeps_each_kanas_proportion_and_voiced_kana_follow():
 
 @pytest.mark.parametrize("bad, msg", [(dict(variant_rate=2.0), "variant_rate is a share"),
                                       (dict(connect_rate=-0.1), "connect_rate is a share"),
-                                      (dict(proportion=-1.0), "proportion is a strength")])
+                                      (dict(proportion=-1.0), "proportion is a strength"),
+                                      (dict(reshape_rate=1.5), "reshape_rate is a share")])
 def test_out_of_range_settings_are_refused(bad, msg):
     with pytest.raises(synth.SynthError, match=msg) as e:
         synth.SynthConfig(**bad)

@@ -16,10 +16,12 @@ then a piece of the neighbouring cell's character reaching in at an edge.
 Version 2 adds variation where real writers vary (each stroke on its own, joins, pens,
 voicing marks), version 3 the handwritten variant forms KanjiVG does not draw (forms.json:
 strokes joined or lifted apart, as people write them), version 4 each writer's own width
-for each character, version 5 each writer's own voicing marks (synth.marks). Each is a
-switch; all off, the files are version 1's byte for byte.
+for each character, version 5 each writer's own voicing marks (synth.marks), version 6
+the forms in which a quick hand changes a part's proportions (forms.json's "reshaped": ro's
+turn high, mu's loop tight, so's zigzag small, no and me narrow). Each is a switch; all
+off, the files are version 1's byte for byte.
 DEFAULT, what data/synthetic is made with, is the setting that read real drawings best
-(docs/README.md): the variant forms and stroke jitter.
+(docs/README.md): the variant forms, stroke jitter and the reshaped forms.
 
 The files carry the characters' JIS X 0208 codes, so the real reader reads them; the
 manifest beside them (data.etl.MANIFEST) says what the reader needs to know. The same seed
@@ -52,7 +54,14 @@ from ..errors import EtlFormatError, SynthError
 from ..fileio import write_text_atomic
 from ..signals import stop_on_sigterm, worker_init
 from .marks import MarkHabit, writer_marks, written_marks
-from .strokes import KANJIVG_BOX, character_strokes, merge_strokes, sample_cubic, split_stroke
+from .strokes import (
+    KANJIVG_BOX,
+    character_strokes,
+    merge_strokes,
+    reshape_stroke,
+    sample_cubic,
+    split_stroke,
+)
 
 ETL9G = etl.FORMATS["ETL9G"]
 FIELD_H, FIELD_W = ETL9G.height, ETL9G.width  # 127 rows of 128 pixels
@@ -60,8 +69,9 @@ WRITERS_PER_FILE = ETL9G.writers_per_file  # 4, as in AIST's ETL9G_01 .. ETL9G_5
 FORMS_FILE = "forms.json"  # the handwritten variant forms, as data
 MAX_WRITERS = 100_000  # 25,000 files, about 50 GB for the 71 hiragana: beyond any use here
 # 2: per-stroke variation, joins, pen range, voicing marks; 3: variant forms; 4: proportion,
-# and stroke jitter in DEFAULT; 5: voicing marks as hands write them (synth.marks)
-GENERATOR_VERSION = 5
+# and stroke jitter in DEFAULT; 5: voicing marks as hands write them (synth.marks); 6: the
+# reshaped forms (forms.json "reshaped", reshape_rate)
+GENERATOR_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,8 @@ class SynthConfig:
     # Version 5: each writer's own voicing marks (synth.marks): ticks, dots or one stroke,
     # rings open, closed or filled, placed close to the base without crossing it.
     marks: float = 0.0
+    # Version 6: share of writers who write each of forms.json's reshaped forms that way.
+    reshape_rate: float = 0.0
 
     def __post_init__(self):
         if not isinstance(self.writers, int) or not 1 <= self.writers <= MAX_WRITERS:
@@ -105,7 +117,7 @@ class SynthConfig:
                                  params=(f.name,))
         # A share outside 0..1 would act as 0 or 1 without a word; a negative strength
         # would draw the same as its positive.
-        for name in ("connect_rate", "variant_rate", "fragment_rate"):
+        for name in ("connect_rate", "variant_rate", "fragment_rate", "reshape_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise SynthError(f"{name} is a share of writers or strokes, 0..1, not "
                                  f"{getattr(self, name)}", params=(name,))
@@ -128,12 +140,15 @@ class SynthConfig:
 REALISTIC = dict(stroke_jitter=1.0, bend=1.0, connect_rate=0.15, pen_range=1.0,
                  mark_jitter=1.0)  # version 2's features at full strength
 FEATURES = dict(REALISTIC, variant_rate=0.4, proportion=1.0,
-                marks=1.0)  # every switch, at table strength
-# What data/synthetic is made with: version 1's writing, the variant forms and each stroke
-# jittered on its own. With the demo recipe these lift the real touch drawings from 90% to
-# 93% (docs/README.md); the other features stay off, as none lifted them.
+                marks=1.0, reshape_rate=0.4)  # every switch, at table strength
+# What data/synthetic is made with: version 1's writing, the variant forms, each stroke
+# jittered on its own, and the reshaped forms. With the demo recipe the first two lift the
+# real touch drawings from 90% to 93%, and the reshaped forms lift the touch drawings of
+# their kana from 90% to 96% (docs/README.md); the other features stay off, as none lifted
+# them.
 DEFAULT: dict = dict(variant_rate=FEATURES["variant_rate"],
-                     stroke_jitter=FEATURES["stroke_jitter"])
+                     stroke_jitter=FEATURES["stroke_jitter"],
+                     reshape_rate=FEATURES["reshape_rate"])
 BASES = {"v1": {}, "v2": REALISTIC, "default": DEFAULT}
 
 
@@ -354,6 +369,7 @@ class Habit:
     connect: float  # multiplies the join rate
     turn: float  # radians every stroke turns by, on top of the random part
     variants: frozenset[str] = frozenset()  # base kana in a variant form
+    reshaped: frozenset[str] = frozenset()  # base kana in a reshaped form (version 6)
     # base kana -> log(width / height) change this writer gives it (absent: none)
     proportions: Mapping[str, float] = field(default_factory=dict, compare=False)
     # Version 5: the writer's voicing marks, and the stream each sample's mark draws from
@@ -366,14 +382,21 @@ def writer_habit(rng: np.random.Generator) -> Habit:
                  connect=rng.uniform(0.0, 2.0), turn=rng.normal(0, 0.06))
 
 
+Form = Callable[[tuple[np.ndarray, ...]], tuple[np.ndarray, ...]]
+
+
 @lru_cache(maxsize=None)
-def variant_forms() -> dict[str, Callable[[tuple[np.ndarray, ...]], tuple[np.ndarray, ...]]]:
+def _forms_file() -> dict:
+    return json.loads(resources.files(__package__).joinpath(FORMS_FILE).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def variant_forms() -> dict[str, Form]:
     """The handwritten forms KanjiVG does not draw, by character: forms.json beside this
     module says which strokes join (merge) or come apart (split), as data keyed by the
     character's Unicode name, so that a form for another character is a line of JSON."""
-    text = resources.files(__package__).joinpath(FORMS_FILE).read_text(encoding="utf-8")
     forms = {}
-    for name, form in json.loads(text)["forms"].items():
+    for name, form in _forms_file()["forms"].items():
         ch = unicodedata.lookup(name)
         if "merge" in form:
             forms[ch] = partial(merge_strokes, i=form["merge"])
@@ -383,12 +406,35 @@ def variant_forms() -> dict[str, Callable[[tuple[np.ndarray, ...]], tuple[np.nda
     return forms
 
 
-def writer_variants(rng: np.random.Generator, rate: float) -> frozenset[str]:
-    """Which variant forms one writer uses: each, independently, with probability `rate`.
-    A writer keeps the choice for every sample, and for the voiced kana of the same base."""
+def _reshaped(strokes: tuple[np.ndarray, ...], steps: tuple[dict, ...]) -> tuple[np.ndarray, ...]:
+    for step in steps:
+        first, stop = step["segments"]
+        strokes = reshape_stroke(strokes, step["stroke"], first, stop,
+                                 scale=tuple(step.get("scale", (1.0, 1.0))),
+                                 shift=tuple(step.get("shift", (0.0, 0.0))),
+                                 about=step.get("about"))
+    return strokes
+
+
+@lru_cache(maxsize=None)
+def reshaped_forms() -> dict[str, Form]:
+    """Version 6's forms, by character: forms.json's "reshaped", where a quick hand writes
+    a part of the character in other proportions (the strokes and their order as KanjiVG
+    has them). Each keeps the stroke and segment counts, so a variant form of version 3
+    applies on top of it."""
+    return {unicodedata.lookup(name): partial(_reshaped, steps=tuple(form["reshape"]))
+            for name, form in _forms_file()["reshaped"].items()}
+
+
+def writer_variants(rng: np.random.Generator, rate: float,
+                    forms: Iterable[str] | None = None) -> frozenset[str]:
+    """Which of `forms` (default: the variant forms) one writer uses: each, independently,
+    with probability `rate`. A writer keeps the choice for every sample, and for the voiced
+    kana of the same base."""
     if not rate:
         return frozenset()
-    return frozenset(ch for ch in sorted(variant_forms()) if rng.random() < rate)
+    return frozenset(ch for ch in sorted(variant_forms() if forms is None else forms)
+                     if rng.random() < rate)
 
 
 def writer_proportions(rng: np.random.Generator, strength: float,
@@ -412,12 +458,14 @@ def proportioned(strokes: tuple[np.ndarray, ...], log_ratio: float) -> tuple[np.
     return tuple((segs - centre) * scale + centre for segs in strokes)
 
 
-def variant_form(strokes: tuple[np.ndarray, ...], ch: str, variants: frozenset[str]
-                 ) -> tuple[np.ndarray, ...]:
-    """`ch`'s strokes in the writer's form: a variant form where the writer uses one.
-    KanjiVG draws a voiced kana's base strokes first and the mark after, so one change
-    serves both."""
+def variant_form(strokes: tuple[np.ndarray, ...], ch: str, variants: frozenset[str],
+                 reshaped: frozenset[str] = frozenset()) -> tuple[np.ndarray, ...]:
+    """`ch`'s strokes in the writer's form: reshaped (version 6) where the writer reshapes
+    it, then in a variant form where the writer uses one. KanjiVG draws a voiced kana's
+    base strokes first and the mark after, so one change serves both."""
     base = base_char(ch)
+    if base in reshaped:
+        strokes = reshaped_forms()[base](strokes)
     return variant_forms()[base](strokes) if base in variants else strokes
 
 
@@ -505,7 +553,7 @@ def render(
     plain = character_strokes(ch)
     if habit is not None:  # a geometric change: it takes no draws, so the streams stay put
         plain = proportioned(plain, habit.proportions.get(base_char(ch), 0.0))
-    form = variant_form(plain, ch, habit.variants) if habit is not None else plain
+    form = variant_form(plain, ch, habit.variants, habit.reshaped) if habit is not None else plain
     if habit is not None and habit.marks is not None and voicing_strokes(ch):
         form = written_marks(form, voicing_strokes(ch), habit.marks, habit.mark_rng, cfg.marks)
         style = with_mark_inside(style, form[-voicing_strokes(ch):])
@@ -524,18 +572,20 @@ def render(
     return canvas
 
 
-def variant_examples(seed: int = 0, variation: float = 0.5, classes: str = DEFAULT_CLASSES
-                     ) -> tuple[np.ndarray, list[str]]:
-    """Each character of the class set that has a variant form, as KanjiVG draws it (row 0)
-    and in its variant form (row 1), by one writer: (2, n, 127, 128) uint8 levels, and the
-    n characters."""
+def variant_examples(seed: int = 0, variation: float = 0.5, classes: str = DEFAULT_CLASSES,
+                     kind: str = "variant") -> tuple[np.ndarray, list[str]]:
+    """Each character of the class set that has a variant form (kind "variant") or a
+    reshaped one (kind "reshaped"), as KanjiVG draws it (row 0) and in that form (row 1),
+    by one writer: (2, n, 127, 128) uint8 levels, and the n characters."""
+    forms, rate = {"variant": (variant_forms, "variant_rate"),
+                   "reshaped": (reshaped_forms, "reshape_rate")}[kind]
     class_set = get_class_set(classes)
-    chars = [c for c in class_set.chars if c in variant_forms()]
+    chars = [c for c in class_set.chars if c in forms()]
     idx = [class_set.index(c) for c in chars]
     rows = [render_writer(0, SynthConfig(writers=1, seed=seed, variation=variation,
-                                         fragment_rate=0.0, variant_rate=rate,
-                                         classes=class_set.name))[idx]
-            for rate in (0.0, 1.0)]
+                                         fragment_rate=0.0, classes=class_set.name,
+                                         **{rate: share}))[idx]
+            for share in (0.0, 1.0)]
     return np.stack(rows), chars
 
 
@@ -556,7 +606,9 @@ def render_writer(writer: int, cfg: SynthConfig) -> np.ndarray:
     habit = replace(writer_habit(extra), variants=writer_variants(
         np.random.default_rng([cfg.seed, writer, 3]), cfg.variant_rate),
         proportions=writer_proportions(np.random.default_rng([cfg.seed, writer, 4]),
-                                       cfg.proportion, chars))
+                                       cfg.proportion, chars),
+        reshaped=writer_variants(np.random.default_rng([cfg.seed, writer, 6]), cfg.reshape_rate,
+                                 reshaped_forms()))
     if cfg.marks:  # a stream of its own, as the variants and proportions have
         mark_rng = np.random.default_rng([cfg.seed, writer, 5])
         habit = replace(habit, marks=writer_marks(mark_rng, cfg.marks), mark_rng=mark_rng)

@@ -191,3 +191,25 @@ def split_stroke(strokes: tuple[np.ndarray, ...], i: int, end: int, start: int,
     if trim:
         second[0] = split_cubic(second[0], trim)[1]
     return strokes[:i] + (segs[:end], second) + strokes[i + 1:]
+
+
+def reshape_stroke(strokes: tuple[np.ndarray, ...], i: int, first: int, stop: int,
+                   scale: tuple[float, float] = (1.0, 1.0), shift: tuple[float, float] = (0.0, 0.0),
+                   about: tuple[float, float] | None = None) -> tuple[np.ndarray, ...]:
+    """Part of stroke i written in other proportions, the pen never lifted: its segments
+    [first:stop] scaled (x, y) about `about` (default: the point where segment `first`
+    begins), then shifted, in KanjiVG units. The segments on either side stretch to stay
+    joined: each end point moves with its neighbouring control point, so the stroke leaves
+    and enters the part along the same directions (a corner stays a corner, a curve stays
+    smooth). The segment and stroke counts are kept."""
+    segs = strokes[i]
+    if not 0 <= first < stop <= len(segs):
+        raise StrokeError(f"stroke {i} has {len(segs)} segments: cannot reshape {first}..{stop}")
+    out = segs.copy()
+    anchor = segs[first][0] if about is None else np.asarray(about, dtype=float)
+    out[first:stop] = anchor + (segs[first:stop] - anchor) * np.asarray(scale) + np.asarray(shift)
+    if first > 0:  # the segment before ends where the part now begins
+        out[first - 1, 2:] += out[first][0] - segs[first][0]
+    if stop < len(segs):  # the segment after begins where the part now ends
+        out[stop, :2] += out[stop - 1][3] - segs[stop - 1][3]
+    return strokes[:i] + (out,) + strokes[i + 1:]
