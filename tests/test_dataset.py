@@ -104,3 +104,25 @@ def test_random_sampling_draws_with_replacement():
     assert idx.min() >= 0 and idx.max() < 5 and len(np.unique(idx)) == 5
     b = s.batch_indices(7, 20, "random")
     assert (b == s.batch_indices(7, 20, "random")).all()
+
+
+def test_a_synthetic_set_records_its_generator_and_real_files_do_not(etl_dir, tmp_path):
+    from maist.synth import generator
+
+    real = dataset.build(etl_dir, cache_dir=tmp_path / "cache")
+    assert "generated" not in real.meta  # no manifest: AIST's files
+    cfg = generator.SynthConfig(writers=8, seed=3, workers=1)
+    generator.generate(tmp_path / "synthetic", cfg)
+    made = dataset.build(tmp_path / "synthetic", cache_dir=tmp_path / "cache")
+    (record,) = made.meta["generated"]
+    assert record["generator_version"] == generator.GENERATOR_VERSION
+    assert record["seed"] == 3 and record["reshape_rate"] == 0.0 and "workers" not in record
+    # Made again with another setting: the same file names, another record, from the cache
+    # key's point of view a rebuild, and a cached copy says what its files say now.
+    generator.generate(tmp_path / "synthetic", generator.SynthConfig(
+        writers=8, seed=3, workers=1, reshape_rate=1.0), overwrite=True)
+    again = dataset.build(tmp_path / "synthetic", cache_dir=tmp_path / "cache")
+    assert again.meta["sources"] == made.meta["sources"]
+    assert again.meta["generated"][0]["reshape_rate"] == 1.0
+    cached = dataset.build(tmp_path / "synthetic", cache_dir=tmp_path / "cache")
+    assert cached.meta["generated"] == again.meta["generated"]

@@ -183,6 +183,29 @@ def test_a_finished_run_is_reused_for_the_same_files_named_another_way(tiny, tmp
         train_or_reuse(other, cfg, "run", log=quiet)
 
 
+def test_a_finished_run_is_not_reused_on_a_set_another_generator_made(tiny, tmp_path):
+    """A synthetic set made again by a newer generator (or with other settings) keeps its
+    files' names: what the run's config records of its manifest tells them apart."""
+    from dataclasses import replace
+
+    from maist.analysis.compare import train_or_reuse
+
+    made = [{"generator_version": 5, "writers": 200, "seed": 0}]
+    old = replace(tiny, meta={**tiny.meta, "generated": made})
+    cfg = TrainConfig(recipe(steps=10), eval_every=10)
+    first = train_or_reuse(old, cfg, tmp_path / "run", log=quiet)
+    assert train_or_reuse(replace(old), cfg, tmp_path / "run", log=quiet).test_accuracy == \
+        first.test_accuracy
+    newer = replace(tiny, meta={**tiny.meta, "generated": [
+        {"generator_version": 6, "writers": 200, "seed": 0, "reshape_rate": 0.4}]})
+    with pytest.raises(RunError, match=r"data.generated\[0\]: generator_version 5 -> 6, "
+                                       r"reshape_rate None -> 0.4"):
+        train_or_reuse(newer, cfg, tmp_path / "run", log=quiet)
+    with pytest.raises(RunError, match=r"data.generated: 1 record -> none\), made before its "
+                                       r"synthetic set was made again"):
+        train_or_reuse(tiny, cfg, tmp_path / "run", log=quiet)
+
+
 def test_a_restored_run_is_the_inference_graph_alone(tiny, tmp_path):
     """No optimiser, gradient, loss or global step in what restore() builds; only the
     model's variables, loaded; and the trainer's test accuracy again."""

@@ -350,6 +350,24 @@ def cache_key(files: Sequence[etl.EtlFile], options: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+# A synthetic set's manifest, less what does not change the images: what a run's config
+# records of it (data.generated), so that a run is reused only on the same generator's set.
+_NOT_IDENTITY = ("workers", "complete", "files", "file_names", "seconds", "note")
+
+
+def generated_by(files: Sequence[etl.EtlFile]) -> list[dict]:
+    """For each folder of `files` that MAIST's generator made, in order, its generator
+    version and settings; [] for AIST's files. Two sets at one path with different entries
+    hold different images (the generator changed, or its settings did), though their file
+    names are the same."""
+    out = []
+    for folder in dict.fromkeys(f.path.parent for f in files):
+        manifest = etl.read_manifest(folder)
+        if manifest is not None and "generator_version" in manifest:
+            out.append({k: v for k, v in manifest.items() if k not in _NOT_IDENTITY})
+    return out
+
+
 def default_cache() -> Path:
     return data_dir() / "cache"
 
@@ -385,7 +403,7 @@ def build(
         remove_stale_parts(cache_dir)  # a build killed mid-write left its temp file
         if path.exists():
             try:
-                return MaistData.load(path, seed=seed)
+                return _with_generated(MaistData.load(path, seed=seed), files)
             except DatasetError as e:
                 warnings.warn(f"cache {path} is unreadable ({e}); rebuilding it", stacklevel=2)
     total, done = etl.total_bytes(files), 0
@@ -412,9 +430,19 @@ def build(
     train, val, test = make_splits(sel.images, sel.labels, sel.writers, split, seed)
     meta = dict(options, sources=[str(p) for p in sel.files], formats=sorted(
         {f.format.name for f in files}))
-    data = MaistData(train, val, test, class_set.chars, meta)
+    data = _with_generated(MaistData(train, val, test, class_set.chars, meta), files)
     if path is not None:
         data.save(path)
+    return data
+
+
+def _with_generated(data: MaistData, files: Sequence[etl.EtlFile]) -> MaistData:
+    """data with meta["generated"] (generated_by) where any of `files` is synthetic. Read
+    from the manifests now, not from the cache: a set cached before it was recorded gets
+    it too, and the cache key changes with the files."""
+    generated = generated_by(files)
+    if generated:
+        data.meta["generated"] = generated
     return data
 
 

@@ -228,8 +228,21 @@ def _shown(v) -> str:
     return f"{len(v)} items" if isinstance(v, list) and len(v) > 5 else repr(v)
 
 
+def _records(v) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+
 def _difference(key: str, a, b) -> str:
-    """'key: a -> b'; for two long lists, the first place they differ."""
+    """'key: a -> b'; for two long lists, the first place they differ; for two lists of
+    records (data.generated), the fields that differ in the first record that does."""
+    if (_records(a) or a is None) and (_records(b) or b is None) and not (a is b is None):
+        if a is None or b is None or len(a) != len(b):
+            count = lambda v: "none" if v is None else f"{len(v)} record{'s' * (len(v) != 1)}"  # noqa: E731
+            return f"{key}: {count(a)} -> {count(b)}"
+        i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+        changed = ", ".join(f"{k} {a[i].get(k)!r} -> {b[i].get(k)!r}"
+                            for k in sorted(set(a[i]) | set(b[i])) if a[i].get(k) != b[i].get(k))
+        return f"{key}[{i}]: {changed}"
     if isinstance(a, list) and isinstance(b, list) and max(len(a), len(b)) > 5:
         if len(a) != len(b):
             return f"{key}: {len(a)} items -> {len(b)} items"

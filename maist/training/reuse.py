@@ -20,7 +20,9 @@ from . import checkpoints, rundir
 from .config import SAME_RUN, TrainConfig, differences, record
 from .loop import RunResult, train
 
-SAME_AND_SOURCES = SAME_RUN + ("data.sources",)  # a reused run read the same files
+# A reused run read the same files, and where they are synthetic, the same generator's
+# (data.generated: a set made again by a newer generator keeps its files' names).
+SAME_AND_SOURCES = SAME_RUN + ("data.sources", "data.generated")
 
 
 def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
@@ -65,8 +67,11 @@ def train_or_reuse(
     if diff is not None:
         done = finished_result(run_dir)
         if diff:
+            why = (", made before its synthetic set was made again by another generator "
+                   "version or setting" if any(d.startswith("data.generated") for d in diff)
+                   else "")
             raise RunError(f"{run_dir}: holds a finished run with other options "
-                           f"({'; '.join(diff)}); remove it or pick another directory",
+                           f"({'; '.join(diff)}){why}; remove it or pick another directory",
                            params=("root",))
         log(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
         return done
