@@ -8,9 +8,14 @@ Each row is trained with several seeds; the touch drawings are read by every run
 
     python benchmarks/pretrain.py --rows fast --seeds 0,1,2
     python benchmarks/pretrain.py --data data/ETL9G --rows fast,maist --seeds 0
+    python benchmarks/pretrain.py --rows fast,demo --synth-seed 1 --mix 0.3
 
 The synthetic model is the one train_maist.py would start from (runs/demo-expert when
-`make demo` made it, else made now, and its time printed).
+`make demo` made it, else made now, and its time printed). With --mix SHARE, two more
+starts mix synthetic writers into the target's training batches (SHARE of each batch from
+the synthetic set's training writers: train_maist.py's --replay SHARE --replay-data
+data/synthetic), from fresh weights and from the synthetic model; validation and test stay
+the target's own writers.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from maist.analysis import report
 from maist.cli import synthetic_data
 from maist.data import sources
 from maist.data.classes import DEFAULT_CLASSES
-from maist.training import pretrain, recipes
+from maist.training import adapt, pretrain, recipes
 from maist.training.config import TrainConfig
 from maist.training.reuse import train_or_reuse
 
@@ -47,6 +52,8 @@ def main() -> None:
                    "(default: %(default)s)")
     p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
                    "(default: ../shared/data/touch-hiragana beside the checkout)")
+    p.add_argument("--mix", type=float, default=0.0, metavar="SHARE", help="also train with "
+                   "this share of each batch from the synthetic set (default: no such rows)")
     p.add_argument("--root", default="runs/pretrain", help="(default: %(default)s)")
     args = p.parse_args()
     root = Path(args.root)
@@ -61,7 +68,8 @@ def main() -> None:
     classes = target.meta.get("classes") or DEFAULT_CLASSES
     made_with = pretrain.recipe_for("auto", classes, "expert")
     start = time.perf_counter()
-    source = pretrain.pretrained(sources.load(synthetic_data(classes), seed=pretrain.SEED),
+    synthetic = synthetic_data(classes)
+    source = pretrain.pretrained(sources.load(synthetic, seed=pretrain.SEED),
                                  made_with, {}, Path("runs"))
     made_in = time.perf_counter() - start
     print(f"synthetic model: {source} ({made_with.name}, {made_with.steps} steps; "
@@ -70,15 +78,19 @@ def main() -> None:
     rows = []
     for name in args.rows.split(","):
         recipe = recipes.get_recipe(name)
-        for start_from in (None, str(source)):
+        starts = [(None, 0.0), (str(source), 0.0)]
+        starts += [(None, args.mix), (str(source), args.mix)] if args.mix else []
+        for start_from, mix in starts:
             results = []
             for seed in seeds:
-                tag = f"{recipe.name}-{'pretrained' if start_from else 'fresh'}-seed{seed}"
+                tag = (f"{recipe.name}-{'pretrained' if start_from else 'fresh'}"
+                       f"{f'-mix{mix:g}' if mix else ''}-seed{seed}")
                 cfg = TrainConfig(recipe, seed=seed, init_from=start_from,
-                                  eval_every=max(recipe.steps // 4, 1))
+                                  eval_every=max(recipe.steps // 4, 1), replay=mix,
+                                  replay_data=str(synthetic) if mix else None)
                 t = time.perf_counter()
-                run = train_or_reuse(target, cfg, root / target_name / tag,
-                                     log=lambda s: None)
+                run = train_or_reuse(adapt.with_replay(target, cfg), cfg,
+                                     root / target_name / tag, log=lambda s: None)
                 seconds = time.perf_counter() - t
                 with maist.restore(run.run_dir) as r:
                     touch = report.touch_accuracy(r, args.touch)
@@ -87,13 +99,15 @@ def main() -> None:
                                     first_val=val[0]["accuracy"], first_val_step=val[0]["step"],
                                     **touch))
                 print(json.dumps({"row": tag, **results[-1]}), flush=True)
-            rows.append((recipe, start_from, results))
-    print(f"\ntarget: {where}; seeds {args.seeds}; touch: {rows[0][2][0]['n']} drawings\n")
+            rows.append((recipe, start_from, mix, results))
+    print(f"\ntarget: {where}; seeds {args.seeds}; touch: {rows[0][3][0]['n']} drawings\n")
     print("| recipe | start | steps x batch | validation at the first check | test | "
           "touch top-1 | train s (first seed) |")
     print("|---|---|---|---|---|---|---|")
-    for recipe, start_from, res in rows:
-        print(f"| {recipe.name} | {'synthetic model' if start_from else 'fresh'} | "
+    for recipe, start_from, mix, res in rows:
+        what = ("synthetic model" if start_from else "fresh") + (
+            f", {mix:.0%} of each batch synthetic" if mix else "")
+        print(f"| {recipe.name} | {what} | "
               f"{recipe.steps} x {recipe.batch_size} | "
               f"{spread([r['first_val'] for r in res])} (step {res[0]['first_val_step']}) | "
               f"{spread([r['test'] for r in res])} | {spread([r['accuracy'] for r in res])} | "

@@ -72,7 +72,9 @@ def build_parser():
                    "source run's own training data, so that others' handwriting is kept; "
                    "more when your pictures cover few of the classes, so that each class "
                    "keeps its part of a batch (default: 0.5 when adapting to a folder of "
-                   "pictures, else 0)")
+                   "pictures, else 0). With --replay-data, any run: --replay 0.3 "
+                   "--replay-data data/synthetic mixes synthetic writers into the training "
+                   "batches, validation and test staying --data's")
     p.add_argument("--replay-data", default=None, metavar="PATH",
                    help="what --replay replays (default: the data the --init-from run "
                    "trained on)")

@@ -231,6 +231,29 @@ def test_adapting_replays_the_source_runs_own_data(tmp_path):
         with_replay(mine, cfg)
 
 
+def test_another_set_mixes_into_a_fresh_runs_training_batches_only(tmp_path):
+    """--replay SHARE --replay-data PATH without --init-from: synthetic writers mixed into
+    real training data. Each batch takes its share from the other set's training split;
+    validation and test stay the run's own writers."""
+    from maist.training.adapt import with_replay
+
+    other = tiny_data(num_classes=5, seed=7)
+    other.save(tmp_path / "synthetic.npz")
+    real = tiny_data(num_classes=5, seed=3)
+    cfg = TrainConfig(recipe(steps=10), eval_every=10, replay=0.3,
+                      replay_data=str(tmp_path / "synthetic.npz"))
+    mixed = with_replay(real, cfg)
+    assert mixed.val is real.val and mixed.test is real.test
+    assert mixed.train.own == len(real.train)
+    batches = [mixed.train.batch_indices(s, 50) for s in range(40)]
+    replayed = np.mean([np.mean(b >= len(real.train)) for b in batches])
+    assert replayed == pytest.approx(0.3, abs=0.02)
+    result = train(mixed, cfg, tmp_path / "run", log=quiet, quiet=True)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert result.stopped == "completed" and config["init_from"] is None
+    assert config["data"]["replay"]["path"] == str((tmp_path / "synthetic.npz").resolve())
+
+
 def test_the_replay_keeps_every_class_its_part_of_a_batch():
     """A user who drew 2 of 5 classes: the replay fills the other classes, so that over
     many batches each class is about a fifth, as in the source's own batches."""
