@@ -13,6 +13,7 @@ One expert training step on one image is about 82 MFLOP (forward and backward).
     python benchmarks/bench_train.py [--steps 200] [--batches 50,128] [--repeats 3]
     python benchmarks/bench_train.py --baseline ac17762 --batches 128 --repeats 4
     python benchmarks/bench_train.py --average 0.998 --batches 128 --repeats 4
+    python benchmarks/bench_train.py --init he --batches 128 --repeats 4
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def expert_flops_per_image() -> float:
     return 3 * 2 * (conv1 + conv2 + fc1 + fc2)
 
 
-def time_maist(x, y, batch: int, steps: int, augment: str = "none", average: float = 0.0) -> float:
+def time_maist(x, y, batch: int, steps: int, augment: str = "none", average: float = 0.0,
+               init: str = "tutorial") -> float:
     """Images/s of MAIST's loop body, the trainer's own pieces: the batch (augmented on a
     thread when asked) made by train.feed_dict through train.Prefetch, then train_step."""
     from maist.data.augment import Augment
@@ -53,7 +55,7 @@ def time_maist(x, y, batch: int, steps: int, augment: str = "none", average: flo
                     augment=augment, average=average)
     split = Split(x, y, np.zeros(len(y), np.int64))
     aug = Augment.parse(augment)
-    g = G.build("expert", NUM_CLASSES, seed=0, average=average)
+    g = G.build("expert", NUM_CLASSES, seed=0, average=average, init=init)
     with tf1.Session(graph=g.graph) as sess:
         sess.run(g.init)
         batches = Prefetch(lambda i: feed_dict(g, split, i, recipe, 0, aug), recipe.steps)
@@ -137,6 +139,16 @@ def with_average(decay: float, batch: int, steps: int, repeats: int) -> None:
     print_rounds(batch, steps, rounds, "plain", f"average {decay:g}", "averaging runs at")
 
 
+def with_init(init: str, batch: int, steps: int, repeats: int) -> None:
+    """The loop with the tutorial's start against another (the expert's option `init`),
+    alternating in this process: a start changes no op, but not every value is as fast to
+    multiply (subnormal floats are slow on x86 unless flushed)."""
+    x, y = fake_data(10_000)
+    rounds = [(time_maist(x, y, batch, steps), time_maist(x, y, batch, steps, init=init))
+              for _ in range(repeats)]
+    print_rounds(batch, steps, rounds, "tutorial", f"init {init}", f"init {init} runs at")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=200, help="timed steps per case (default: %(default)s)")
@@ -148,7 +160,13 @@ def main() -> None:
     p.add_argument("--average", type=float, default=None, metavar="DECAY", help="instead: the "
                    "loop with a moving average of the weights against the plain loop "
                    "(default: off)")
+    p.add_argument("--init", default=None, help="instead: the expert started with this init "
+                   "(he) against the tutorial's start (default: off)")
     args = p.parse_args()
+    if args.init is not None:
+        for batch in (int(b) for b in args.batches.split(",")):
+            with_init(args.init, batch, args.steps, args.repeats)
+        return
     if args.average is not None:
         for batch in (int(b) for b in args.batches.split(",")):
             with_average(args.average, batch, args.steps, args.repeats)

@@ -9,8 +9,14 @@ drawings and the training time, mean ± sd.
         keep=1;steps=350,batch=128;steps=1400,batch=32;augment=elastic;steps=1000"
 
 A variant is comma-separated NAME=VALUE: peak (the cosine's peak rate), keep (keep_prob),
-steps, batch, augment, smoothing (label smoothing), average. The target is the harder
-synthetic set of benchmarks/recipes.py (--variation 1.5) unless --data names ETL files.
+steps, batch, augment, smoothing (label smoothing), average; model (another registered
+model, e.g. deep), or one of the model's options (the expert's conv1, conv2, hidden, init):
+
+    python benchmarks/sweep.py --recipe demo --variants "init=he;\\
+        conv1=64,conv2=128,hidden=2048,init=he;model=deep"
+
+The target is the harder synthetic set of benchmarks/recipes.py (--variation 1.5) unless
+--data names ETL files.
 """
 
 from __future__ import annotations
@@ -26,18 +32,27 @@ from common import TOUCH_DEFAULT, data_for, spread
 import maist
 from maist.analysis import report
 from maist.data import sources
+from maist.nets.models import get_model
 from maist.training import recipes
 from maist.training.config import TrainConfig
 from maist.training.reuse import train_or_reuse
 from maist.training.schedule import Cosine
 
 
-def variant(base: recipes.Recipe, text: str) -> recipes.Recipe:
-    """The recipe with the variant's settings; '' is the recipe itself."""
+def variant(base: recipes.Recipe, text: str) -> tuple[recipes.Recipe, dict]:
+    """The recipe with the variant's settings, and its model's options; '' is the recipe
+    itself with its model's defaults."""
     changes: dict = {}
-    for item in filter(None, text.split(",")):
-        name, _, value = item.partition("=")
-        if name == "peak":
+    items = [item.partition("=") for item in filter(None, text.split(","))]
+    model = next((value for name, _, value in items if name == "model"), base.model)
+    spec = get_model(model)
+    options: dict = {}
+    for name, _, value in items:
+        if name == "model":
+            changes["model"] = value
+        elif name in spec.options:
+            options.update([spec.parse_option(f"{name}={value}")])
+        elif name == "peak":
             if not isinstance(base.learning_rate, Cosine):
                 raise SystemExit(f"peak= needs a cosine schedule; {base.name} has a table")
             changes["learning_rate"] = replace(base.learning_rate, peak=float(value))
@@ -48,7 +63,7 @@ def variant(base: recipes.Recipe, text: str) -> recipes.Recipe:
                 int(value) if name in ("steps", "batch") else float(value))
         else:
             raise SystemExit(f"unknown setting {name!r} in variant {text!r}")
-    return recipes.with_overrides(base, **changes)
+    return recipes.with_overrides(base, **changes), options
 
 
 def train_seconds(results: list[dict]) -> str:
@@ -76,12 +91,12 @@ def main() -> None:
     base = recipes.get_recipe(args.recipe)
     rows = []
     for text in [""] + [v for v in args.variants.split(";") if v]:
-        recipe = variant(base, text)
+        recipe, options = variant(base, text)
         results = []
         for seed in (int(s) for s in args.seeds.split(",")):
             tag = f"{base.name}-{text.replace('=', '').replace(',', '-') or 'as-is'}-seed{seed}"
             start = time.perf_counter()
-            run = train_or_reuse(data, TrainConfig(recipe, seed=seed,
+            run = train_or_reuse(data, TrainConfig(recipe, seed=seed, model_options=options,
                                                    eval_every=max(recipe.steps // 2, 1)),
                                  root / tag, log=lambda s: None)
             seconds = time.perf_counter() - start

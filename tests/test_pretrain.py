@@ -152,15 +152,17 @@ def test_a_stopped_pretraining_stops_the_command_with_the_signal_s_code(world, c
                                                                         code):
     """Ctrl-C or SIGTERM during pretraining: no real run is started on a half-made model,
     and the exit code says which signal it was, as training's own does."""
-    from maist.training.loop import RunResult
+    from maist.signals import Terminated
 
     real, _ = world
-    monkeypatch.setattr(pretrain, "train_or_reuse",
-                        lambda data, cfg, run_dir, **k: RunResult(Path(run_dir), 3, 0.1,
-                                                                  stopped, []))
+
+    def stopped_at_step_3(data, cfg, run_dir, **k):  # as training.reuse does once saved
+        raise Terminated() if stopped == "terminated" else KeyboardInterrupt()
+
+    monkeypatch.setattr(pretrain, "train_or_reuse", stopped_at_step_3)
     train_maist = load_script("train_maist")
     assert train_maist.main(["--data", str(real), "--recipe", "maist", "--steps", "2",
                              "--run-dir", "runs/a"]) == code
     out, err = capsys.readouterr()
-    assert f"{stopped} at step 3; the same command continues it" in out
+    assert f"{stopped}; the same command continues it" in out
     assert not Path("runs/a").exists()

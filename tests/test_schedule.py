@@ -51,7 +51,10 @@ def test_recipe_from_json_and_overrides(tmp_path):
 @pytest.mark.parametrize("fields,msg", [
     ({"base": []}, "base"), ({"blog": "x"}, "blog"), ({"augment": 5}, "augment is a word"),
     ({"model": ["expert"]}, "model is a word"), ({"steps": "many"}, "steps must be a whole"),
-    ({"colour": "red"}, "unknown 'colour'"), ({"label_smoothing": "x"}, "label_smoothing")])
+    ({"colour": "red"}, "unknown 'colour'"), ({"label_smoothing": "x"}, "label_smoothing"),
+    ({"model_options": ["he"]}, "model_options maps"),
+    ({"model_options": {"width": 2}}, "takes conv1, conv2, hidden, init; not width"),
+    ({"model_options": {"conv1": "64"}}, "conv1 of model expert is a int")])
 def test_recipe_files_of_the_wrong_kind_name_the_file(tmp_path, fields, msg):
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(fields))
@@ -80,7 +83,8 @@ VALUES = st.recursive(st.none() | st.booleans() | st.integers(-10**20, 10**20) |
                       | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
 FIELDS = st.dictionaries(st.sampled_from(["base", "name", "model", "optimizer", "loss", "steps",
                                           "batch_size", "learning_rate", "keep_prob", "sampling",
-                                          "blog", "note", "augment", "label_smoothing", "other"]),
+                                          "blog", "note", "augment", "label_smoothing",
+                                          "model_options", "other"]),
                          VALUES, max_size=6)
 
 
@@ -95,3 +99,30 @@ def test_any_recipe_file_is_a_recipe_or_one_error_that_names_it(tmp_path, fields
         assert str(e).startswith(str(path)) and "\n" not in str(e)
         return
     assert isinstance(recipe, recipes.Recipe) and recipe.steps >= 1
+
+
+def test_a_recipe_s_model_options_start_its_runs_and_the_command_line_wins():
+    """A run takes its recipe's model options, and its own --model-option over them; a
+    recipe moved to another model drops options that were its model's."""
+    from maist.training.config import TrainConfig
+
+    he = recipes.with_overrides(recipes.get_recipe("demo"), model_options={"init": "he"})
+    assert TrainConfig(he).model_options["init"] == "he"
+    said = TrainConfig(he, model_options={"init": "tutorial", "hidden": 64})
+    assert said.model_options == {"conv1": 32, "conv2": 64, "hidden": 64, "init": "tutorial"}
+    deep = recipes.with_overrides(he, model="deep")
+    assert deep.model_options == {} and TrainConfig(deep).model_options == {}
+    mlp = recipes.with_overrides(he, model="mlp")
+    with pytest.raises(ScheduleError, match="recipe demo: model mlp takes hidden"):
+        recipes.with_overrides(mlp, model_options={"init": "he"})
+
+
+def test_a_recipe_file_states_model_options_and_the_record_reads_back(tmp_path):
+    path = tmp_path / "wide.json"
+    path.write_text(json.dumps({"base": "demo", "model_options": {"conv1": 64, "init": "he"}}))
+    r = recipes.get_recipe(str(path))
+    assert r.model_options == {"conv1": 64, "init": "he"}
+    assert recipes.Recipe.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+    path.write_text(json.dumps({"base": "demo", "model": "deep"}))  # demo's init is not deep's
+    assert recipes.get_recipe(str(path)).model_options == {}
+

@@ -125,16 +125,23 @@ def test_cli_dry_run_and_errors(tmp_path):
     assert bad_lr.returncode == 1 and "positive" in bad_lr.stderr
 
 
-def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
-    data = tiny_data()
+def ctrl_c_at(data, at: int):
+    """data whose training batches raise KeyboardInterrupt at step `at`, as Ctrl-C would
+    there; returns the batches' own function, to put back."""
     real = data.train.batch_indices
 
     def interrupted(step, *args):
-        if step == 7:
+        if step == at:
             raise KeyboardInterrupt
         return real(step, *args)
 
     data.train.batch_indices = interrupted
+    return real
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
+    data = tiny_data()
+    real = ctrl_c_at(data, 7)
     cfg = TrainConfig(recipe(steps=12), eval_every=100, checkpoint_every=100)
     result = train(data, cfg, tmp_path / "run", log=quiet, quiet=True)
     assert result.stopped == "interrupted" and result.step == 7
@@ -161,6 +168,41 @@ def test_a_finished_run_is_reused_only_for_the_same_training(tiny, tmp_path):
     other = replace(base, keep_prob=StepTable.constant(1.0))
     with pytest.raises(RunError, match="other options"):
         train_or_reuse(tiny, TrainConfig(other, eval_every=10), tmp_path / "run", log=quiet)
+
+
+def test_a_run_cut_short_stops_its_caller_and_is_resumed_not_reused(tmp_path):
+    """Ctrl-C inside train_or_reuse (a benchmark's seed, the comparison's model) stops the
+    caller once the run is saved, instead of handing back a half-trained run's accuracy;
+    the same call later resumes it to its last step rather than reusing it as finished."""
+    from maist.training.reuse import finished_result, train_or_reuse
+
+    data = tiny_data()
+    real = ctrl_c_at(data, 5)
+    cfg = TrainConfig(recipe(steps=9), eval_every=100, checkpoint_every=100)
+    with pytest.raises(KeyboardInterrupt):
+        train_or_reuse(data, cfg, tmp_path / "run", log=quiet)
+    assert (tmp_path / "run" / "ckpt-5.index").exists()
+    assert finished_result(tmp_path / "run") is None  # result.json says "interrupted"
+    data.train.batch_indices = real
+    done = train_or_reuse(data, cfg, tmp_path / "run", log=quiet)
+    assert done.stopped == "completed" and done.step == 9
+    assert finished_result(tmp_path / "run").step == 9
+
+
+def test_a_recorded_recipe_that_cannot_be_made_is_named_before_resuming(tmp_path):
+    """config.json edited to another model, its recipe's options left the expert's: the
+    resume names the file and the option, in one error, before anything is read."""
+    from maist.training import rundir
+
+    cfg = TrainConfig(recipe(steps=4), eval_every=100, checkpoint_every=2)
+    train(tiny_data(), cfg, tmp_path / "run", log=quiet, quiet=True)
+    path = tmp_path / "run" / "config.json"
+    config = json.loads(path.read_text())
+    config["recipe"].update(model="mlp", model_options={"init": "he"})
+    path.write_text(json.dumps(config))
+    with pytest.raises(RunError, match=r"config.json: recipe .*model mlp takes hidden, "
+                                       r"activation; not init: the run directory is damaged"):
+        rundir.read_resumable(tmp_path / "run")
 
 
 def test_a_finished_run_is_reused_for_the_same_files_named_another_way(tiny, tmp_path,

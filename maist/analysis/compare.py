@@ -53,7 +53,7 @@ def plans(models: list[str], quick: bool = False) -> list[Plan]:
         spec = get_model(m)
         base = recipes.get_recipe(spec.recipe) if spec.recipe else replace(
             recipes.RECIPES["tutorial"], name=m)
-        base = replace(base, model=m)
+        base = recipes.with_overrides(base, model=m)
         full = (base.steps // 2, base.steps)
         fast = tuple(max(1, s // 10) for s in full)
         full, fast = TEST_STEPS.get(m, (full, fast))

@@ -187,14 +187,23 @@ class ModelSpec:
     body: tuple[str, ...] = ()
     recipe: str | None = None  # the recipe that trains it by default
     note: str = ""
+    # Options that choose only the starting weights, not any shape (the expert's init): a
+    # run started from another's weights, or a model made to be started from, leaves them.
+    start: tuple[str, ...] = ()
 
     def check_options(self, options: dict) -> dict:
-        """The options with defaults filled in; an unknown one is an error, not dropped."""
+        """The options with defaults filled in; an unknown one, or one of another type than
+        its default's (conv1 "64", a recipe file's slip), is an error, not dropped."""
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             takes = ", ".join(self.options) or "no options"
             raise ModelError(f"model {self.name} takes {takes}; not {', '.join(unknown)}",
                              params=("model_options",))
+        for key, value in options.items():
+            kind = type(self.options[key])
+            if type(value) is not kind:
+                raise ModelError(f"{key} of model {self.name} is a {kind.__name__}, not "
+                                 f"{value!r:.40}", params=("model_options",))
         return {**self.options, **options}
 
     def parse_option(self, text: str) -> tuple[str, object]:
@@ -238,7 +247,8 @@ register(ModelSpec("expert", expert, options={"conv1": 32, "conv2": 64, "hidden"
                                               "init": "tutorial"},
                    filters="W_conv1", activations=_CONV_LAYERS,
                    live=("h_relu1", "h_pool1", "h_pool2"), recipe="tutorial", features="h_fc1",
-                   body=("conv", "fc1"), note="the tutorial's CNN, the blog's expert"))
+                   body=("conv", "fc1"), start=("init",),
+                   note="the tutorial's CNN, the blog's expert"))
 register(ModelSpec("mlp", lambda x, keep_prob, c, seed, **o: mlp(x, c, **o),
                    options={"hidden": 16, "activation": "sigmoid"}, weights="W_hidden",
                    features="h_hidden", body=("hidden",),

@@ -81,7 +81,9 @@ class TrainConfig:
         if not isinstance(self.model_options, dict):
             raise TrainingError(f"model_options is a mapping of option to value, not "
                                 f"{self.model_options!r:.40}", params=("model_options",))
-        self.model_options = get_model(self.recipe.model).check_options(self.model_options)
+        # The recipe's options (the expert's init for MAIST's recipes), then the run's own.
+        self.model_options = get_model(self.recipe.model).check_options(
+            {**self.recipe.model_options, **self.model_options})
         self.freeze = tuple(self.freeze)
         self.test_at = tuple(self.test_at)
         if not isinstance(self.replay, (int, float)) or not 0 <= self.replay < 1:

@@ -16,7 +16,6 @@ run with the same settings, first where train_maist.py would have put it
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +24,7 @@ from ..errors import MaistError, TrainingError
 from ..nets.models import get_model
 from ..signals import Terminated
 from .config import TrainConfig
-from .recipes import RECIPES, Recipe, get_recipe
+from .recipes import RECIPES, Recipe, get_recipe, with_overrides
 from .reuse import differences_from, train_or_reuse
 
 AUTO_RECIPES = ("maist",)  # the recipes that start pretrained on real ETL unless told not to
@@ -66,14 +65,14 @@ def recipe_for(mode: str, classes: str, model: str) -> Recipe:
         recipe = own[0] if own else RECIPES["demo"]
     else:
         recipe = get_recipe(mode)
-    return recipe if recipe.model == model else replace(recipe, model=model)
+    return recipe if recipe.model == model else with_overrides(recipe, model=model)
 
 
 def run_names(recipe: Recipe, classes: str, options: dict) -> list[str]:
     """Where a finished synthetic model is looked for: train_maist.py's own name for the
     recipe (runs/demo-expert), then pretraining's own (with the model's options that are
     not its defaults: -conv164 for conv1=64)."""
-    defaults = get_model(recipe.model).check_options({})
+    defaults = get_model(recipe.model).check_options(recipe.model_options)
     sizes = "".join(f"-{k}{v}" for k, v in sorted(options.items()) if defaults.get(k) != v)
     safe = "".join(c if c.isalnum() or c in "+-_" else "_" for c in classes)
     return [f"{recipe.name}-{recipe.model}", f"pretrained-{safe}-{recipe.name}-{recipe.model}{sizes}"]
@@ -83,8 +82,12 @@ def pretrained(synthetic: MaistData, recipe: Recipe, model_options: dict, root: 
                log: Callable[[str], None] = print) -> Path:
     """The run directory of a synthetic model trained with `recipe` on `synthetic`: a
     finished one with the same settings if there is one, else trained now (an unfinished
-    one is resumed)."""
-    cfg = TrainConfig(recipe, seed=SEED, model_options=model_options)
+    one is resumed). It takes the real run's sizes (`model_options`), not its start
+    (the expert's init): the real run starts from this model's weights, which the synthetic
+    recipe's own start made."""
+    start = get_model(recipe.model).start
+    sizes = {k: v for k, v in model_options.items() if k not in start}
+    cfg = TrainConfig(recipe, seed=SEED, model_options=sizes)
     first, own = (Path(root) / name for name in run_names(recipe, synthetic.meta.get(
         "classes") or "", cfg.model_options))
     for found in (first, own):
@@ -93,9 +96,11 @@ def pretrained(synthetic: MaistData, recipe: Recipe, model_options: dict, root: 
             return found
     log(f"pretraining on synthetic writers first: recipe {recipe.name}, {recipe.steps} steps "
         f"-> {own} (once; a later run reuses it)")
-    result = train_or_reuse(synthetic, cfg, own, log=log, quiet=True)
-    if result.stopped != "completed":  # Ctrl-C or SIGTERM: the real run is not started
-        log(f"pretraining {own} {result.stopped} at step {result.step}; the same command "
-            f"continues it (or --pretrain none starts from fresh weights)")
-        raise Terminated() if result.stopped == "terminated" else KeyboardInterrupt()
+    try:
+        train_or_reuse(synthetic, cfg, own, log=log, quiet=True)
+    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM, saved: the real run is not started
+        said = "terminated" if isinstance(e, Terminated) else "interrupted"
+        log(f"pretraining {own} {said}; the same command continues it (or --pretrain none "
+            f"starts from fresh weights)")
+        raise
     return own

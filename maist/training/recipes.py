@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..data.augment import Augment
 from ..data.classes import get_class_set
-from ..errors import ScheduleError
+from ..errors import ModelError, ScheduleError
+from ..nets.models import get_model
 from .schedule import Cosine, StepTable, parse_schedule
 
 SAMPLING = ("epoch", "random")
@@ -46,6 +47,9 @@ class Recipe:
     # The decay of an exponential moving average of the weights (0: none). Validation,
     # test, the restored run and its exports all use the average, not the last weights.
     average: float = 0.0
+    # The model's options it trains with, beyond the model's own defaults (MAIST's recipes:
+    # the expert started at He's scale, {"init": "he"}); --model-option wins over them.
+    model_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
         def whole(name: str, value) -> None:
@@ -93,6 +97,15 @@ class Recipe:
             raise ScheduleError(f"recipe {self.name}: average is the decay of a moving average "
                                 f"of the weights, 0 (none) to below 1 (0.999 is usual), not "
                                 f"{self.average!r}", params=("average",))
+        if not isinstance(self.model_options, dict):
+            raise ScheduleError(f"recipe {self.name}: model_options maps the model's options "
+                                f"to values ({{\"init\": \"he\"}}), not {self.model_options!r:.40}",
+                                params=("model_options",))
+        if self.model_options:
+            try:
+                get_model(self.model).check_options(self.model_options)
+            except ModelError as e:
+                raise ScheduleError(f"recipe {self.name}: {e}", params=("model_options",)) from None
         if self.classes:
             get_class_set(self.classes)  # an unknown class set is an error now
         # Parsed once, here: an unknown transform is an error now, not mid-run.
@@ -237,6 +250,8 @@ def get_recipe(name_or_path: str) -> Recipe:
         raise ScheduleError(f"{path}: base {base_name!r:.40} is not one of {', '.join(RECIPES)}",
                             params=("recipe",))
     base = RECIPES[OLD_NAMES.get(base_name, base_name)].to_dict()
+    if fields_.get("model", base["model"]) != base["model"]:
+        base["model_options"] = {}  # the base's options were its model's, not the file's
     base.update(fields_, name=fields_.get("name", path.stem))
     try:
         return Recipe.from_dict(base)
@@ -251,6 +266,8 @@ def with_overrides(recipe: Recipe, follow_steps: bool = True, **changes) -> Reci
     resumed run keeps its schedule as it was, and runs on at the floor past its end.
     """
     changes = {k: v for k, v in changes.items() if v is not None}
+    if changes.get("model", recipe.model) != recipe.model and "model_options" not in changes:
+        changes["model_options"] = {}  # the options were the recipe's model's, not another's
     for key in ("learning_rate", "keep_prob"):
         if isinstance(changes.get(key), (int, float, str)):
             changes[key] = parse_schedule(changes[key])

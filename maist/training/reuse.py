@@ -1,6 +1,6 @@
 """Runs trained once: a finished run with the same settings is read back, not trained again.
 
-    finished_result(run_dir)             -> RunResult or None   what result.json says
+    finished_result(run_dir)             -> RunResult or None   a run that ran to its end
     differences_from(run_dir, cfg, data) -> [] alike, ['recipe.steps: ...'], None unfinished
     train_or_reuse(data, cfg, run_dir)   -> RunResult           trains, resumes or reuses
 
@@ -16,6 +16,7 @@ from typing import Callable
 
 from ..data.dataset import MaistData
 from ..errors import RunError
+from ..signals import Terminated
 from . import checkpoints, rundir
 from .config import SAME_RUN, TrainConfig, differences, record
 from .loop import RunResult, train
@@ -25,10 +26,17 @@ from .loop import RunResult, train
 SAME_AND_SOURCES = SAME_RUN + ("data.sources", "data.generated")
 
 
+# How a run that did not run to its end says so in result.json: Ctrl-C or SIGTERM saved
+# it part way, and the same command resumes it (its test accuracy is the step's, not the
+# recipe's).
+STOPPED = ("interrupted", "terminated")
+
+
 def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
-    """The result of a run that finished (result.json), or None."""
+    """The result of a run that finished (result.json, ran to its end or stopped early on
+    validation), or None: no result, or one that Ctrl-C or SIGTERM cut short."""
     r = rundir.read_result(run_dir)
-    if r is None:
+    if r is None or r.get("stopped") in STOPPED:
         return None
     return RunResult(Path(run_dir), r["step"], r["test_accuracy"], r["stopped"],
                      rundir.read_metrics(run_dir))
@@ -61,7 +69,12 @@ def train_or_reuse(
 ) -> RunResult:
     """Train into run_dir, or return the finished run already there if it trained alike
     (config.differences, steps and data sources included); an unfinished one (no
-    result.json) is resumed."""
+    result.json, or one cut short) is resumed.
+
+    Ctrl-C or SIGTERM during the training raises again once the loop has saved the run
+    (KeyboardInterrupt or signals.Terminated): whoever asked for the run stops, not goes
+    on to the next seed with a half-trained one's figures, and the same call resumes it.
+    """
     run_dir = Path(run_dir)
     diff = differences_from(run_dir, cfg, data)
     if diff is not None:
@@ -76,4 +89,7 @@ def train_or_reuse(
         log(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
         return done
     resume = bool(checkpoints.steps(run_dir))
-    return train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
+    result = train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
+    if result.stopped in STOPPED:
+        raise Terminated() if result.stopped == "terminated" else KeyboardInterrupt()
+    return result

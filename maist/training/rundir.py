@@ -22,11 +22,12 @@ import os
 import shutil
 from pathlib import Path
 
-from ..errors import RunError
+from ..errors import MaistError, RunError
 from ..fileio import atomic_path, write_text_atomic
 from ..nets.backend import tf1
 from . import checkpoints
 from .config import differences
+from .recipes import Recipe
 
 METRIC_FIELDS = ["step", "split", "loss", "accuracy", "learning_rate", "keep_prob"]
 DAMAGED = "the run directory is damaged; restore the file from a backup or train again"
@@ -105,7 +106,12 @@ def read_resumable(run_dir: str | os.PathLike) -> dict:
     if not checkpoints.steps(run_dir):
         raise RunError(f"{run_dir}: no checkpoint to resume from; start a new run instead",
                        params=("resume",))
-    return read_config(run_dir)
+    config = read_config(run_dir)
+    try:  # resuming trains with the recorded recipe: one that cannot be made is named here
+        Recipe.from_dict(config["recipe"])
+    except MaistError as e:
+        raise RunError(f"{run_dir / 'config.json'}: {e}: {DAMAGED}") from None
+    return config
 
 
 def prepare(run_dir: str | os.PathLike, config: dict, previous: dict | None = None,
