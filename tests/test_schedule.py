@@ -128,11 +128,11 @@ def test_a_recipe_file_states_model_options_and_the_record_reads_back(tmp_path):
 
 
 def test_maist_s_quick_recipes_start_at_he_s_scale_and_the_blog_s_at_the_tutorial_s():
-    """demo and fast start the expert at sqrt(2 / fan-in) (docs/README.md: 1 to 2 points on
+    """demo, fast and kana start the expert at sqrt(2 / fan-in) (docs/README.md: 1 to 2 points on
     unseen writers); the blog's recipes replicate the tutorial, whose start is sd 0.1."""
     from maist.training.config import TrainConfig
 
-    for name in ("demo", "fast"):
+    for name in ("demo", "fast", "kana"):
         assert TrainConfig(recipes.get_recipe(name)).model_options["init"] == "he"
     for blog in ("tutorial", "blog-lr", "blog-95", "blog-95-as-run"):
         assert TrainConfig(recipes.get_recipe(blog)).model_options["init"] == "tutorial"

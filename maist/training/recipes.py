@@ -201,6 +201,7 @@ RECIPES: dict[str, Recipe] = {
         Recipe("kana", "expert", "adam", "stable", 4_000, 128,
                Cosine(2e-3, 200, 1e-5, 4_000), StepTable.constant(0.5), sampling="epoch",
                augment="elastic", label_smoothing=0.1, classes="kana142",
+               model_options={"init": "he"},
                note="Both kana scripts, 142 classes: the demo recipe for twice the classes "
                     "and twice the steps (the same passes over the data); 95.7% on the "
                     "synthetic test writers in under 4 minutes on 2 CPU cores (README)."),
