@@ -36,13 +36,17 @@ from . import checkpoints, rundir
 from .config import TrainConfig, record
 from .recipes import Recipe
 
+# How a run stopped part way says so (result.json "stopped"): Ctrl-C or SIGTERM saved it,
+# its test accuracy is the step's, not the recipe's, and resuming it continues the run.
+CUT_SHORT = ("interrupted", "terminated")
+
 
 @dataclass
 class RunResult:
     run_dir: Path
     step: int  # steps trained
     test_accuracy: float
-    stopped: str  # "completed", "early stopping", "interrupted", "terminated"
+    stopped: str  # "completed", "early stopping", or one of CUT_SHORT
     history: list[dict]
 
 

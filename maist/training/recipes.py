@@ -228,6 +228,12 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
+def options_for(recipe: Recipe, model) -> dict:
+    """The recipe's model options, kept where it trains `model`, its own: they were that
+    model's, and another takes other options (demo's init is not deep's)."""
+    return dict(recipe.model_options) if model == recipe.model else {}
+
+
 def get_recipe(name_or_path: str) -> Recipe:
     """A named recipe, or a JSON file holding one (missing fields come from its "base",
     'tutorial' unless it says)."""
@@ -252,9 +258,9 @@ def get_recipe(name_or_path: str) -> Recipe:
     if not isinstance(base_name, str) or OLD_NAMES.get(base_name, base_name) not in RECIPES:
         raise ScheduleError(f"{path}: base {base_name!r:.40} is not one of {', '.join(RECIPES)}",
                             params=("recipe",))
-    base = RECIPES[OLD_NAMES.get(base_name, base_name)].to_dict()
-    if fields_.get("model", base["model"]) != base["model"]:
-        base["model_options"] = {}  # the base's options were its model's, not the file's
+    base_recipe = RECIPES[OLD_NAMES.get(base_name, base_name)]
+    base = base_recipe.to_dict()
+    base["model_options"] = options_for(base_recipe, fields_.get("model", base_recipe.model))
     base.update(fields_, name=fields_.get("name", path.stem))
     try:
         return Recipe.from_dict(base)
@@ -269,8 +275,8 @@ def with_overrides(recipe: Recipe, follow_steps: bool = True, **changes) -> Reci
     resumed run keeps its schedule as it was, and runs on at the floor past its end.
     """
     changes = {k: v for k, v in changes.items() if v is not None}
-    if changes.get("model", recipe.model) != recipe.model and "model_options" not in changes:
-        changes["model_options"] = {}  # the options were the recipe's model's, not another's
+    if "model_options" not in changes:
+        changes["model_options"] = options_for(recipe, changes.get("model", recipe.model))
     for key in ("learning_rate", "keep_prob"):
         if isinstance(changes.get(key), (int, float, str)):
             changes[key] = parse_schedule(changes[key])

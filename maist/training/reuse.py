@@ -19,24 +19,18 @@ from ..errors import RunError
 from ..signals import Terminated
 from . import checkpoints, rundir
 from .config import SAME_RUN, TrainConfig, differences, record
-from .loop import RunResult, train
+from .loop import CUT_SHORT, RunResult, train
 
 # A reused run read the same files, and where they are synthetic, the same generator's
 # (data.generated: a set made again by a newer generator keeps its files' names).
 SAME_AND_SOURCES = SAME_RUN + ("data.sources", "data.generated")
 
 
-# How a run that did not run to its end says so in result.json: Ctrl-C or SIGTERM saved
-# it part way, and the same command resumes it (its test accuracy is the step's, not the
-# recipe's).
-STOPPED = ("interrupted", "terminated")
-
-
 def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
     """The result of a run that finished (result.json, ran to its end or stopped early on
     validation), or None: no result, or one that Ctrl-C or SIGTERM cut short."""
     r = rundir.read_result(run_dir)
-    if r is None or r.get("stopped") in STOPPED:
+    if r is None or r.get("stopped") in CUT_SHORT:
         return None
     return RunResult(Path(run_dir), r["step"], r["test_accuracy"], r["stopped"],
                      rundir.read_metrics(run_dir))
@@ -90,6 +84,6 @@ def train_or_reuse(
         return done
     resume = bool(checkpoints.steps(run_dir))
     result = train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
-    if result.stopped in STOPPED:
+    if result.stopped in CUT_SHORT:
         raise Terminated() if result.stopped == "terminated" else KeyboardInterrupt()
     return result
