@@ -10,7 +10,9 @@ drawings and the training time, mean ± sd.
 
 A variant is comma-separated NAME=VALUE: peak (the cosine's peak rate), keep (keep_prob),
 steps, batch, augment, smoothing (label smoothing), average; model (another registered
-model, e.g. deep), or one of the model's options (the expert's conv1, conv2, hidden, init):
+model, e.g. deep), or one of the model's options (the expert's conv1, conv2, hidden, init);
+or preprocess (another way to 28x28, e.g. centered24: the data and the touch drawings
+both read so):
 
     python benchmarks/sweep.py --recipe demo --variants "init=he;\\
         conv1=64,conv2=128,hidden=2048,init=he;model=deep"
@@ -31,7 +33,7 @@ from common import TOUCH_DEFAULT, data_for, spread
 
 import maist
 from maist.analysis import report
-from maist.data import sources
+from maist.data import preprocess, sources
 from maist.nets.models import get_model
 from maist.training import recipes
 from maist.training.config import TrainConfig
@@ -39,10 +41,11 @@ from maist.training.reuse import train_or_reuse
 from maist.training.schedule import Cosine
 
 
-def variant(base: recipes.Recipe, text: str) -> tuple[recipes.Recipe, dict]:
-    """The recipe with the variant's settings, and its model's options; '' is the recipe
-    itself with its model's defaults."""
+def variant(base: recipes.Recipe, text: str) -> tuple[recipes.Recipe, dict, str | None]:
+    """The recipe with the variant's settings, its model's options, and its preprocessing
+    (None: the data's own); '' is the recipe itself with its model's defaults."""
     changes: dict = {}
+    how = None
     items = [item.partition("=") for item in filter(None, text.split(","))]
     model = next((value for name, _, value in items if name == "model"), base.model)
     spec = get_model(model)
@@ -50,6 +53,8 @@ def variant(base: recipes.Recipe, text: str) -> tuple[recipes.Recipe, dict]:
     for name, _, value in items:
         if name == "model":
             changes["model"] = value
+        elif name == "preprocess":
+            how = preprocess.get_preprocessor(value).name
         elif name in spec.options:
             options.update([spec.parse_option(f"{name}={value}")])
         elif name == "peak":
@@ -63,7 +68,7 @@ def variant(base: recipes.Recipe, text: str) -> tuple[recipes.Recipe, dict]:
                 int(value) if name in ("steps", "batch") else float(value))
         else:
             raise SystemExit(f"unknown setting {name!r} in variant {text!r}")
-    return recipes.with_overrides(base, **changes), options
+    return recipes.with_overrides(base, **changes), options, how
 
 
 def train_seconds(results: list[dict]) -> str:
@@ -88,15 +93,18 @@ def main() -> None:
     root = Path(args.root)
     data = (sources.load(args.data) if args.data
             else data_for("default", args.variation, args.writers, Path("runs/recipes")))
+    read_as = {None: data}  # preprocess -> the same files read so, loaded once
     base = recipes.get_recipe(args.recipe)
     rows = []
     for text in [""] + [v for v in args.variants.split(";") if v]:
-        recipe, options = variant(base, text)
+        recipe, options, how = variant(base, text)
+        if how not in read_as:
+            read_as[how] = sources.load(data.meta["path"], preprocess=how)
         results = []
         for seed in (int(s) for s in args.seeds.split(",")):
             tag = f"{base.name}-{text.replace('=', '').replace(',', '-') or 'as-is'}-seed{seed}"
             start = time.perf_counter()
-            run = train_or_reuse(data, TrainConfig(recipe, seed=seed, model_options=options,
+            run = train_or_reuse(read_as[how], TrainConfig(recipe, seed=seed, model_options=options,
                                                    eval_every=max(recipe.steps // 2, 1)),
                                  root / tag, log=lambda s: None)
             seconds = time.perf_counter() - start

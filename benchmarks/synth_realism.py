@@ -35,7 +35,7 @@ from common import TOUCH_DEFAULT, spread
 import maist
 from maist.analysis.compare import train_or_reuse
 from maist.analysis.metrics import top_k_accuracy
-from maist.data import sources
+from maist.data import preprocess, sources
 from maist.data.augment import KINDS, PRESETS
 from maist.data.classes import DEFAULT_CLASSES, base_char, get_class_set, voicing
 from maist.synth import generator as synth
@@ -85,10 +85,13 @@ def main() -> None:
                    "(default: ../shared/data/touch-hiragana beside the checkout)")
     p.add_argument("--root", default="runs/realism", help="runs and data go here "
                    "(default: %(default)s)")
+    p.add_argument("--preprocess", default=preprocess.DEFAULT_PREPROCESS,
+                   choices=sorted(preprocess.PREPROCESSORS), help="fields and drawings to 28x28 "
+                   "(default: %(default)s)")
     args = p.parse_args()
     root = Path(args.root)
     seeds = [int(s) for s in args.seeds.split(",")]
-    x, y, held, held_drawers = touch_split(args.touch, "centered")
+    x, y, held, held_drawers = touch_split(args.touch, args.preprocess)
     # The kana that have a variant form (five of them in the touch set): a few percent of
     # the drawings, so the column shows what variant_rate does that the total hides.
     chars = get_class_set(DEFAULT_CLASSES).chars
@@ -113,7 +116,7 @@ def main() -> None:
             if not synth.is_current(data_dir, cfg):
                 synth.generate(data_dir, cfg, overwrite=True)
             gen_s = time.perf_counter() - start
-            data = sources.load(data_dir, seed=seed)
+            data = sources.load(data_dir, seed=seed, preprocess=args.preprocess)
             run = train_or_reuse(data, TrainConfig(recipe, seed=seed, eval_every=args.steps),
                                  root / f"{row}-w{args.writers}-{args.steps}-s{seed}",
                                  log=lambda s: None)
@@ -135,7 +138,7 @@ def main() -> None:
         table.append((row, scores))
     n_tune, n_held = int((~held).sum()), int(held.sum())
     print(f"\n{args.recipe} recipe, {args.steps} steps, {args.writers} writers, seeds "
-          f"{args.seeds}; touch tuning drawers: {n_tune} drawings\n")
+          f"{args.seeds}, {args.preprocess}; touch tuning drawers: {n_tune} drawings\n")
     n_var, n_voiced = int((~held & variant).sum()), int((~held & voiced).sum())
     n_reshaped = int((~held & reshaped).sum())
     print(f"| row | synthetic test | touch top-1 | touch top-5 | variant-form kana top-1 "

@@ -38,15 +38,20 @@ FEATURES = {
 
 def written(writers: int, seed: int, feature: str, value: float, chars: list[str],
             classes: str) -> np.ndarray:
-    """(len(chars), writers, 784) the characters `chars` by unseen writers, preprocessed as
-    MAIST's data are ("centered"), with the DEFAULT setting but `feature` at `value`."""
+    """(len(chars), writers, 127, 128) the characters `chars` by unseen writers, as ETL
+    fields of 16 levels, with the DEFAULT setting but `feature` at `value`."""
     class_set = get_class_set(classes)
     cfg = synth.SynthConfig(writers=writers, seed=seed, classes=classes, workers=1,
                             **dict(synth.DEFAULT, **{feature: value}))
     idx = [class_set.index(c) for c in chars]
-    fields = np.stack([synth.render_writer(w, cfg)[idx] for w in range(writers)], axis=1)
-    x = preprocess.centered(fields.reshape(-1, *fields.shape[2:]), 15)
-    return x.reshape(len(chars), writers, -1)
+    return np.stack([synth.render_writer(w, cfg)[idx] for w in range(writers)], axis=1)
+
+
+def inputs(fields: np.ndarray, how: str) -> np.ndarray:
+    """(chars, writers, H, W) fields -> (chars * writers, 784), preprocessed as a run's
+    own data were (its config's preprocess)."""
+    x = preprocess.get_preprocessor(how).fields(fields.reshape(-1, *fields.shape[2:]), 15)
+    return x.reshape(len(x), -1)
 
 
 def main() -> None:
@@ -73,8 +78,9 @@ def main() -> None:
         with maist.restore(run) as r:
             if r.classes != list(get_class_set(classes).chars):
                 raise SystemExit(f"{run}: reads other classes than {classes}")
-            for rate, x in images.items():
-                pred = r.probabilities(x.reshape(-1, x.shape[-1])).argmax(1).reshape(x.shape[:2])
+            for rate, fields in images.items():
+                x = inputs(fields, r.preprocess)
+                pred = r.probabilities(x).argmax(1).reshape(fields.shape[:2])
                 for k, ch in enumerate(chars):
                     read = [r.classes[p] for p in pred[k]]
                     right[ch, rate].append(np.mean([c == ch for c in read]))

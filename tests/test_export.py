@@ -220,7 +220,7 @@ def made_pictures() -> list[bytes]:
     return out
 
 
-@pytest.mark.parametrize("preprocess", ["centered", "blog"])
+@pytest.mark.parametrize("preprocess", sorted(P.PREPROCESSORS))
 def test_tf_preprocessing_matches_maists_on_every_kind_of_picture(preprocess):
     pictures = made_pictures()
     got, want = tf_inputs(pictures, preprocess), numpy_inputs(pictures, preprocess)

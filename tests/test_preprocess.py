@@ -77,6 +77,20 @@ def test_centered_square_lands_as_mnist_says():
     assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
 
 
+def test_centered24_fits_the_same_square_into_24_px_from_fields_and_pictures():
+    field = np.zeros((127, 128))
+    field[10:50, 70:110] = 1.0
+    prep = P.get_preprocessor("centered24")
+    out = prep.fields((field * 15).astype(np.uint8)[None], 15)[0]
+    ys, xs = np.nonzero(out > 0.5)
+    assert ys.max() - ys.min() + 1 == 24 and xs.max() - xs.min() + 1 == 24
+    assert ys.min() == 2 and xs.min() == 2  # centred: a 2 px margin each side
+    pic = np.full((300, 300), 255, np.uint8)
+    pic[60:240, 100:130] = 0  # a bar 180 x 30: its height becomes 24, not 20
+    ys, _ = np.nonzero(P.from_picture(pic, "centered24") > 0.5)
+    assert ys.max() - ys.min() + 1 == 24
+
+
 def test_centered_keeps_aspect_of_a_stroke():
     field = np.zeros((127, 128))
     field[20:100, 60:66] = 1.0  # a vertical stroke, 80 x 6

@@ -2,6 +2,7 @@
 
     blog(images, max_level)      the whole field resized to 28x28, antialiased (the blog's way)
     centered(images, max_level)  MNIST's recipe: clean, crop, 20 px longest side, centre of mass
+                                 (centered24: the same into 24 px)
     PREPROCESSORS[name]          the registry: blog, centered (fields, user pictures, packed)
     read_picture(path)           a PNG/JPEG -> greyscale array, size checked before decoding
     from_picture(img, how)       a user's picture (array or path) -> the same 28x28
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Callable
 
 import numpy as np
@@ -27,6 +28,9 @@ from ..geometry import IMAGE_SIZE
 
 SIZE = IMAGE_SIZE  # every preprocessor's output side
 BOX = 20  # MNIST fits the ink's longer side into 20 px, leaving a 4 px margin
+# centered24's: 1.2x the side, 1.44x the pixels, for what 20 px leaves at 1-2 px (a voicing
+# mark's ring or ticks, ho's top bar); a 2 px margin is still left for the 5x5 kernels.
+LARGE_BOX = 24
 INK_THRESHOLD = 0.2  # of full ink; ETL's scanner noise sits at 1-2 of 15 levels
 FIELD_FILL = 0.55  # how much of a 128-px ETL field a writer's character spans, roughly
 # Line weight: a stroke's width as a share of the character's longer side (a size-free
@@ -268,10 +272,10 @@ def center_one(field: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndarra
     return out
 
 
-def centered(images: np.ndarray, max_level: int) -> np.ndarray:
+def centered(images: np.ndarray, max_level: int, box: int = BOX) -> np.ndarray:
     """MNIST's recipe on a chunk of fields, (n, H, W) ints -> (n, 28, 28) float32."""
     fields = images.astype(np.float32) * (1.0 / max_level)
-    return np.stack([center_one(f) for f in fields]) if len(fields) else np.zeros(
+    return np.stack([center_one(f, box) for f in fields]) if len(fields) else np.zeros(
         (0, SIZE, SIZE), np.float32
     )
 
@@ -285,6 +289,7 @@ class Preprocessor:
     from_ink: Callable[[np.ndarray], np.ndarray]  # one picture's ink (h, w) -> (28, 28)
     packed: Callable[..., np.ndarray] | None = None  # the same from packed 4-bit records
     note: str = ""
+    box: int | None = None  # centred ones: the side the ink's longer side is fitted into
 
 
 def _blog_from_ink(ink: np.ndarray) -> np.ndarray:
@@ -294,8 +299,11 @@ def _blog_from_ink(ink: np.ndarray) -> np.ndarray:
 PREPROCESSORS: dict[str, Preprocessor] = {
     p.name: p
     for p in (
-        Preprocessor("centered", centered, center_one,
+        Preprocessor("centered", centered, center_one, box=BOX,
                      note="MNIST's recipe: crop, 20 px longest side, centre of mass"),
+        Preprocessor("centered24", partial(centered, box=LARGE_BOX),
+                     partial(center_one, box=LARGE_BOX), box=LARGE_BOX,
+                     note="the same with the longer side 24 px: small strokes, more pixels"),
         Preprocessor("blog", blog, _blog_from_ink, packed=blog_packed,
                      note="the blog's: the whole field resized"),
     )

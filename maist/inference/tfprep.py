@@ -300,13 +300,14 @@ def picture_to_input(data, preprocess: str):
     ink = to_ink(decode_grey(data))
     blank = tf.logical_not(tf.reduce_any(ink > P.INK_THRESHOLD))
     thick = thicken(ink)
-    if preprocess == "centered":
-        image = center_one(thick, clean_ink(thick))
+    box = P.PREPROCESSORS[preprocess].box if preprocess in P.PREPROCESSORS else None
+    if box is not None:
+        image = center_one(thick, clean_ink(thick), box=box)
     elif preprocess == "blog":
         image = blog_from_ink(thick)
     else:
         raise ModelError(f"no TensorFlow version of preprocessing {preprocess!r}; export "
-                         f"supports centered and blog")
+                         f"supports {', '.join(P.PREPROCESSORS)}")
     image = tf.where(blank, tf.zeros_like(image), image)
     return tf.reshape(image, [IMAGE_PIXELS])
 
