@@ -270,6 +270,7 @@ CASES = [
     ("etl-classes-absent", "build_maist", lambda w, c: ["--etl", w / "ETL9G", "--out", c / "o.npz", "--classes", "hiragana75", "--no-cache"], "have no image in these files"),
     ("touch-npz-without-drawers", "train_maist", lambda w, c: ["--data", touch_like(c)], "lacks sample_idx"),
     # synthetic sets that are not whole, or not only synthetic
+    ("synthetic-stopped-before-a-file", "build_maist", lambda w, c: ["--etl", synthetic_copy(w, c, "no-file-yet"), "--out", c / "o.npz", "--no-cache"], "unfinished synthetic set"),
     ("synthetic-unfinished", "build_maist", lambda w, c: ["--etl", synthetic_copy(w, c, "unfinished"), "--out", c / "o.npz", "--no-cache"], "unfinished synthetic set"),
     ("synthetic-file-missing", "build_maist", lambda w, c: ["--etl", synthetic_copy(w, c, "missing"), "--out", c / "o.npz", "--no-cache"], "files of the synthetic set are missing"),
     ("synthetic-with-aists-file", "build_maist", lambda w, c: ["--etl", synthetic_copy(w, c, "foreign"), "--out", c / "o.npz", "--no-cache"], "were not made with them"),
@@ -293,8 +294,9 @@ def touch_like(case: Path) -> Path:
 
 
 def synthetic_copy(world: Path, case: Path, how: str) -> Path:
-    """The world's synthetic set, copied, then made unfinished, short of a file, mixed with
-    a file it did not make, or holding a link to nothing."""
+    """The world's synthetic set, copied, then made unfinished (with its files, or stopped
+    before the first), short of a file, mixed with a file it did not make, or holding a
+    link to nothing."""
     from maist.synth import generator
 
     folder = case / "syn"
@@ -304,6 +306,10 @@ def synthetic_copy(world: Path, case: Path, how: str) -> Path:
     manifest = json.loads((folder / "MAIST_SYNTHETIC.json").read_text())
     if how == "unfinished":
         manifest["complete"] = False
+    elif how == "no-file-yet":  # stopped before the first of its files was written
+        manifest["complete"] = False
+        for p in folder.glob("ETL9G_*"):
+            p.unlink()
     elif how == "missing":
         (folder / "ETL9G_02").unlink()
     elif how == "foreign":

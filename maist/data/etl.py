@@ -270,6 +270,7 @@ def open_etl(
 
 
 MANIFEST = "MAIST_SYNTHETIC.json"  # beside ETL-format files that MAIST itself generated
+AGAIN = "generate the set again (scripts/make_synthetic.py --force)"  # a damaged set's remedy
 
 
 def read_manifest(folder: str | os.PathLike) -> dict | None:
@@ -281,7 +282,6 @@ def read_manifest(folder: str | os.PathLike) -> dict | None:
     needs those facts and nothing else of the generator, which it never imports.
     """
     path = Path(folder) / MANIFEST
-    again = "generate the set again (scripts/make_synthetic.py --force)"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -294,11 +294,11 @@ def read_manifest(folder: str | os.PathLike) -> dict | None:
         manifest = json.loads(text)
         rpw = manifest["records_per_writer"]
     except (ValueError, KeyError, TypeError) as e:
-        raise EtlFormatError(f"{path}: damaged ({type(e).__name__}); {again}") from None
+        raise EtlFormatError(f"{path}: damaged ({type(e).__name__}); {AGAIN}") from None
     names = manifest.get("file_names")
     if (isinstance(rpw, bool) or not isinstance(rpw, int) or rpw < 1
             or not (names is None or isinstance(names, list) and all(isinstance(n, str) for n in names))):
-        raise EtlFormatError(f"{path}: damaged (records_per_writer {rpw!r}); {again}")
+        raise EtlFormatError(f"{path}: damaged (records_per_writer {rpw!r}); {AGAIN}")
     return manifest
 
 
@@ -311,6 +311,14 @@ def is_etl_source(path: str | os.PathLike) -> bool:
                                  for _, _, names in os.walk(path) for p in map(Path, names))
 
 
+def check_finished(folder: Path, manifest: dict | None) -> None:
+    """An EtlFormatError for a synthetic set whose generation was stopped (its manifest says
+    so), whether or not it got as far as its first file."""
+    if manifest is not None and not manifest.get("complete", True):
+        raise EtlFormatError(f"{folder}: an unfinished synthetic set (its generation was "
+                             f"stopped before the end); {AGAIN}")
+
+
 def _generated(paths: list[Path]) -> dict[Path, int]:
     """records_per_writer of each file that MAIST generated (its folder's manifest lists it),
     after checking that every generated set is whole and holds nothing of AIST's."""
@@ -319,10 +327,7 @@ def _generated(paths: list[Path]) -> dict[Path, int]:
         manifest = read_manifest(folder)
         if manifest is None:
             continue
-        again = "generate the set again (scripts/make_synthetic.py --force)"
-        if not manifest.get("complete", True):
-            raise EtlFormatError(f"{folder}: an unfinished synthetic set (its generation was "
-                                 f"stopped before the end); {again}")
+        check_finished(folder, manifest)
         here = [p for p in paths if p.parent == folder]
         names = manifest.get("file_names")
         if names is None:  # sets made before the manifest named its files: all are ours
@@ -332,7 +337,7 @@ def _generated(paths: list[Path]) -> dict[Path, int]:
         if missing:
             raise EtlFormatError(f"{folder}: {len(missing)} files of the synthetic set are "
                                  f"missing or unreadable ({', '.join(missing[:3])}"
-                                 f"{' ...' if len(missing) > 3 else ''}); {again}")
+                                 f"{' ...' if len(missing) > 3 else ''}); {AGAIN}")
         foreign = sorted(p.name for p in here if p.name not in names)
         if foreign:
             raise EtlFormatError(
@@ -396,6 +401,8 @@ def find_etl_files(
                     f"(see data/README.md)"
                 )
             data = [p for p in entries if format_from_name(p)[0] is not None]
+            if not data:  # stopped before its first file: its manifest says more than this
+                check_finished(source, read_manifest(source))
             if fmt is None and not data:
                 raise EtlFormatError(
                     f"{source}: {len(entries)} files but none named like ETL data "
