@@ -155,10 +155,33 @@ VERSION_5_DEFAULT_BYTES = "6a143d12f1036d2f1b1877a4b182aa2acb8c518e1dd8d6fafea45
 def test_version_5s_default_is_written_byte_for_byte(tmp_path):
     import hashlib
 
-    settings = dict(synth.DEFAULT, reshape_rate=0.0)
+    settings = dict(synth.DEFAULT, reshape_rate=0.0, marks=0.0)
     paths = synth.generate(tmp_path, synth.SynthConfig(writers=3, seed=11, workers=1, **settings))
     assert hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest() == \
         VERSION_5_DEFAULT_BYTES
+
+
+# sha256 of version 6's DEFAULT files for SynthConfig(writers=3, seed=11): version 7 adds the
+# hands' marks, which draw from a stream of their own, so without them the files are these
+# (taken from version 6's code before version 7 was written).
+VERSION_6_DEFAULT_BYTES = "246f5dabb27d426290f8f9fc2ab157ef3f2feee936feb62188b1d435c3fd1947"
+
+
+def test_version_6s_default_is_written_byte_for_byte_and_the_marks_change_only_voiced_kana(
+        tmp_path):
+    import hashlib
+
+    without = synth.generate(tmp_path / "v6", synth.SynthConfig(
+        writers=3, seed=11, workers=1, **dict(synth.DEFAULT, marks=0.0)))
+    assert hashlib.sha256(b"".join(p.read_bytes() for p in without)).hexdigest() == \
+        VERSION_6_DEFAULT_BYTES
+    assert synth.DEFAULT["marks"] > 0
+    synth.generate(tmp_path / "v7", synth.SynthConfig(
+        writers=3, seed=11, workers=1, **synth.DEFAULT))
+    a, b = (etl.select(etl.find_etl_files(d), H71) for d in (tmp_path / "v6", tmp_path / "v7"))
+    differs = (a.images != b.images).reshape(len(a.images), -1).any(axis=1)
+    voiced = np.array([synth.voicing_strokes(H71.chars[k]) > 0 for k in a.labels])
+    assert differs[voiced].mean() > 0.9 and not differs[~voiced].any()
 
 
 def test_voicing_marks_are_the_last_strokes():

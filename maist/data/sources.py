@@ -68,7 +68,7 @@ def load(
     """The data set at `path`, by the first kind of source that recognises it.
 
     `classes`, `preprocess` and `split` left as None take the source's own (for ETL files:
-    hiragana71, centered, writer); a built .npz has its own fixed, and refuses others.
+    hiragana71, centered24, writer); a built .npz has its own fixed, and refuses others.
     The data set's meta records the path, absolute, so a run can find its data again
     from any working directory.
     """
