@@ -72,6 +72,7 @@ def main() -> None:
         raise SystemExit(f"{classes} holds no character that {args.feature} changes")
     images = {rate: written(args.writers, args.seed, args.feature, rate, chars, classes)
               for rate in (0.0, full)}
+    read_as: dict = {}  # (rate, preprocess) -> the network's inputs, made once for all runs
     right = collections.defaultdict(list)  # (char, rate) -> a share per run
     taken = collections.defaultdict(collections.Counter)  # char -> what the feature's form read as
     for run in args.runs:
@@ -79,7 +80,9 @@ def main() -> None:
             if r.classes != list(get_class_set(classes).chars):
                 raise SystemExit(f"{run}: reads other classes than {classes}")
             for rate, fields in images.items():
-                x = inputs(fields, r.preprocess)
+                if (rate, r.preprocess) not in read_as:
+                    read_as[rate, r.preprocess] = inputs(fields, r.preprocess)
+                x = read_as[rate, r.preprocess]
                 pred = r.probabilities(x).argmax(1).reshape(fields.shape[:2])
                 for k, ch in enumerate(chars):
                     read = [r.classes[p] for p in pred[k]]

@@ -297,20 +297,25 @@ def _blog_from_ink(ink: np.ndarray) -> np.ndarray:
     return blog(as_field(ink)[None], 1)[0]
 
 
+def _centred(name: str, box: int, note: str) -> Preprocessor:
+    """MNIST's recipe fitting the ink into `box` px, for fields and pictures alike."""
+    return Preprocessor(name, partial(centered, box=box), partial(center_one, box=box),
+                        note=note, box=box)
+
+
 PREPROCESSORS: dict[str, Preprocessor] = {
     p.name: p
     for p in (
-        Preprocessor("centered", centered, center_one, box=BOX,
-                     note="MNIST's recipe: crop, 20 px longest side, centre of mass"),
-        Preprocessor("centered24", partial(centered, box=LARGE_BOX),
-                     partial(center_one, box=LARGE_BOX), box=LARGE_BOX,
-                     note="the same with the longer side 24 px: small strokes, more pixels"),
+        _centred("centered", BOX, "MNIST's recipe: crop, 20 px longest side, centre of mass"),
+        _centred("centered24", LARGE_BOX,
+                 "the same with the longer side 24 px: small strokes, more pixels"),
         Preprocessor("blog", blog, _blog_from_ink, packed=blog_packed,
                      note="the blog's: the whole field resized"),
     )
 }
 # MNIST's recipe at 24 px: voicing marks and small strokes read better than at MNIST's
-# 20 (docs/README.md, "A larger box"); "centered" is MNIST's own, "blog" the blog's.
+# 20 (docs/README.md, "Version 7: a larger box, ..."); "centered" is MNIST's own, "blog"
+# the blog's.
 DEFAULT_PREPROCESS = "centered24"
 # Earlier names, still read from old run directories and caches' options.
 ALIASES = {"seed": "blog"}
