@@ -325,9 +325,9 @@ def test_unknown_model_options_are_errors_not_dropped():
     from maist.nets import graph as G
     from maist.nets import models as M
 
-    with pytest.raises(errors.ModelError, match="takes no options; not hidden"):
+    with pytest.raises(errors.ModelError, match="takes no options; not 'hidden'"):
         G.build("beginner", 5, hidden=3)
-    with pytest.raises(errors.ModelError, match="takes conv1, conv2, hidden, init; not width"):
+    with pytest.raises(errors.ModelError, match="takes conv1, conv2, hidden, init; not 'width'"):
         G.build_inference("expert", 5, width=3)
     with pytest.raises(errors.ModelError, match="conv2 must be at least 1"):
         G.build_inference("expert", 5, conv2=0)

@@ -53,7 +53,7 @@ def test_recipe_from_json_and_overrides(tmp_path):
     ({"model": ["expert"]}, "model is a word"), ({"steps": "many"}, "steps must be a whole"),
     ({"colour": "red"}, "unknown 'colour'"), ({"label_smoothing": "x"}, "label_smoothing"),
     ({"model_options": ["he"]}, "model_options maps"),
-    ({"model_options": {"width": 2}}, "takes conv1, conv2, hidden, init; not width"),
+    ({"model_options": {"width": 2}}, "takes conv1, conv2, hidden, init; not 'width'"),
     ({"model_options": {"conv1": "64"}}, "conv1 of model expert is a int")])
 def test_recipe_files_of_the_wrong_kind_name_the_file(tmp_path, fields, msg):
     path = tmp_path / "mine.json"
@@ -72,7 +72,7 @@ def test_a_recipe_parses_its_augmentation_once():
 
 # --- fuzz: any recipe file is a recipe or one clear error naming the file --------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from maist.errors import MaistError  # noqa: E402
@@ -90,6 +90,7 @@ FIELDS = st.dictionaries(st.sampled_from(["base", "name", "model", "optimizer", 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fields=FIELDS | VALUES)
+@example(fields={"model_options": {"\n": None}})  # an option named by a line break
 def test_any_recipe_file_is_a_recipe_or_one_error_that_names_it(tmp_path, fields):
     path = tmp_path / "fuzz.json"
     path.write_text(json.dumps(fields))

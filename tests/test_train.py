@@ -201,7 +201,7 @@ def test_a_recorded_recipe_that_cannot_be_made_is_named_before_resuming(tmp_path
     config["recipe"].update(model="mlp", model_options={"init": "he"})
     path.write_text(json.dumps(config))
     with pytest.raises(RunError, match=r"config.json: recipe .*model mlp takes hidden, "
-                                       r"activation; not init: the run directory is damaged"):
+                                       r"activation; not 'init': the run directory is damaged"):
         rundir.read_resumable(tmp_path / "run")
 
 

@@ -194,10 +194,11 @@ class ModelSpec:
     def check_options(self, options: dict) -> dict:
         """The options with defaults filled in; an unknown one, or one of another type than
         its default's (conv1 "64", a recipe file's slip), is an error, not dropped."""
-        unknown = sorted(set(options) - set(self.options))
+        # quoted: a name from a recipe file may hold anything, a line break included
+        unknown = sorted(repr(k) for k in set(options) - set(self.options))
         if unknown:
             takes = ", ".join(self.options) or "no options"
-            raise ModelError(f"model {self.name} takes {takes}; not {', '.join(unknown)}",
+            raise ModelError(f"model {self.name} takes {takes}; not {', '.join(unknown):.80}",
                              params=("model_options",))
         for key, value in options.items():
             kind = type(self.options[key])
