@@ -203,13 +203,13 @@ RECIPES: dict[str, Recipe] = {
                augment="elastic", label_smoothing=0.1, classes="kana142",
                model_options={"init": "he"},
                note="Both kana scripts, 142 classes: the demo recipe for twice the classes "
-                    "and twice the steps (the same passes over the data); 95.7% on the "
-                    "synthetic test writers in under 4 minutes on 2 CPU cores (README)."),
+                    "and twice the steps (the same passes over the data); 96.1% on the "
+                    "synthetic test writers in 4 to 7 minutes on 2 CPU cores (README)."),
         Recipe("kanji", "expert", "adam", "stable", 20_000, 128,
                Cosine(2e-3, 500, 1e-5, 20_000), StepTable.constant(0.5), sampling="epoch",
                augment="elastic", label_smoothing=0.1, classes="kana142+kyoiku1026",
                note="Both kana scripts and the 1,026 kanji of the school list, 1,168 classes: "
-                    "96.4% on the synthetic test writers in 18 minutes on 2 CPU cores "
+                    "97.8% on the synthetic test writers in 18 to 30 minutes on 2 CPU cores "
                     "(README: why the expert CNN, not a wider one)."),
         Recipe("adapt", "expert", "adam", "stable", 80, 32,
                Cosine(3e-4, 8, 1e-6, 80), StepTable.constant(0.5), sampling="epoch",
