@@ -26,15 +26,18 @@ measured and printed on its own line.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import os
 import resource
 import struct
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from common import parser
+
+from maist import cli  # light: the error root and the commands' wrapper, no reader
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD = 8199
@@ -66,8 +69,8 @@ def hiragana71():
 
 def make_files(folder: Path, n_files: int, seed: int = 0) -> list[Path]:
     """Real-size ETL9G files; images drawn from a pool rendered by maist.synth."""
+    from maist import synth
     from maist.data import etl
-    from maist.synth import generator as synth
 
     fmt = etl.FORMATS["ETL9G"]
     expected = 12144 * RECORD
@@ -218,14 +221,18 @@ def measure(fn, *args) -> dict:
     return info
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__)
     p.add_argument("--files", type=int, default=5, help="ETL9G files of 12,144 records "
                    "(default: %(default)s)")
     p.add_argument("--workers", type=int, default=2, help="MAIST's decoding threads, one BLAS thread each "
                    "(default: %(default)s)")
     p.add_argument("--dir", default=str(ROOT / "data" / "bench"), help="(default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     folder = Path(args.dir)
     t = time.perf_counter()
     paths = make_files(folder, args.files)
@@ -276,4 +283,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

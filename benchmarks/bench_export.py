@@ -18,7 +18,6 @@ touch drawings are the 714 of MAIST's classes, preprocessed by MAIST for every f
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -28,8 +27,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, TOUCH_DEFAULT
+from common import ROOT, parser, table_head
 from PIL import Image
+
+from maist import cli
 
 CHILD = r"""
 import json, os, sys, time
@@ -98,19 +99,21 @@ def size_of(path: Path) -> int:
     return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__, touch=True)
     p.add_argument("run_dir", help="a trained run, e.g. runs/demo-expert")
-    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="(default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
 
     import maist
     from maist.analysis import report
     from maist.data import sources
     from maist.data.classes import ClassSet
     from maist.inference import export
-    from maist.training import checkpoints
+    from maist.runs import checkpoints
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -153,13 +156,12 @@ def main() -> None:
                 raise SystemExit(f"{label}: {out.stderr[-1500:]}")
             rows.append((label, size, json.loads(out.stdout.strip().splitlines()[-1])))
     print(f"{args.run_dir}: {len(y)} touch drawings, each form in a fresh process\n")
-    print("| form | size MB | load s (imports included) | latency p50 / p95 ms (1 image) | images/s (batches of 256) "
-          "| touch top-1 |")
-    print("|---|---|---|---|---|---|")
+    print(table_head("form", "size MB", "load s (imports included)",
+                     "latency p50 / p95 ms (1 image)", "images/s (batches of 256)", "touch top-1"))
     for label, size, r in rows:
         print(f"| {label} | {size / 1e6:.1f} | {r['load_s']:.2f} | {r['p50_ms']:.2f} / "
               f"{r['p95_ms']:.2f} | {r['per_s']:,.0f} | {r['top1']:.1%} |")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -14,7 +14,6 @@ with 4 clients, no errors.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import http.client
 import io
@@ -26,8 +25,10 @@ import threading
 import time
 
 import numpy as np
-from common import ROOT, TOUCH_DEFAULT
+from common import ROOT, parser, table_head
 from PIL import Image
+
+from maist import cli
 
 CANVAS = 280  # the draw page's canvas
 
@@ -111,14 +112,16 @@ def load(port: int, bodies: list[bytes], clients: int, requests: int, layers: bo
             "first_error": errors[0].decode(errors="replace") if errors else ""}
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__, touch=True)
     p.add_argument("run_dir", help="a trained run, e.g. runs/demo-expert")
     p.add_argument("--clients", default="1,4,8", help="(default: %(default)s)")
     p.add_argument("--requests", type=int, default=200, help="per client (default: %(default)s)")
-    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="(default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     bodies = drawings(args.touch, 64)
     proc, port = start_server(args.run_dir)
     try:
@@ -131,16 +134,14 @@ def main() -> None:
     print(f"{args.run_dir}, {args.requests} drawings a client, touch drawings at "
           f"{CANVAS}x{CANVAS}\n")
     print("/api/predict alone (the top 5 and the input):\n")
-    print("| clients | p50 ms | p95 ms | max ms | answers/s | errors |")
-    print("|---|---|---|---|---|---|")
+    print(table_head("clients", "p50 ms", "p95 ms", "max ms", "answers/s", "errors"))
     for r in tables[False]:
         f = r["predict"]
         print(f"| {r['clients']} | {f['p50']:.0f} | {f['p95']:.0f} | {f['max']:.0f} | "
               f"{r['per_s']:.0f} | {r['errors']} |")
     print("\nAs the page asks: /api/predict, then /api/layers for the same input:\n")
-    print("| clients | predict p50 ms | predict p95 ms | layers p50 ms | layers p95 ms | "
-          "drawings/s | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print(table_head("clients", "predict p50 ms", "predict p95 ms", "layers p50 ms",
+                     "layers p95 ms", "drawings/s", "errors"))
     for r in tables[True]:
         f, g = r["predict"], r["layers"]
         print(f"| {r['clients']} | {f['p50']:.0f} | {f['p95']:.0f} | {g['p50']:.0f} | "
@@ -151,4 +152,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

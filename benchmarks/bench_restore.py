@@ -10,12 +10,14 @@ meet the machine's minute-to-minute swings alike.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
+import sys
 from pathlib import Path
 
-from common import ROOT, checkout, in_tree
+from common import ROOT, checkout, in_tree, parser, table_head
+
+from maist import cli
 
 # Runs inside the child, with the tree's maist (common.USE_TREE): restore as it spells it.
 CHILD = r"""
@@ -46,14 +48,17 @@ def measure(tree: Path, run_dir: str) -> dict:
     return json.loads(in_tree(tree, CHILD, str(Path(run_dir).resolve())))
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__)
     p.add_argument("run_dir", help="a trained run, e.g. runs/demo-expert")
     p.add_argument("--baseline", default=None, metavar="REV", help="a git revision to measure "
                    "beside this checkout (default: this checkout only)")
     p.add_argument("--repeats", type=int, default=5, help="(default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     with checkout(args.baseline) as base:
         trees = {"this checkout": ROOT}
         if base is not None:
@@ -64,8 +69,8 @@ def main() -> None:
                 results[name].append(measure(tree, args.run_dir))
     print(f"{args.run_dir}: restore() to the first prediction, median of {args.repeats} fresh "
           f"processes\n")
-    print("| MAIST | restore s | first prediction s | total s | ops in the graph | variables |")
-    print("|---|---|---|---|---|---|")
+    print(table_head("MAIST", "restore s", "first prediction s", "total s", "ops in the graph",
+                     "variables"))
     totals = {}
     for name, rows in results.items():
         med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
@@ -78,4 +83,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,7 +3,7 @@ processes, the figure the katakana-and-kanji issue asks for (at least 400 a seco
 cores; kanji have more strokes, so their figure is recorded on its own).
 
 Each row is a fresh Python process that renders `--images` images of the class set with
-generator.rendered_writers (the same pool make_synthetic.py uses; the ETL9G files are not
+synth.rendered_writers (the same pool make_synthetic.py uses; the ETL9G files are not
 written, they take a few percent). With --baseline REV the same is measured for MAIST at
 another git revision, alternating with this checkout, and the ratio printed.
 
@@ -12,26 +12,28 @@ another git revision, alternating with this checkout, and the ratio printed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
+import sys
 from pathlib import Path
 
-from common import ROOT, checkout, in_tree
+from common import ROOT, checkout, in_tree, parser
+
+from maist import cli
 
 # Runs inside the child, with the tree's maist (common.USE_TREE).
 CHILD = r"""
 import json, time
 from maist.data.classes import get_class_set
-from maist.synth import generator
+from maist import synth
 classes, images, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 count = len(get_class_set(classes).chars)
 writers = max(workers, -(-images // count))
-cfg = generator.SynthConfig(writers=writers, classes=classes, workers=workers)
+cfg = synth.SynthConfig(writers=writers, classes=classes, workers=workers)
 for ch in get_class_set(classes).chars:   # KanjiVG's strokes parsed and cached: not timed
-    generator.character_strokes(ch)
+    synth.character_strokes(ch)
 start = time.perf_counter()
-with generator.rendered_writers(cfg, workers) as it:
+with synth.rendered_writers(cfg, workers) as it:
     done = sum(len(imgs) for imgs in it)
 print(json.dumps({"images": done, "seconds": time.perf_counter() - start}))
 """
@@ -41,9 +43,8 @@ def measure(tree: Path, classes: str, images: int, workers: int) -> dict:
     return json.loads(in_tree(tree, CHILD, classes, str(images), str(workers)))
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__)
     p.add_argument("--classes", nargs="+", default=["hiragana71", "kana142", "kyoiku1026"])
     p.add_argument("--images", type=int, default=8000, help="at least this many a row "
                    "(whole writers) (default: %(default)s)")
@@ -51,7 +52,11 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=1, help="(default: %(default)s)")
     p.add_argument("--baseline", default=None, metavar="REV", help="a git revision to measure "
                    "beside this checkout (default: this checkout only)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     with checkout(args.baseline) as base:
         trees = {"this checkout": ROOT}
         if base is not None:
@@ -76,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

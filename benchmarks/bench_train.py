@@ -18,15 +18,17 @@ One expert training step on one image is about 82 MFLOP (forward and backward).
 
 from __future__ import annotations
 
-import argparse
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import numpy as np  # noqa: E402
 from bench_train_keras import NUM_CLASSES, fake_data  # noqa: E402
+from common import parser, table_head
 
+from maist import cli
 from maist.nets import graph as G  # noqa: E402  (sets TensorFlow up for graphs)
 from maist.nets.backend import tf1  # noqa: E402
 from maist.training.recipes import Recipe  # noqa: E402
@@ -149,8 +151,8 @@ def with_init(init: str, batch: int, steps: int, repeats: int) -> None:
     print_rounds(batch, steps, rounds, "tutorial", f"init {init}", f"init {init} runs at")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__)
     p.add_argument("--steps", type=int, default=200, help="timed steps per case (default: %(default)s)")
     p.add_argument("--batches", default="50,128", help="(default: %(default)s)")
     p.add_argument("--repeats", type=int, default=3, help="alternating runs of the plain and "
@@ -162,7 +164,11 @@ def main() -> None:
                    "(default: off)")
     p.add_argument("--init", default=None, help="instead: the expert started with this init "
                    "(he) against the tutorial's start (default: off)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     if args.init is not None:
         for batch in (int(b) for b in args.batches.split(",")):
             with_init(args.init, batch, args.steps, args.repeats)
@@ -181,9 +187,8 @@ def main() -> None:
     print(f"oneDNN: TF_ENABLE_ONEDNN_OPTS={os.environ['TF_ENABLE_ONEDNN_OPTS']}, cores: {os.cpu_count()}")
     print(f"float32 2048^2 matmul (numpy/OpenBLAS): {ceiling:.1f} GFLOP/s  (the ceiling)")
     print(f"expert step: {flops / 1e6:.1f} MFLOP per image (forward + backward)\n")
-    print("| batch | MAIST img/s | augmented img/s | augmented / MAIST | Keras fit img/s | "
-          "MAIST / Keras | MAIST GFLOP/s | share of ceiling |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(table_head("batch", "MAIST img/s", "augmented img/s", "augmented / MAIST",
+                     "Keras fit img/s", "MAIST / Keras", "MAIST GFLOP/s", "share of ceiling"))
     for batch in (int(b) for b in args.batches.split(",")):
         # Back to back, alternating, so the machine's minute-to-minute swings hit both.
         plain, augmented = [], []
@@ -198,4 +203,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """One row per class set: what a model of more scripts costs, and what it does to hiragana.
 
 A row is CLASSES:RECIPE (hiragana71:demo, kana142:kana, kana142+kyoiku1026:kanji). For
-each class set, its synthetic set (maist.cli.default_data: data/synthetic[-SET], made
+each class set, its synthetic set (maist.training.defaults.default_data: data/synthetic[-SET], made
 once) is built to 28x28 in a fresh process, whose time and peak memory are reported, and
 the recipe is trained on it with each seed. Columns:
 
@@ -20,14 +20,14 @@ under --root are reused (their training time as first recorded).
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing as mp
 import resource
+import sys
 import time
 from pathlib import Path
 
-from common import TOUCH_DEFAULT, spread
+from common import parser, spread, table_head
 
 import maist
 from maist import cli
@@ -35,7 +35,7 @@ from maist.analysis import report
 from maist.analysis.compare import train_or_reuse
 from maist.data import dataset
 from maist.data.classes import get_class_set
-from maist.training import recipes
+from maist.training import defaults, recipes
 from maist.training.config import TrainConfig
 
 
@@ -49,9 +49,9 @@ def _build(source: str, classes: str, out: str, q) -> None:
 
 def built(classes: str, root: Path) -> tuple[Path, dict]:
     """The class set's synthetic set as an .npz under root, with how its build went."""
-    out = root / "data" / f"{cli.synthetic_dir(classes).name}.npz"
+    out = root / "data" / f"{defaults.synthetic_dir(classes).name}.npz"
     facts = out.with_suffix(".json")
-    source = cli.default_data(classes)
+    source = defaults.default_data(classes)
     if out.exists() and facts.exists():
         return out, json.loads(facts.read_text())
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -83,16 +83,17 @@ def touch(values: list) -> str:
     return "-" if None in values else spread(values)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__, touch=True)
     p.add_argument("--rows", default="hiragana71:demo,kana142:kana",
                    help="CLASSES:RECIPE, comma-separated (default: %(default)s)")
     p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
-    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
-                   "(default: ../shared/data/touch-hiragana beside the checkout)")
     p.add_argument("--root", default="runs/class_sets", help="(default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     root = Path(args.root)
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
@@ -104,7 +105,7 @@ def main() -> None:
         data = maist.load_data(npz)
         results = []
         for seed in seeds:
-            run_dir = root / f"{cli.synthetic_dir(class_set.name).name}-{recipe.name}-seed{seed}"
+            run_dir = root / f"{defaults.synthetic_dir(class_set.name).name}-{recipe.name}-seed{seed}"
             res = trained(data, recipe, seed, run_dir)
             with maist.restore(res["run_dir"]) as r:
                 res.update(report.touch_accuracy(r, args.touch))
@@ -113,9 +114,9 @@ def main() -> None:
         rows.append((row, class_set, recipe, build, results))
     print(f"\nseeds {args.seeds}; touch: the {max(r[4][0]['n'] for r in rows)} touch drawings "
           f"of hiragana\n")
-    print("| class set | classes | recipe (model, steps x batch) | synthetic test | train s | "
-          "build s | build peak GB | touch top-1 | touch top-5 | touch top-1, told hiragana |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(table_head("class set", "classes", "recipe (model, steps x batch)", "synthetic test",
+                     "train s", "build s", "build peak GB", "touch top-1", "touch top-5",
+                     "touch top-1, told hiragana"))
     for _row, class_set, recipe, build, res in rows:
         print(f"| {class_set.name} | {len(class_set)} | {recipe.name} ({recipe.model}, "
               f"{recipe.steps} x {recipe.batch_size}) | {spread([r['test'] for r in res])} | "
@@ -125,4 +126,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

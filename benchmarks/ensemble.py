@@ -13,15 +13,16 @@ An ensemble of k runs costs k times the training and k times the reading.
 
 from __future__ import annotations
 
-import argparse
 import statistics
+import sys
 
 import numpy as np
-from common import TOUCH_DEFAULT
-from synth_realism import touch_split
+from common import parser, table_head
 
 import maist
+from maist import cli
 from maist.analysis import metrics, report
+from maist.analysis.report import touch_split
 
 
 def accuracies(probs: np.ndarray, y: np.ndarray, held: np.ndarray | None = None) -> tuple:
@@ -30,15 +31,17 @@ def accuracies(probs: np.ndarray, y: np.ndarray, held: np.ndarray | None = None)
     return tuple(metrics.top_k_accuracy(probs[m], y[m], 1) for m in (slice(None), ~held, held))
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__, touch=True)
     p.add_argument("groups", nargs="+", help="comma-separated run directories, one group each")
-    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder")
-    args = p.parse_args()
-    print("| runs | k | test, each run (mean) | test, ensemble | touch, each run (mean) | "
-          "touch, ensemble | tuning / held-out drawers, ensemble |")
-    print("|---|---|---|---|---|---|---|")
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
+    print(table_head("runs", "k", "test, each run (mean)", "test, ensemble",
+                     "touch, each run (mean)", "touch, ensemble",
+                     "tuning / held-out drawers, ensemble"))
     for group in args.groups:
         runs = group.split(",")
         test = report.data_for_run(runs[0], None).test
@@ -62,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

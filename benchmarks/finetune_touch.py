@@ -24,19 +24,21 @@ Prints one row per n and arm: mean ± sd over the splits.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
-from common import TOUCH_DEFAULT, spread
+from common import parser, spread, table_head
 
 import maist
+from maist import cli
 from maist.analysis.metrics import top_k_accuracy
 from maist.data import sources
 from maist.data.classes import get_class_set
 from maist.data.dataset import MaistData, Split
-from maist.training import adapt, rundir
+from maist.runs import records, rundir
+from maist.training import adapt
 from maist.training.config import Request, plan
 from maist.training.loop import train
 
@@ -57,7 +59,7 @@ def subset(x, y, w, mask, seed=0) -> Split:
 def arms(source: str, steps: int, adapt_changes: dict, freeze: str | None = None
          ) -> dict[str, Request]:
     base = dict(init_from=source, data="mine", data_kind="pictures",
-                init_config=rundir.read_config(source))
+                init_config=records.read(source))
     return {
         "old defaults": Request(recipe="demo", changes={"steps": steps, "batch_size": 32,
                                 "learning_rate": f"cosine(3e-4, warmup=30, floor=1e-6, steps={steps})",
@@ -72,11 +74,9 @@ def accuracies(run_or_restored, sets: dict) -> dict:
         return {name: top_k_accuracy(r.probabilities(s.x), s.y, 1) for name, s in sets.items()}
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__, touch=True)
     p.add_argument("source", help="the run to adapt, e.g. runs/demo-expert")
-    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder")
     p.add_argument("--per-char", default="1,3,10", help="drawers in the hand, so drawings per "
                    "adapted character (default: %(default)s)")
     p.add_argument("--splits", type=int, default=3, help="(default: %(default)s)")
@@ -87,17 +87,19 @@ def main() -> None:
     p.add_argument("--freeze", default=None, help="the adapt arms' frozen layers, as "
                    "train_maist.py --freeze takes them (default: the adapt defaults')")
     p.add_argument("--root", default="runs/finetune", help="(default: %(default)s)")
-    args = p.parse_args()
-    config = rundir.read_config(args.source)
-    meta = config.get("data", {})
-    class_set = get_class_set(meta.get("classes") or "hiragana71")
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
+    source = records.read(args.source)
+    class_set = get_class_set(source.data.get("classes") or "hiragana71")
     touch = sources.load_touch(args.touch)
     x, y, kept = sources.from_images(touch.images, touch.chars, class_set,
-                                     meta.get("preprocess", "centered"))
+                                     source.preprocess)
     w = touch.drawers[kept]
-    source_test = maist.load_data(meta["path"], classes=class_set.name,
-                                  preprocess=meta.get("preprocess"), split=meta.get("split"),
-                                  seed=config.get("seed", 0)).test
+    source_test = maist.load_data(source.data_path, **{**source.data_options(),
+                                  "classes": class_set.name}, seed=source.data_seed).test
     rows: dict[tuple[int, str], dict[str, list[float]]] = {}
     root = Path(args.root)
     for n in [int(v) for v in args.per_char.split(",")]:
@@ -111,7 +113,7 @@ def main() -> None:
                     "others, the rest": subset(x, y, w, in_others & ~in_a),
                     "others": subset(x, y, w, in_others), "synthetic": source_test}
             data = MaistData(mine, sets["hand"], sets["hand"], class_set.chars,
-                             {**meta, "sources": ["touch drawings"], "formats": ["pictures"]})
+                             {**source.data, "sources": ["touch drawings"], "formats": ["pictures"]})
             got = {"before": accuracies(args.source, sets)}
             todo = arms(args.source, args.old_steps, {"steps": args.adapt_steps}, args.freeze)
             for arm, request in todo.items():
@@ -129,13 +131,13 @@ def main() -> None:
                 flush=True)
     print(f"\n{args.source}, {args.splits} splits; hand: its drawings of the half of the "
           f"characters it did not adapt on; others: {OTHERS} other drawers\n")
-    print("| drawings per character | arm | hand: its other characters | others: the characters "
-          "drawn | others: the rest | others: all | synthetic test |")
-    print("|---|---|---|---|---|---|---|")
+    print(table_head("drawings per character", "arm", "hand: its other characters",
+                     "others: the characters drawn", "others: the rest", "others: all",
+                     "synthetic test"))
     for (n, arm), acc in rows.items():
         print(f"| {n} | {arm} | " + " | ".join(spread(acc[k]) for k in (
             "hand", "others, drawn", "others, the rest", "others", "synthetic")) + " |")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,26 +20,26 @@ the target's own writers.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-from common import TOUCH_DEFAULT, data_for, spread
+from common import data_for, parser, spread, table_head
 
 import maist
+from maist import cli
 from maist.analysis import report
-from maist.cli import synthetic_data
 from maist.data import sources
 from maist.data.classes import DEFAULT_CLASSES
 from maist.training import adapt, pretrain, recipes
 from maist.training.config import TrainConfig
+from maist.training.defaults import synthetic_data
 from maist.training.reuse import train_or_reuse
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__, touch=True)
     p.add_argument("--rows", default="fast", help="recipes (default: %(default)s)")
     p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
     p.add_argument("--data", default=None, help="the target: ETL files (default: a synthetic "
@@ -50,12 +50,14 @@ def main() -> None:
                    "harder set; 0 draws its writers from the streams data/synthetic's come "
                    "from (at more variation), another seed from streams of their own "
                    "(default: %(default)s)")
-    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
-                   "(default: ../shared/data/touch-hiragana beside the checkout)")
     p.add_argument("--mix", type=float, default=0.0, metavar="SHARE", help="also train with "
                    "this share of each batch from the synthetic set (default: no such rows)")
     p.add_argument("--root", default="runs/pretrain", help="(default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     root = Path(args.root)
     target = (sources.load(args.data) if args.data
               else data_for("default", args.variation, args.writers, root, args.synth_seed))
@@ -101,9 +103,8 @@ def main() -> None:
                 print(json.dumps({"row": tag, **results[-1]}), flush=True)
             rows.append((recipe, start_from, mix, results))
     print(f"\ntarget: {where}; seeds {args.seeds}; touch: {rows[0][3][0]['n']} drawings\n")
-    print("| recipe | start | steps x batch | validation at the first check | test | "
-          "touch top-1 | train s (first seed) |")
-    print("|---|---|---|---|---|---|---|")
+    print(table_head("recipe", "start", "steps x batch", "validation at the first check", "test",
+                     "touch top-1", "train s (first seed)"))
     for recipe, start_from, mix, res in rows:
         what = ("synthetic model" if start_from else "fresh") + (
             f", {mix:.0%} of each batch synthetic" if mix else "")
@@ -115,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

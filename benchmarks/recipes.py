@@ -18,23 +18,23 @@ README.md and docs/README.md made before generator version 3 used --synth v1.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-from common import TOUCH_DEFAULT, data_for, spread
+from common import data_for, parser, spread, table_head
 
 import maist
+from maist import cli, synth
 from maist.analysis import report
 from maist.analysis.compare import train_or_reuse
-from maist.synth import generator as synth
 from maist.training import recipes
 from maist.training.config import TrainConfig
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__, touch=True)
     p.add_argument("--rows", default="demo,demo+full", help="(default: %(default)s)")
     p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
     p.add_argument("--variation", type=float, default=1.0, help="synthetic set (default: 1)")
@@ -43,10 +43,12 @@ def main() -> None:
                    "(default: %(default)s)")
     p.add_argument("--writers", type=int, default=200, help="(default: %(default)s)")
     p.add_argument("--steps", type=int, default=None, help="override every recipe's steps")
-    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
-                   "(default: ../shared/data/touch-hiragana beside the checkout)")
     p.add_argument("--root", default="runs/recipes", help="(default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     root = Path(args.root)
     try:
         data = data_for(args.synth, args.variation, args.writers, root)
@@ -77,8 +79,8 @@ def main() -> None:
     print(f"\nsynthetic set {args.synth}, variation {args.variation:g}, {args.writers} writers, "
           f"seeds {args.seeds}"
           f" (touch: {rows[0][2][0]['n']} drawings)\n")
-    print("| row | steps x batch | synthetic test | touch top-1 | touch top-5 | train s (first seed) |")
-    print("|---|---|---|---|---|---|")
+    print(table_head("row", "steps x batch", "synthetic test", "touch top-1", "touch top-5",
+                     "train s (first seed)"))
     for row, recipe, res in rows:
         print(f"| {row} | {recipe.steps} x {recipe.batch_size} | {spread([r['test'] for r in res])} | "
               f"{spread([r['accuracy'] for r in res])} | {spread([r['top5'] for r in res])} | "
@@ -86,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

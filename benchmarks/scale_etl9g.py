@@ -18,7 +18,6 @@ Target: peak memory under 4 GB for each stage.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import resource
 import sys
@@ -30,6 +29,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import parser, table_head  # noqa: E402
+
+from maist import cli  # noqa: E402
+
 CLASSES = "etl9g3036"
 FILES = 50
 
@@ -105,11 +108,14 @@ def run(stage, *args) -> dict:
     return out
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__)
     p.add_argument("--dir", default=str(ROOT / "data" / "bench50"), help="(default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     folder = Path(args.dir)
     from bench_etl import make_files
 
@@ -124,8 +130,7 @@ def main() -> None:
         reloaded = run(stage_reload, str(folder), cache)
         batches = run(stage_batches, str(folder), cache)
         cache_mb = sum(p.stat().st_size for p in npz) / 2**20
-    print("| stage | seconds | peak memory GB |")
-    print("|---|---|---|")
+    print(table_head("stage", "seconds", "peak memory GB"))
     print(f"| build {built['images']:,} images from {size / 1e9:.1f} GB of ETL9G, to the cache "
           f"({cache_mb:.0f} MB) | {built['seconds']:.0f} | {built['peak_gb']:.2f} |")
     print(f"| reload from the cache | {reloaded['seconds']:.1f} | {reloaded['peak_gb']:.2f} |")
@@ -144,4 +149,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

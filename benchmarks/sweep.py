@@ -23,15 +23,16 @@ The target is the harder synthetic set of benchmarks/recipes.py (--variation 1.5
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from common import TOUCH_DEFAULT, data_for, spread
+from common import data_for, parser, spread, table_head
 
 import maist
+from maist import cli
 from maist.analysis import report
 from maist.data import preprocess, sources
 from maist.nets.models import get_model
@@ -77,9 +78,8 @@ def train_seconds(results: list[dict]) -> str:
     return f"{sum(trained) / len(trained):.0f}" if trained else "(reused)"
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__, touch=True)
     p.add_argument("--recipe", default="fast", help="(default: %(default)s)")
     p.add_argument("--variants", default="", help="';'-separated variants (the recipe itself "
                    "comes first)")
@@ -87,9 +87,12 @@ def main() -> None:
     p.add_argument("--data", default=None, help="ETL files (default: a synthetic set)")
     p.add_argument("--variation", type=float, default=1.5, help="(default: %(default)s)")
     p.add_argument("--writers", type=int, default=200, help="(default: %(default)s)")
-    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder")
     p.add_argument("--root", default="runs/sweep", help="(default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     root = Path(args.root)
     data = (sources.load(args.data) if args.data
             else data_for("default", args.variation, args.writers, Path("runs/recipes")))
@@ -115,8 +118,8 @@ def main() -> None:
                   flush=True)
         rows.append((text or "as is", recipe, results))
     print(f"\n{base.name} and its neighbours; seeds {args.seeds}\n")
-    print("| variant | steps x batch | synthetic test | touch top-1 | train s (mean) |")
-    print("|---|---|---|---|---|")
+    print(table_head("variant", "steps x batch", "synthetic test", "touch top-1",
+                     "train s (mean)"))
     for text, recipe, res in rows:
         print(f"| {text} | {recipe.steps} x {recipe.batch_size} | "
               f"{spread([r['test'] for r in res])} | {spread([r['touch'] for r in res])} | "
@@ -124,4 +127,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

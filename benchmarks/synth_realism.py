@@ -24,25 +24,24 @@ reshape_rate (version 6: ro, mu, so, no and me in a quick hand's proportions).
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from common import TOUCH_DEFAULT, spread
+from common import parser, spread
 
 import maist
+from maist import cli, synth
 from maist.analysis.compare import train_or_reuse
 from maist.analysis.metrics import top_k_accuracy
+from maist.analysis.report import touch_split
 from maist.data import preprocess, sources
 from maist.data.augment import KINDS, PRESETS
 from maist.data.classes import DEFAULT_CLASSES, base_char, get_class_set, voicing
-from maist.synth import generator as synth
 from maist.training import recipes
 from maist.training.config import TrainConfig
-
-HELD_OUT_SEED, HELD_OUT_DRAWERS = 2026, 4
 
 
 def row_settings(row: str) -> tuple[dict, str]:
@@ -61,34 +60,25 @@ def row_settings(row: str) -> tuple[dict, str]:
         raise SystemExit(f"{row}: {e}") from None
 
 
-def touch_split(path: str, preprocess: str):
-    """(x, y, drawer) of the touch drawings of MAIST's classes, and the held-out drawers."""
-    touch = sources.load_touch(path)
-    x, y, kept = sources.from_images(touch.images, touch.chars, get_class_set(DEFAULT_CLASSES),
-                                     preprocess)
-    drawer = touch.drawers[kept]
-    held = np.random.default_rng(HELD_OUT_SEED).choice(np.unique(drawer), HELD_OUT_DRAWERS,
-                                                       replace=False)
-    return x, y, np.isin(drawer, held), sorted(held.tolist())
 
 
-
-
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__, touch=True)
     p.add_argument("--rows", default="v1,v1+elastic,v2,v2+elastic", help="(default: %(default)s)")
     p.add_argument("--seeds", default="0,1,2", help="(default: %(default)s)")
     p.add_argument("--writers", type=int, default=100, help="(default: %(default)s)")
     p.add_argument("--steps", type=int, default=1500, help="(default: %(default)s)")
     p.add_argument("--recipe", default="demo", help="(default: %(default)s)")
-    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
-                   "(default: ../shared/data/touch-hiragana beside the checkout)")
     p.add_argument("--root", default="runs/realism", help="runs and data go here "
                    "(default: %(default)s)")
     p.add_argument("--preprocess", default=preprocess.DEFAULT_PREPROCESS,
                    choices=sorted(preprocess.PREPROCESSORS), help="fields and drawings to 28x28 "
                    "(default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     root = Path(args.root)
     seeds = [int(s) for s in args.seeds.split(",")]
     x, y, held, held_drawers = touch_split(args.touch, args.preprocess)
@@ -162,4 +152,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,28 +13,30 @@ seeds 0, 1 and 2.)
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
+import sys
 import time
 
-from common import TOUCH_DEFAULT, spread
-from synth_realism import touch_split
+from common import parser, spread
 
 import maist
+from maist import cli
 from maist.analysis import metrics, report
+from maist.analysis.report import touch_split
 from maist.data.classes import get_class_set
 from maist.inference.tta import TTA
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__, touch=True)
     p.add_argument("runs", nargs="+", help="run directories (several seeds of one recipe)")
     p.add_argument("--views", default=",".join(TTA), help="(default: %(default)s)")
-    p.add_argument("--touch", default=str(TOUCH_DEFAULT), help="touch-hiragana folder "
-                   "(default: ../shared/data/touch-hiragana beside the checkout)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     names = args.views.split(",")
     rows = {name: [] for name in names}
     for run in args.runs:
@@ -69,4 +71,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

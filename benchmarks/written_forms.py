@@ -17,16 +17,16 @@ from that table, not from any scan. Each model reads the same writers (generator
 
 from __future__ import annotations
 
-import argparse
 import collections
+import sys
 
 import numpy as np
-from common import spread
+from common import parser, spread
 
 import maist
+from maist import cli, synth
 from maist.data import preprocess
 from maist.data.classes import base_char, get_class_set
-from maist.synth import generator as synth
 
 # feature -> (the share or strength that has every writer use it, the characters it changes)
 FEATURES = {
@@ -54,18 +54,21 @@ def inputs(fields: np.ndarray, how: str) -> np.ndarray:
     return x.reshape(len(x), -1)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    p = parser(__doc__)
     p.add_argument("runs", nargs="+", help="run folders of one class set")
     p.add_argument("--feature", default="reshape_rate", choices=sorted(FEATURES),
                    help="(default: %(default)s)")
     p.add_argument("--writers", type=int, default=100, help="(default: %(default)s)")
     p.add_argument("--seed", type=int, default=7, help="the generator's seed: 7 draws "
                    "writers that no set made here holds (default: %(default)s)")
-    args = p.parse_args()
+    return p
+
+
+@cli.command(build_parser)
+def main(args) -> int:
     with maist.restore(args.runs[0]) as r:
-        classes = r.config["data"]["classes"]
+        classes = r.record.data["classes"]
     full, changes = FEATURES[args.feature]
     chars = [c for c in get_class_set(classes).chars if changes(c)]
     if not chars:
@@ -104,4 +107,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

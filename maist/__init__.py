@@ -6,19 +6,22 @@ The rooms, each importing only the ones above it in this list:
     data/      ETL records -> class sets -> preprocessing -> the data set and its sources
     synth/     KanjiVG strokes -> synthetic writers, written as real ETL9G files
     nets/      TensorFlow set up; the models (placeholders -> inference -> loss -> train)
-    training/  schedules and recipes -> the session loop -> the run directory, checkpoints
+    runs/      the run directory: its record (config.json), checkpoints, metrics, result
+    training/  schedules and recipes -> a request -> the session loop
     inference/ a run directory -> its inference graph at a checkpoint -> predictions
     analysis/  metrics, a run's report and figures, beginner against expert
     app/       the draw page and its browser driver
-    cli        the scripts' shared wrapper, and the default data set
+    cli        the scripts' shared wrapper: one line per error, an exit code
 
 The five-line API (nothing here imports TensorFlow until it is used):
 
     data = maist.load_data()                       the default set (synthetic unless you
                                                    put AIST's files in data/ETL9G)
-    result = maist.train(data, "demo")             runs/demo-expert/ holds everything
+    result = maist.train(data, "demo")             runs/demo-expert/ holds everything (as
+                                                   `maist train`: training.run)
     model = maist.restore(result.run_dir)          the inference graph at the last checkpoint
-    model.predict(["my_a.png"])                    top-5 characters and their probabilities
+    tops, x = model.predict(["my_a.png"])          top-5 (character, probability) per
+                                                   picture, and the (n, 784) inputs
     maist.MODELS, maist.register(ModelSpec(...))   the model registry
 
 Every error MAIST raises on purpose is a maist.MaistError (maist/errors.py).
@@ -35,7 +38,7 @@ from .version import VERSION
 if TYPE_CHECKING:
     from .data.dataset import MaistData
     from .inference.restore import Restored
-    from .training.loop import RunResult
+    from .runs.result import RunResult
 
 __version__ = VERSION
 __all__ = ["MaistError", "load_data", "train", "restore", "MODELS", "ModelSpec", "register",
@@ -45,27 +48,26 @@ __all__ = ["MaistError", "load_data", "train", "restore", "MODELS", "ModelSpec",
 def load_data(path: str | os.PathLike | None = None, **options) -> "MaistData":
     """A data set: ETL files, a built .npz, a folder of pictures or the touch drawings;
     None: the default set. `options`: classes, preprocess, split, seed."""
-    from .cli import default_data
     from .data import sources
+    from .training.defaults import default_data
 
     return sources.load(path if path is not None else default_data(), **options)
 
 
-def train(data: "MaistData", recipe: str = "demo", run_dir: str | os.PathLike | None = None,
-          **settings) -> "RunResult":
-    """Train a recipe (a name, or a .json file) on `data` into run_dir (default: a new
-    runs/RECIPE-MODEL). `settings`: TrainConfig's fields (seed, eval_every, ...)."""
-    from .paths import runs_dir
-    from .training.adapt import with_replay
-    from .training.config import TrainConfig
-    from .training.loop import train as train_loop
-    from .training.recipes import get_recipe
-    from .training.rundir import free_name
+def train(data: "MaistData | str | os.PathLike | None" = None, recipe: str = "demo",
+          run_dir: str | os.PathLike | None = None, **settings) -> "RunResult":
+    """Train a recipe (a name, or a .json file) on `data` (a MaistData, a path, or None:
+    the default set) into run_dir (default: a new runs/RECIPE-MODEL), as
+    scripts/train_maist.py does: the same pretraining, naming and resuming.
+    `settings`: training.config.Request's fields (seed, eval_every, resume, ...)."""
+    from .training.config import Request
+    from .training.run import run
 
-    r = get_recipe(recipe)
-    cfg = TrainConfig(r, **settings)
-    where = run_dir if run_dir is not None else free_name(runs_dir(), f"{r.name}-{r.model}")
-    return train_loop(with_replay(data, cfg), cfg, where)
+    loaded = None if data is None or isinstance(data, (str, os.PathLike)) else data
+    path = None if data is None or loaded is not None else str(data)
+    request = Request(recipe=str(recipe), data=path,
+                      run_dir=None if run_dir is None else str(run_dir), **settings)
+    return run(request, loaded)
 
 
 def restore(run_dir: str | os.PathLike, step: int | None = None, tta: str = "none"

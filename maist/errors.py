@@ -4,12 +4,13 @@
       EtlFormatError   (data.etl)        an ETL file, folder or record that cannot be read as asked
       ClassSetError    (data.classes)    a class set, character or code that cannot be used
       PictureError     (data.preprocess) a picture that cannot be read or holds no character
+        PictureTooLarge                  one over the pixel limit (the page answers 413)
       DatasetError     (data)            a data set that cannot be built or loaded as asked
       SynthError       (synth)           a synthetic set that cannot be generated as asked
       StrokeError      (synth.strokes)   a KanjiVG path that cannot be parsed
       ModelError       (nets)            an unknown model, option, loss or optimiser
       ScheduleError    (training)        a step table, recipe or augmentation that cannot be used
-      RunError         (training.rundir) a run directory that is missing, damaged or mismatched
+      RunError         (runs)           a run directory that is missing, damaged or mismatched
       TrainingError    (training.loop)   a run that cannot start, continue or finish
       ExportError      (inference.export) an export that cannot be made or read as asked
       BadRequest       (app)             a request the draw page refuses, with its HTTP status
@@ -42,6 +43,10 @@ class ClassSetError(MaistError, ValueError):
 
 class PictureError(MaistError, ValueError):
     """An image file that cannot be read as a picture of a character."""
+
+
+class PictureTooLarge(PictureError):
+    """A picture over the pixel limit, refused from its header before it is decoded."""
 
 
 class DatasetError(MaistError, ValueError):

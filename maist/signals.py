@@ -2,6 +2,7 @@
 their parent.
 
     with stop_on_sigterm(): ...     SIGTERM raises Terminated (a KeyboardInterrupt) here
+    exit_code(stopped)              130 for "interrupted", 143 for "terminated", else 0
     worker_init()                   for pool workers: Ctrl-C is the parent's to handle, and
                                     a worker ends when its parent does
 
@@ -16,11 +17,19 @@ import contextlib
 import signal
 import threading
 
+INTERRUPTED, TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM  # 130, 143
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program was, so that it stops as it would on Ctrl-C."""
 
-    exit_code = 143
+    exit_code = TERMINATED
+
+
+def exit_code(stopped: str) -> int:
+    """A command's exit code for how its run stopped: a run cut short is not a finished
+    one, so `train && next` must not go on."""
+    return {"interrupted": INTERRUPTED, "terminated": TERMINATED}.get(stopped, 0)
 
 
 @contextlib.contextmanager

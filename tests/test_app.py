@@ -13,6 +13,7 @@ from PIL import Image
 
 pytest.importorskip("flask", reason="the draw page needs the app extra: pip install -e '.[app]'")
 
+from maist.app import mine as saved  # noqa: E402
 from maist.app import server as web  # noqa: E402
 from maist.training import recipes  # noqa: E402
 from maist.training.config import TrainConfig  # noqa: E402
@@ -95,11 +96,43 @@ def test_a_typed_label_is_read_as_its_class(tmp_path):
     """Half-width katakana and marks typed apart are the classes' own characters."""
     raw = b"png"
     kana = ("ガ", "パ", "あ")
-    assert web.save_drawing(raw, "ｶﾞ", kana, tmp_path).parent.name == "ガ"
-    assert web.save_drawing(raw, "ハ\u309c", kana, tmp_path).parent.name == "パ"
-    assert web.save_drawing(raw, " あ\n", kana, tmp_path).parent.name == "あ"
+    assert saved.save_drawing(raw, "ｶﾞ", kana, tmp_path).parent.name == "ガ"
+    assert saved.save_drawing(raw, "ハ\u309c", kana, tmp_path).parent.name == "パ"
+    assert saved.save_drawing(raw, " あ\n", kana, tmp_path).parent.name == "あ"
     with pytest.raises(web.BadRequest, match="not one of this run's classes"):
-        web.save_drawing(raw, "か", kana, tmp_path)
+        saved.save_drawing(raw, "か", kana, tmp_path)
+
+
+def test_a_save_on_a_full_disk_is_a_507_and_leaves_no_empty_picture(tmp_path, monkeypatch):
+    """A write that fails half way removes its file: the page counts saved drawings, and
+    the adapt command it offers would fail on a 0-byte PNG."""
+    import builtins
+    import errno
+
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def full_open(path, mode="r", *a, **kw):
+        f = real_open(path, mode, *a, **kw)
+        return Full(f) if mode == "xb" else f
+
+    monkeypatch.setattr(builtins, "open", full_open)
+    with pytest.raises(web.BadRequest) as e:
+        saved.save_drawing(b"png", "あ", ("あ",), tmp_path)
+    assert e.value.status == 507 and "free some space" in str(e.value)
+    assert list((tmp_path / "あ").iterdir()) == []
 
 
 def test_save_writes_the_png_where_it_should(client, tmp_path):

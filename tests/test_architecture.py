@@ -5,6 +5,7 @@ sets as data (no hiragana outside the class-set module), and data/ and runs/ und
 working directory for an installed MAIST too."""
 
 import ast
+import importlib
 import importlib.util
 import json
 import os
@@ -60,11 +61,13 @@ LAYERS = [
      "maist.version"],
     ["maist.data"],
     ["maist.synth", "maist.nets"],
+    ["maist.runs"],
     ["maist.training"],
     ["maist.inference"],
     ["maist.analysis"],
     ["maist.app"],
     ["maist.cli"],
+    ["maist.commands"],  # the commands, one module each; scripts/*.py run them
     ["maist"],  # the package's face: the lazy five-line API
 ]
 
@@ -142,17 +145,34 @@ def test_reading_a_model_never_loads_the_trainer(module):
     assert "maist.training.loop" not in loaded and "maist.analysis.compare" not in loaded
 
 
-@pytest.mark.parametrize("name", ["predict.py", "evaluate.py", "visualize.py", "serve.py"])
-def test_scripts_that_use_a_model_do_not_import_the_trainer(name):
-    assert "maist.training.loop" not in maist_imports(ROOT / "scripts" / name)
+@pytest.mark.parametrize("name", ["predict", "evaluate", "visualize", "serve", "export"])
+def test_commands_that_use_a_model_do_not_import_the_trainer(name):
+    assert "maist.training.loop" not in maist_imports(ROOT / "maist" / "commands" / f"{name}.py")
 
 
-@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
-def test_scripts_only_wire_arguments_to_the_package(path):
-    """A script holds build_parser() and main(): the logic is the package's."""
+def test_reading_a_run_imports_nothing_of_training():
+    """A run is read through maist.runs: inference and the page never import training."""
+    for module, path in MODULES.items():
+        if module.startswith(("maist.inference", "maist.app", "maist.runs")):
+            assert not {m for m in maist_imports(path) if m.startswith("maist.training")}, module
+
+
+COMMANDS = sorted((ROOT / "maist" / "commands").glob("[a-z]*.py"))
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: p.name)
+def test_commands_only_wire_arguments_to_the_package(path):
+    """A command holds build_parser() and main(): the logic is the package's."""
     tree = ast.parse(path.read_text())
     functions = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     assert functions == ["build_parser", "main"], f"{path.name} defines {functions}"
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
+def test_scripts_are_the_commands_under_the_tutorials_names(path):
+    """scripts/NAME.py defines nothing: it runs a command of maist.commands."""
+    tree = ast.parse(path.read_text())
+    assert not [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
 
 
 def test_notebooks_hold_no_logic_of_their_own():
@@ -231,9 +251,38 @@ def test_an_installed_maist_trains_from_a_checkout(tmp_path):
                            capture_output=True, text=True, cwd=work, env=env)
     assert which.stdout.strip().startswith(str(target))
     assert (work / "runs").is_dir() and any((work / "runs").iterdir())
-    assert not list(target.rglob("runs")) and not (target / "data").exists()
+    # Nothing of a run inside the package (maist/runs is the code that reads them).
+    assert not list(target.rglob("config.json")) and not list(target.rglob("ckpt-*"))
+    assert not (target / "data").exists() and not (target / "runs").exists()
     assert (target / "maist" / "app" / "static" / "draw.js").is_file()
     assert (target / "maist" / "synth" / "forms.json").is_file()
+    # Without the checkout's scripts/: the console entry point and python -m maist.
+    again = subprocess.run([sys.executable, "-m", "maist", "train", "--data", "tiny.npz",
+                            "--dry-run", "--quiet", "--run-dir", "runs/by-module"],
+                           capture_output=True, text=True, cwd=work, env=env, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert (work / "runs" / "by-module" / "result.json").is_file()
+    console = subprocess.run([str(target / "bin" / "maist"), "--help"], capture_output=True,
+                             text=True, cwd=work, env=env)
+    assert console.returncode == 0 and "train" in console.stdout, console.stderr
+
+
+def test_every_command_is_listed_and_every_listed_command_exists(capsys):
+    """`maist COMMAND`: one module of maist/commands per command, each a cli.command, and
+    scripts/*.py each the tutorial's name for one of them."""
+    from maist import commands
+
+    modules = {p.stem for p in (ROOT / "maist" / "commands").glob("*.py")} - {"__init__"}
+    assert set(commands.COMMANDS) == modules
+    for name in commands.COMMANDS:
+        module = importlib.import_module(f"maist.commands.{name}")
+        assert hasattr(module.main, "parser"), f"maist {name} is not a cli.command"
+    shims = {re.search(r"from maist\.commands\.(\w+) import", p.read_text()).group(1)
+             for p in SCRIPTS}
+    assert shims == modules
+    assert commands.main(["--help"]) == 0 and "sheets" in capsys.readouterr().out
+    assert commands.main(["nope"]) == 2 and "no command 'nope'" in capsys.readouterr().err
+    assert commands.main([]) == 2
 
 
 def load_script(path: Path):
@@ -269,12 +318,12 @@ def test_every_script_maps_every_maist_error_to_one_line(path, capsys, monkeypat
 
 def test_library_messages_name_parameters_and_scripts_name_flags(tmp_path):
     """The library says 'resume it'; the script adds its own flags for that."""
-    from maist.training import rundir
+    from maist.runs import rundir
 
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "x").write_text("")
     with pytest.raises(errors.RunError) as e:
-        rundir.prepare(tmp_path / "run", {})
+        rundir.claim(tmp_path / "run")
     assert "--" not in str(e.value) and e.value.params == ("resume", "run_dir")
     line = cli.error_line(e.value, load_script(ROOT / "scripts" / "train_maist.py").build_parser())
     assert line.endswith("(--resume, --run-dir)")

@@ -37,8 +37,9 @@ def test_random_split_is_per_image_and_seeded():
 
 
 def test_too_few_writers_for_a_writer_split():
-    with pytest.raises(dataset.DatasetError, match="--split random"):
+    with pytest.raises(dataset.DatasetError, match="split it at random") as e:
         dataset.split_by_writer(np.array([0, 0, 1]), 0)
+    assert e.value.params == ("split",)  # the script says --split
 
 
 def test_cache_hit_rebuild_on_change_and_corrupt_cache(etl_dir, tmp_path):
@@ -107,19 +108,19 @@ def test_random_sampling_draws_with_replacement():
 
 
 def test_a_synthetic_set_records_its_generator_and_real_files_do_not(etl_dir, tmp_path):
-    from maist.synth import generator
+    from maist import synth
 
     real = dataset.build(etl_dir, cache_dir=tmp_path / "cache")
     assert "generated" not in real.meta  # no manifest: AIST's files
-    cfg = generator.SynthConfig(writers=8, seed=3, workers=1)
-    generator.generate(tmp_path / "synthetic", cfg)
+    cfg = synth.SynthConfig(writers=8, seed=3, workers=1)
+    synth.generate(tmp_path / "synthetic", cfg)
     made = dataset.build(tmp_path / "synthetic", cache_dir=tmp_path / "cache")
     (record,) = made.meta["generated"]
-    assert record["generator_version"] == generator.GENERATOR_VERSION
+    assert record["generator_version"] == synth.GENERATOR_VERSION
     assert record["seed"] == 3 and record["reshape_rate"] == 0.0 and "workers" not in record
     # Made again with another setting: the same file names, another record, from the cache
     # key's point of view a rebuild, and a cached copy says what its files say now.
-    generator.generate(tmp_path / "synthetic", generator.SynthConfig(
+    synth.generate(tmp_path / "synthetic", synth.SynthConfig(
         writers=8, seed=3, workers=1, reshape_rate=1.0), overwrite=True)
     again = dataset.build(tmp_path / "synthetic", cache_dir=tmp_path / "cache")
     assert again.meta["sources"] == made.meta["sources"]

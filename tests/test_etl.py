@@ -293,3 +293,16 @@ def test_threads_give_the_same_selection_and_decoding(tmp_path):
     # seed straight from packed records equals seed of the decoded images
     np.testing.assert_allclose(one.images[:3], preprocess.blog(np.stack(
         [np.array(pattern(127, 128, 16, s)) for s in (0, 2, 3)]), 15), atol=1e-6)
+
+
+def test_the_published_record_counts_follow_from_the_format_table():
+    """AIST's counts are writers per file x classes (+ the dummy): ETL9G_07 holds 4 x 3036,
+    ETL8G_33 one writer of 956, ETL9B_1 40 x 3036 after its dummy; nothing for a file the
+    table does not number."""
+    F = etl.FORMATS
+    assert etl.expected_records(F["ETL9G"], 7) == 12144
+    assert etl.expected_records(F["ETL8G"], 2) == 4780 and etl.expected_records(F["ETL8G"], 33) == 956
+    assert etl.expected_records(F["ETL9B"], 1) == 1 + 121440
+    assert etl.expected_records(F["ETL9G"], 51) is None
+    assert etl.expected_records(F["ETL9G"], None) is None
+    assert etl.expected_records(F["ETL8B2"], 1) is None

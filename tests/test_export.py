@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, shape, tiny_data, touch_or_skip
 from PIL import Image
 
+from maist.data import pictures as picture_io
 from maist.data import preprocess as P
 from maist.errors import ExportError, RunError
 from maist.inference import export, tfprep
@@ -196,7 +197,7 @@ def tf_inputs(pictures: list[bytes], preprocess: str = "centered") -> np.ndarray
 
 
 def numpy_inputs(pictures: list[bytes], preprocess: str = "centered") -> np.ndarray:
-    return np.stack([P.from_picture(P.read_picture(io.BytesIO(p)), preprocess)
+    return np.stack([picture_io.from_picture(picture_io.read_picture(io.BytesIO(p)), preprocess)
                      for p in pictures]).reshape(len(pictures), -1)
 
 
@@ -282,8 +283,9 @@ def test_an_export_of_a_run_that_keeps_an_average_holds_the_average(tmp_path):
                             StepTable.constant(0.5), sampling="epoch", average=0.9)
     train(data, TrainConfig(recipe, eval_every=20), tmp_path / "run", log=lambda s: None,
           quiet=True)
-    config = json.loads((tmp_path / "run" / "config.json").read_text())
-    e = export.build_export_graph(config, str(tmp_path / "run" / "ckpt-20"))
+    from maist.runs import records
+
+    e = export.build_export_graph(records.read(tmp_path / "run"), str(tmp_path / "run" / "ckpt-20"))
     try:
         with e.graph.as_default():
             w = e.session.run(e.graph.get_tensor_by_name("W_conv1:0"))

@@ -105,9 +105,9 @@ RUN_DAMAGES = {
     "config-empty-object": "config.json: recipe, classes, seed",
     "config-not-json": "config.json is not valid JSON",
     "ckpt-data-zeroed": "cannot be read",
-    "config-options-a-list": "model_options is not a dict",
-    "config-data-a-string": "data is not a dict",
-    "config-seed-a-string": "seed is not a int",
+    "config-options-a-list": "model_options is not an object",
+    "config-data-a-string": "data is not an object",
+    "config-seed-a-string": "seed is not a whole number",
     "config-other-model": "does not fit the model",
 }
 
@@ -297,11 +297,11 @@ def synthetic_copy(world: Path, case: Path, how: str) -> Path:
     """The world's synthetic set, copied, then made unfinished (with its files, or stopped
     before the first), short of a file, mixed with a file it did not make, or holding a
     link to nothing."""
-    from maist.synth import generator
+    from maist import synth
 
     folder = case / "syn"
     if not (world / "syn").exists():
-        generator.generate(world / "syn", generator.SynthConfig(writers=8, workers=1))
+        synth.generate(world / "syn", synth.SynthConfig(writers=8, workers=1))
     shutil.copytree(world / "syn", folder)
     manifest = json.loads((folder / "MAIST_SYNTHETIC.json").read_text())
     if how == "unfinished":
@@ -633,12 +633,12 @@ def test_a_failed_start_leaves_no_run_directory(world, tmp_path, capsys, monkeyp
 def test_a_full_disk_at_the_start_leaves_no_run_directory(world, tmp_path, capsys, monkeypatch):
     import errno
 
-    from maist.training import rundir
+    from maist.runs import records
 
-    def full(run_dir, config):
+    def full(run_dir, record):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(rundir, "write_config", full)
+    monkeypatch.setattr(records, "write", full)
     monkeypatch.chdir(tmp_path)
     code = script("train_maist")(["--data", str(world / "tiny.npz"), "--dry-run", "--quiet",
                                   "--run-dir", str(tmp_path / "run")])
@@ -650,7 +650,7 @@ def test_a_full_disk_at_the_start_leaves_no_run_directory(world, tmp_path, capsy
 def test_a_full_disk_at_a_checkpoint_is_one_line_and_keeps_the_last_good_one(
         world, tmp_path, capsys, monkeypatch):
     from maist.nets.backend import tf
-    from maist.training import checkpoints
+    from maist.runs import checkpoints
 
     real = checkpoints.tf1.train.Saver.save
 
@@ -772,7 +772,7 @@ def test_an_unreadable_sub_folder_is_an_error_not_a_smaller_data_set(world, tmp_
         yield from real(top, onerror=onerror, **kw)
         onerror(PermissionError(13, "Permission denied", str(Path(top) / "private")))
 
-    monkeypatch.setattr(etl.os, "walk", walk)
+    monkeypatch.setattr(os, "walk", walk)
     with pytest.raises(EtlFormatError, match="private: cannot be read"):
         etl.find_etl_files(world / "ETL9G")
 
@@ -781,7 +781,7 @@ def test_step_0_is_kept_whatever_the_rotation(world, tmp_path):
     assert script("train_maist")(["--data", str(world / "tiny.npz"), "--steps", "9",
                                   "--checkpoint-every", "1", "--eval-every", "9", "--run-dir",
                                   str(tmp_path / "run"), "--quiet"]) == 0
-    from maist.training import checkpoints
+    from maist.runs import checkpoints
 
     assert checkpoints.steps(tmp_path / "run") == [0, 5, 6, 7, 8, 9]
 
@@ -795,9 +795,9 @@ def test_files_are_as_readable_as_the_umask_allows(world, tmp_path, monkeypatch)
     run = world / "run"
     cache = tmp_path / "cache"
     dataset.build(world / "ETL9G", cache_dir=cache)
-    from maist.synth import generator
+    from maist import synth
 
-    generator.generate(tmp_path / "syn", generator.SynthConfig(writers=1, workers=1))
+    synth.generate(tmp_path / "syn", synth.SynthConfig(writers=1, workers=1))
     written = [p for folder in (run, cache, tmp_path / "syn") for p in folder.rglob("*")
                if p.is_file()] + [world / "tiny.npz"]
     assert len(written) >= 10
@@ -810,7 +810,7 @@ def test_files_are_as_readable_as_the_umask_allows(world, tmp_path, monkeypatch)
 
 def test_a_phone_photo_stored_turned_reads_upright(tmp_path):
     """A JPEG whose pixels are stored turned, with EXIF saying how to show them."""
-    from maist.data.preprocess import read_picture
+    from maist.data.pictures import read_picture
 
     upright = (255 - shape(4) * 255).astype(np.uint8)  # the cross with a lid: not symmetric
     big = Image.fromarray(upright).resize((112, 112))
@@ -823,7 +823,7 @@ def test_a_phone_photo_stored_turned_reads_upright(tmp_path):
 
 
 def test_16_bit_greys_and_white_ink_on_transparency_are_not_blank(tmp_path):
-    from maist.data.preprocess import from_picture
+    from maist.data.pictures import from_picture
 
     ink = shape(2)  # a cross
     grey16 = ((1 - ink) * 65535).astype(np.uint16)

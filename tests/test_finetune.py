@@ -8,7 +8,7 @@ from conftest import shape, tiny_data, tiny_recipe
 from PIL import Image
 
 from maist.analysis.metrics import cross_entropy
-from maist.data import dataset, sources
+from maist.data import dataset, replay, sources
 from maist.data.dataset import Split
 from maist.errors import DatasetError, ScheduleError, TrainingError
 from maist.inference.restore import restore
@@ -170,7 +170,7 @@ def test_a_bad_source_is_refused_before_the_run_directory_is_made(source, tmp_pa
 def test_a_mixed_split_replays_its_share_of_every_batch():
     own, theirs = tiny_data(num_classes=4, seed=1).train, tiny_data(num_classes=4, seed=2).train
     base = tiny_data(num_classes=4, seed=1)
-    mixed = dataset.with_replay(base, theirs, 0.25, {"path": "elsewhere"}).train
+    mixed = replay.with_replay(base, theirs, 0.25, {"path": "elsewhere"}).train
     assert len(mixed) == len(own) + len(theirs) and mixed.own == len(own)
     for step in range(30):
         idx = mixed.batch_indices(step, 32)
@@ -180,14 +180,16 @@ def test_a_mixed_split_replays_its_share_of_every_batch():
     seen = np.concatenate([mixed.batch_indices(s, 32)[:24] for s in range(len(own) // 24)])
     assert len(np.unique(seen)) == len(seen)
     with pytest.raises(DatasetError, match="between 0 and 1"):
-        dataset.with_replay(base, theirs, 1.0, {})
+        replay.with_replay(base, theirs, 1.0, {})
 
 
 def test_adapting_to_pictures_gets_its_own_defaults():
+    from maist.runs.records import RunRecord
     from maist.training.config import Request, plan
 
-    source = {"recipe": {"model": "mlp"}, "model_options": {"hidden": 64},
-              "data": {"classes": "kana142", "preprocess": "blog"}}
+    source = RunRecord(recipe={"model": "mlp"}, classes=("あ",), seed=0,
+                       model_options={"hidden": 64},
+                       data={"classes": "kana142", "preprocess": "blog"})
     p = plan(Request(init_from="runs/x", data="mine", data_kind="pictures", init_config=source))
     assert p.config.recipe.name == "adapt" and p.config.recipe.model == "mlp"
     assert p.config.model_options["hidden"] == 64
@@ -227,8 +229,9 @@ def test_adapting_replays_the_source_runs_own_data(tmp_path):
     with pytest.raises(TrainingError, match="holds 5 classes.*the drawings 4"):
         with_replay(tiny_data(num_classes=4, per_class=8, seed=5), cfg)
     (tmp_path / "src.npz").unlink()
-    with pytest.raises(TrainingError, match="src.npz.*is not there.*--replay-data"):
+    with pytest.raises(TrainingError, match="src.npz.*is not there.*give the replay data") as e:
         with_replay(mine, cfg)
+    assert e.value.params == ("replay_data", "replay")
 
 
 def test_another_set_mixes_into_a_fresh_runs_training_batches_only(tmp_path):
@@ -260,21 +263,21 @@ def test_the_replay_keeps_every_class_its_part_of_a_batch():
     base = tiny_data(num_classes=5, seed=1)
     drawn = base.train.y < 2
     mine = Split(base.train.pixels[drawn], base.train.y[drawn], base.train.writers[drawn])
-    share = dataset.prior_share(mine.y, 5, least=0.5)
+    share = replay.prior_share(mine.y, 5, least=0.5)
     assert share == pytest.approx(0.6)  # 2 of 5 classes: at most 2/5 of a batch is theirs
     data = dataset.MaistData(mine, base.val, base.test, base.classes, {})
-    mixed = dataset.with_replay(data, tiny_data(num_classes=5, seed=2).train, share, {}).train
+    mixed = replay.with_replay(data, tiny_data(num_classes=5, seed=2).train, share, {}).train
     labels = np.concatenate([mixed.y[mixed.batch_indices(s, 50)] for s in range(200)])
     assert np.allclose(np.bincount(labels, minlength=5) / len(labels), 0.2, atol=0.01)
     # Drawings of every class, evenly: the replay is drawn as the source drew.
-    assert dataset.prior_share(base.train.y, 5, least=0.5) == 0.5
+    assert replay.prior_share(base.train.y, 5, least=0.5) == 0.5
 
 
 def test_a_run_recorded_before_replay_existed_is_the_same_run():
     from maist.training.config import differences, record
 
     cfg = TrainConfig(recipe())
-    now = record(cfg, tiny_data(num_classes=5))
+    now = record(cfg, tiny_data(num_classes=5)).to_dict()
     before = {k: v for k, v in now.items() if k not in ("replay", "replay_data")}
     assert differences(before, now) == [] and differences(now, {**now, "replay": 0.5})
 

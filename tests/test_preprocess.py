@@ -2,13 +2,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from maist.data import pictures, resample
 from maist.data import preprocess as P
 
 
 def test_resize_matches_pil_antialiased_bilinear():
     img = np.random.default_rng(0).random((127, 128)).astype(np.float32)
     ref = np.asarray(Image.fromarray(img, "F").resize((28, 28), Image.BILINEAR))
-    np.testing.assert_allclose(P.resize(img[None], 28, 28)[0], ref, atol=1e-5)
+    np.testing.assert_allclose(resample.resize(img[None], 28, 28)[0], ref, atol=1e-5)
 
 
 def test_seed_keeps_the_whole_field():
@@ -52,9 +53,9 @@ def test_seed_from_packed_extremes_and_empty():
 
 
 def test_box_bins_partition_a_reduction_and_refuse_an_enlargement():
-    owner, count = P.box_bins(128, 28)
+    owner, count = resample.box_bins(128, 28)
     assert count.sum() == 128 and set(count) == {4, 5} and (np.diff(owner) >= 0).all()
-    assert P.box_bins(20, 28) is None  # enlarging repeats pixels: no partition
+    assert resample.box_bins(20, 28) is None  # enlarging repeats pixels: no partition
     small = np.random.default_rng(1).integers(0, 256, (3, 10 * 10), dtype=np.uint8)
     decoded = np.stack([small >> 4, small & 15], axis=-1).reshape(3, 10, 20)
     np.testing.assert_allclose(P.blog_packed(small, 10, 20, 15), P.blog(decoded, 15), atol=1e-6)
@@ -87,7 +88,7 @@ def test_centered24_fits_the_same_square_into_24_px_from_fields_and_pictures():
     assert ys.min() == 2 and xs.min() == 2  # centred: a 2 px margin each side
     pic = np.full((300, 300), 255, np.uint8)
     pic[60:240, 100:130] = 0  # a bar 180 x 30: its height becomes 24, not 20
-    ys, _ = np.nonzero(P.from_picture(pic, "centered24") > 0.5)
+    ys, _ = np.nonzero(pictures.from_picture(pic, "centered24") > 0.5)
     assert ys.max() - ys.min() + 1 == 24
 
 
@@ -114,19 +115,32 @@ def test_centered_drops_noise_and_edge_fragments():
 def test_pictures_dark_on_light_and_light_on_dark_agree():
     pic = np.full((300, 300), 255, np.uint8)
     pic[80:220, 140:160] = 0  # a dark bar on white paper
-    a = P.from_picture(pic, "centered")
-    b = P.from_picture(255 - pic, "centered")
+    a = pictures.from_picture(pic, "centered")
+    b = pictures.from_picture(255 - pic, "centered")
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert a.max() == pytest.approx(1.0) and a[0].max() == 0
-    assert P.from_picture(pic, "blog").shape == (28, 28)
+    assert pictures.from_picture(pic, "blog").shape == (28, 28)
 
 
 def test_thin_pictures_are_thickened_to_the_training_width():
     pic = np.zeros((300, 300), np.float32)
     pic[50:250, 148:151] = 1.0  # a 3-px line, 200 px long: relative width 0.015
-    assert P.line_weight(pic) < 0.02
-    thick = P.thicken(pic)
-    assert 0.8 * P.LINE_WEIGHT <= P.line_weight(thick) <= 1.3 * P.LINE_WEIGHT
+    assert pictures.line_weight(pic) < 0.02
+    thick = pictures.thicken(pic)
+    assert 0.8 * P.LINE_WEIGHT <= pictures.line_weight(thick) <= 1.3 * P.LINE_WEIGHT
     bold = np.zeros((300, 300), np.float32)
     bold[50:250, 140:160] = 1.0
-    np.testing.assert_array_equal(P.thicken(bold), bold)  # already bold: left alone
+    np.testing.assert_array_equal(pictures.thicken(bold), bold)  # already bold: left alone
+
+
+def test_a_picture_over_the_pixel_limit_is_said_to_be_too_large(tmp_path):
+    """Refused from its header as PictureTooLarge (the page's 413), not taken for an
+    unreadable file ("give a PNG or JPEG")."""
+    from PIL import Image
+
+    from maist.errors import PictureTooLarge
+
+    Image.new("L", (300, 300)).save(tmp_path / "big.png")
+    with pytest.raises(PictureTooLarge, match="300x300 pixels is over the limit") as e:
+        pictures.read_picture(tmp_path / "big.png", max_pixels=200 * 200)
+    assert "PNG or JPEG" not in str(e.value)

@@ -74,7 +74,7 @@ def world(tmp_path, monkeypatch):
     synthetic = make_etl_folder(tmp_path / "synthetic", writers=6, kanji=False)
     tiny = recipes.with_overrides(recipes.get_recipe("demo"), steps=6, batch_size=16)
     monkeypatch.setattr(sources, "is_real_etl", lambda p: Path(p).resolve() == real.resolve())
-    monkeypatch.setattr("maist.cli.synthetic_data", lambda classes, *a, **k: synthetic)
+    monkeypatch.setattr("maist.training.run.synthetic_data", lambda classes, *a, **k: synthetic)
     monkeypatch.setitem(pretrain.RECIPES, "demo", tiny)
     monkeypatch.chdir(tmp_path)
     return real, synthetic
@@ -109,6 +109,24 @@ def test_a_maist_run_on_real_etl_starts_from_a_synthetic_model_made_once(world, 
     assert json.loads(Path("runs/d/config.json").read_text())["init_from"] is None
 
 
+def test_the_api_trains_as_the_script_does_with_the_same_pretraining(world, capsys):
+    """maist.train goes through the same entry point (training.run): on real ETL files
+    the maist recipe starts from the synthetic model, named and made as the script does,
+    whether the data is given as a path or loaded first."""
+    import maist
+
+    real, _ = world
+    made = Path("runs/pretrained-hiragana71-demo-expert")
+    a = maist.train(str(real), "maist", "runs/a", changes={"steps": 2, "batch_size": 8})
+    assert a.step == 2 and json.loads(Path("runs/a/config.json").read_text())["init_from"] == str(made)
+    b = maist.train(maist.load_data(real), "maist", changes={"steps": 2, "batch_size": 8})
+    assert b.run_dir == Path("runs/maist-expert")  # the script's name for a new run
+    assert json.loads((b.run_dir / "config.json").read_text())["init_from"] == str(made)
+    assert "pretrained: runs/pretrained" in capsys.readouterr().out  # made once, then reused
+    c = maist.train(maist.load_data(real), "maist", changes={"steps": 2}, pretrain="none")
+    assert json.loads((c.run_dir / "config.json").read_text())["init_from"] is None
+
+
 def test_make_demo_s_model_counts_as_the_synthetic_model(world, capsys):
     """A finished runs/demo-expert of the same settings is taken, not trained again."""
     from maist.data import sources as src
@@ -133,7 +151,7 @@ def test_pretraining_is_refused_beside_a_start_of_ones_own(world, capsys):
     code = train_maist.main(["--data", str(real), "--pretrain", "demo", "--init-from",
                              "runs/x", "--run-dir", "runs/a"])
     err = capsys.readouterr().err
-    assert code == 1 and "--pretrain demo" in err and "--init-from" in err
+    assert code == 1 and "pretraining with demo" in err and "(--pretrain, --init-from)" in err
     assert not Path("runs/a").exists()
 
 

@@ -137,3 +137,23 @@ def test_maist_s_quick_recipes_start_at_he_s_scale_and_the_blog_s_at_the_tutoria
         assert TrainConfig(recipes.get_recipe(name)).model_options["init"] == "he"
     for blog in ("tutorial", "blog-lr", "blog-95", "blog-95-as-run"):
         assert TrainConfig(recipes.get_recipe(blog)).model_options["init"] == "tutorial"
+
+
+@pytest.mark.parametrize("old, new", [("seed-lr", "blog-lr"), ("seed-95", "blog-95"),
+                                      ("seed-95-as-run", "blog-95-as-run")])
+def test_the_blogs_recipes_old_names_still_work(old, new):
+    """README promises the names from when the blog was called the seed."""
+    assert recipes.get_recipe(old) == recipes.RECIPES[new]
+
+
+def test_the_recipe_fields_are_read_from_the_recipe_itself():
+    """What a recipe file must state, and what a request may change, come from Recipe."""
+    from dataclasses import fields
+
+    names = [f.name for f in fields(recipes.Recipe)]
+    assert set(recipes.REQUIRED_FIELDS) | set(recipes.RECIPE_FIELDS) <= set(names)
+    assert "steps" in recipes.RECIPE_FIELDS and "name" not in recipes.RECIPE_FIELDS
+    d = recipes.RECIPES["demo"].to_dict()
+    del d["keep_prob"]
+    with pytest.raises(recipes.ScheduleError, match="missing keep_prob"):
+        recipes.Recipe.from_dict(d)

@@ -157,48 +157,48 @@ def test_build_maist_merges_the_sources_it_is_given(tmp_path):
 
 
 def test_each_class_set_has_its_own_synthetic_folder(tmp_path, monkeypatch):
-    from maist import cli
+    from maist.training import defaults
 
     monkeypatch.setenv("MAIST_DATA", str(tmp_path))
-    assert cli.synthetic_dir("hiragana71") == tmp_path / "synthetic"
-    assert cli.synthetic_dir("kana142") == tmp_path / "synthetic-kana142"
-    assert cli.synthetic_dir("kana142+kyoiku1026") == tmp_path / "synthetic-kana142+kyoiku1026"
+    assert defaults.synthetic_dir("hiragana71") == tmp_path / "synthetic"
+    assert defaults.synthetic_dir("kana142") == tmp_path / "synthetic-kana142"
+    assert defaults.synthetic_dir("kana142+kyoiku1026") == tmp_path / "synthetic-kana142+kyoiku1026"
     mine = tmp_path / "my chars.txt"
     mine.write_text("あ\nい\n", encoding="utf-8")
     other = tmp_path / "other" / "my chars.txt"
     other.parent.mkdir()
     other.write_text("う\nえ\n", encoding="utf-8")
-    a, b = cli.synthetic_dir(str(mine)), cli.synthetic_dir(str(other))
+    a, b = defaults.synthetic_dir(str(mine)), defaults.synthetic_dir(str(other))
     assert a.name.startswith("synthetic-my_chars-") and a != b  # the characters decide
 
 
 def test_default_data_is_aists_where_its_files_hold_the_classes(tmp_path, monkeypatch):
-    from maist import cli
-    from maist.synth import generator
+    from maist import synth
+    from maist.training import defaults
 
     monkeypatch.setenv("MAIST_DATA", str(tmp_path))
     make_etl_folder(tmp_path / "ETL9G", writers=4, per_file=4, kanji=False)
     made = []
-    monkeypatch.setattr(generator, "generate", lambda out, cfg, overwrite: made.append((out, cfg)))
-    assert cli.default_data("hiragana71", log=lambda s: None) == tmp_path / "ETL9G"
-    assert cli.default_data("kyoiku1026", log=lambda s: None) == tmp_path / "ETL9G"
+    monkeypatch.setattr(synth, "generate", lambda out, cfg, overwrite: made.append((out, cfg)))
+    assert defaults.default_data("hiragana71", log=lambda s: None) == tmp_path / "ETL9G"
+    assert defaults.default_data("kyoiku1026", log=lambda s: None) == tmp_path / "ETL9G"
     assert made == []
     said = []
     # ETL9G has no katakana: kana142's default is its own synthetic set, made with the
     # default generator setting for kana142
-    assert cli.default_data("kana142", log=said.append) == tmp_path / "synthetic-kana142"
+    assert defaults.default_data("kana142", log=said.append) == tmp_path / "synthetic-kana142"
     (out, cfg), = made
     assert out == tmp_path / "synthetic-kana142" and cfg.classes == "kana142"
-    assert cfg.stroke_jitter == generator.DEFAULT["stroke_jitter"]
+    assert cfg.stroke_jitter == synth.DEFAULT["stroke_jitter"]
     assert "synthetic-kana142" in said[0]
 
 
 def test_a_synthetic_folder_reads_as_the_class_set_it_was_made_for(tmp_path):
+    from maist import synth
     from maist.data import sources
-    from maist.synth import generator
 
     folder = tmp_path / "kana"
-    generator.generate(folder, generator.SynthConfig(writers=3, classes="kana142", workers=1))
+    synth.generate(folder, synth.SynthConfig(writers=3, classes="kana142", workers=1))
     data = sources.load(folder)
     assert data.classes == get_class_set("kana142").chars
     assert sources.load(folder, classes="katakana71").num_classes == 71
@@ -235,3 +235,18 @@ def test_one_database_grey_and_binary_is_refused_as_the_same_writers_twice(tmp_p
         make_etl_folder(tmp_path / "synthetic", writers=4, per_file=4, kanji=False)
         files = etl.find_etl_files([tmp_path / "synthetic", tmp_path / "ETL9B"])
     assert {f.format.name for f in files} == {"ETL9G", "ETL9B"}
+
+
+def test_the_held_out_touch_drawers_are_the_same_four_everywhere():
+    """The protocol behind README's "held out" figures lives in the package: four drawers
+    chosen by a fixed seed, never more or fewer, whatever the preprocessing."""
+    from conftest import TOUCH, touch_or_skip
+
+    from maist.analysis import report
+
+    touch_or_skip()
+    x, y, held, who = report.touch_split(TOUCH, "centered24")
+    _, _, again, who_again = report.touch_split(TOUCH, "blog")
+    assert len(who) == report.HELD_OUT_DRAWERS and who == who_again
+    assert len(x) == len(y) == len(held) and 0 < held.sum() < len(held)
+    assert (held == again).all()

@@ -4,9 +4,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from maist import synth
 from maist.data import etl
 from maist.data.classes import base_char, get_class_set
-from maist.synth import generator as synth
 from maist.synth import strokes
 
 H71 = get_class_set("hiragana71")

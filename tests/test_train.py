@@ -11,9 +11,9 @@ from conftest import tiny_data, tiny_recipe
 
 from maist.errors import RunError, TrainingError
 from maist.inference.restore import restore
+from maist.runs.metrics import read_metrics
 from maist.training.config import TrainConfig
 from maist.training.loop import train
-from maist.training.rundir import read_metrics
 from maist.training.schedule import StepTable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,8 @@ def test_divergence_guard_names_step_and_keeps_checkpoint(tmp_path):
     with pytest.raises(TrainingError) as e:
         train(data, TrainConfig(bad, checkpoint_every=1000), tmp_path / "run", log=quiet, quiet=True)
     msg = str(e.value)
-    assert msg.startswith("step ") and "recipe t" in msg and "--loss stable" in msg
+    assert msg.startswith("step ") and "recipe t" in msg and "the stable loss" in msg
+    assert "--" not in msg and e.value.params == ("loss", "lr")  # the script names its flags
     assert "ckpt-0" in msg and (tmp_path / "run" / "ckpt-0.index").exists()
 
 
@@ -192,7 +193,7 @@ def test_a_run_cut_short_stops_its_caller_and_is_resumed_not_reused(tmp_path):
 def test_a_recorded_recipe_that_cannot_be_made_is_named_before_resuming(tmp_path):
     """config.json edited to another model, its recipe's options left the expert's: the
     resume names the file and the option, in one error, before anything is read."""
-    from maist.training import rundir
+    from maist.training.config import resumable
 
     cfg = TrainConfig(recipe(steps=4), eval_every=100, checkpoint_every=2)
     train(tiny_data(), cfg, tmp_path / "run", log=quiet, quiet=True)
@@ -202,7 +203,7 @@ def test_a_recorded_recipe_that_cannot_be_made_is_named_before_resuming(tmp_path
     path.write_text(json.dumps(config))
     with pytest.raises(RunError, match=r"config.json: recipe .*model mlp takes hidden, "
                                        r"activation; not 'init': the run directory is damaged"):
-        rundir.read_resumable(tmp_path / "run")
+        resumable(tmp_path / "run")
 
 
 def test_a_finished_run_is_reused_for_the_same_files_named_another_way(tiny, tmp_path,

@@ -7,7 +7,7 @@ from matplotlib.colors import to_rgba
 
 from maist.analysis import metrics as evaluate
 from maist.analysis import visualize
-from maist.data import preprocess
+from maist.data import pictures
 from maist.training.recipes import RECIPES
 
 
@@ -98,7 +98,7 @@ def test_a_thousand_classes_get_the_commonest_mistakes_not_a_matrix():
 
 def test_read_picture_errors(tmp_path):
     (tmp_path / "x.png").write_text("not an image")
-    with pytest.raises(preprocess.PictureError, match="not a readable image"):
-        preprocess.read_picture(tmp_path / "x.png")
-    with pytest.raises(preprocess.PictureError, match="no such file"):
-        preprocess.read_picture(tmp_path / "missing.png")
+    with pytest.raises(pictures.PictureError, match="not a readable image"):
+        pictures.read_picture(tmp_path / "x.png")
+    with pytest.raises(pictures.PictureError, match="no such file"):
+        pictures.read_picture(tmp_path / "missing.png")

@@ -20,13 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from ..data import sources
-from ..data.classes import CLASS_SETS, ClassSet
+from ..data.classes import CLASS_SETS, DEFAULT_CLASSES, ClassSet
 from ..data.dataset import MaistData
 from ..errors import DatasetError, RunError
 from ..inference.restore import Restored, restore, within_scripts
-from ..training import checkpoints
+from ..runs import checkpoints
+from ..runs.metrics import read_metrics
+from ..runs.records import read as read_record
 from ..training.recipes import Recipe
-from ..training.rundir import read_config, read_metrics
 from . import metrics, visualize
 
 
@@ -51,16 +52,17 @@ class RunReport:
 
 def data_for_run(run_dir: str | os.PathLike, path: str | os.PathLike | None = None) -> MaistData:
     """The data a run was trained on (through the cache), or `path` built the same way."""
-    meta = read_config(run_dir).get("data", {})
-    source = path or meta.get("path")
+    record = read_record(run_dir)
+    source = path or record.data_path
     if source is None:
         raise DatasetError(f"{run_dir}: its config.json does not say where its data is; give "
                            f"the data", params=("data",))
     # Other data is read as the run reads pictures (its classes and preprocessing); its
     # split is its own.
-    keys = ("preprocess", "classes") if path is not None else ("preprocess", "split", "classes")
-    options = {k: meta[k] for k in keys if k in meta}
-    return sources.load(source, seed=meta.get("seed", 0), **options)
+    options = record.data_options()
+    if path is not None:
+        options.pop("split", None)
+    return sources.load(source, seed=record.data_seed, **options)
 
 
 def evaluate_run(restored: Restored, data: MaistData, split: str = "test") -> RunReport:
@@ -127,7 +129,7 @@ def run_figures(run_dir: str | os.PathLike, data: MaistData, n_grid: int = 40,
     first = None
     try:
         first = restore(run_dir, steps[0]) if steps and steps[0] != last.step else None
-        recipe = Recipe.from_dict(last.config["recipe"])
+        recipe = Recipe.from_dict(last.record.recipe)
         figs["curves"] = visualize.learning_curves(read_metrics(run_dir), recipe,
                                                    f"{recipe.name} ({recipe.model})")
         i = pick_example(data)
@@ -160,19 +162,47 @@ def save_figures(figures: dict, out_dir: str | os.PathLike, dpi: int = 100) -> l
     return paths
 
 
+# The touch drawers held out from every design choice (docs/README.md, "held out"):
+# chosen once among the set's drawers by a fixed seed, so that every figure of them,
+# README's and each benchmark's, is of the same four people.
+HELD_OUT_SEED, HELD_OUT_DRAWERS = 2026, 4
+
+
+def held_out(drawers: np.ndarray) -> np.ndarray:
+    """(n,) bool: which drawings are by the held-out drawers, of each drawing's drawer."""
+    held = np.random.default_rng(HELD_OUT_SEED).choice(np.unique(drawers), HELD_OUT_DRAWERS,
+                                                       replace=False)
+    return np.isin(drawers, held)
+
+
+def touch_split(path: str | os.PathLike, preprocess: str, classes=None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """(x, y, held, held drawers) of the touch drawings of `classes` (a ClassSet; None:
+    hiragana71): the inputs, labels, the held-out mask (held_out) and who was held out."""
+    touch = sources.load_touch(path)
+    class_set = classes or CLASS_SETS[DEFAULT_CLASSES]
+    x, y, kept = sources.from_images(touch.images, touch.chars, class_set, preprocess)
+    held = held_out(touch.drawers)[kept]
+    return x, y, held, sorted(np.unique(touch.drawers[kept][held]).tolist())
+
+
 def touch_accuracy(restored: Restored, path: str | os.PathLike) -> dict:
-    """Accuracy on the real touch-screen drawings whose class the run knows. `told` is
-    top-1 when the model is told the drawings are hiragana (restore.within_scripts): for
-    a model of several scripts, what is left once look-alikes across scripts (a hiragana
-    ri, a katakana RI) are out of the question. A run that reads no hiragana: n is 0 and
-    the figures None."""
+    """Accuracy on the real touch-screen drawings whose class the run knows: all of them,
+    the tuning drawers' and the held-out drawers' (held_out). `told` is top-1 when the
+    model is told the drawings are hiragana (restore.within_scripts): for a model of
+    several scripts, what is left once look-alikes across scripts (a hiragana ri, a
+    katakana RI) are out of the question. A run that reads no hiragana: n is 0 and the
+    figures None."""
     touch = sources.load_touch(path)
     class_set = ClassSet("run", tuple(restored.classes))
     if not any(c in class_set for c in touch.chars):
-        return {"n": 0, "accuracy": None, "top5": None, "told": None}
-    x, y, _ = sources.from_images(touch.images, touch.chars, class_set, restored.preprocess)
+        return {"n": 0, "accuracy": None, "top5": None, "told": None, "tuning": None,
+                "held_out": None}
+    x, y, held, _ = touch_split(path, restored.preprocess, class_set)
     probs = restored.probabilities(x)
     told = within_scripts(probs, restored.classes, "hiragana")
     return {"n": int(len(y)), "accuracy": metrics.top_k_accuracy(probs, y, 1),
             "top5": metrics.top_k_accuracy(probs, y, 5),
-            "told": metrics.top_k_accuracy(told, y, 1)}
+            "told": metrics.top_k_accuracy(told, y, 1),
+            "tuning": metrics.top_k_accuracy(probs[~held], y[~held], 1),
+            "held_out": metrics.top_k_accuracy(probs[held], y[held], 1)}

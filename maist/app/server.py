@@ -26,18 +26,19 @@ import io
 import json
 import os
 import threading
-import unicodedata
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ..data.classes import scripts, scripts_text
-from ..data.preprocess import from_picture, read_picture
-from ..errors import BadRequest, ClassSetError, PictureError, RunError
+from ..data.pictures import from_picture, read_picture
+from ..errors import BadRequest, ClassSetError, PictureError, PictureTooLarge, RunError
 from ..geometry import IMAGE_SIZE
 from ..inference.restore import Restored, restore, within_scripts
-from ..training import checkpoints
+from ..runs import checkpoints
+from ..runs.records import FILE as RECORD_FILE
+from .mine import mine_summary, save_drawing
 
 MAX_BODY = 2 * 1024 * 1024  # a drawn character's PNG is a few KB; 2 MB is generous
 PAGE_PIXELS = 2048 * 2048  # a canvas is a few hundred pixels a side
@@ -224,7 +225,7 @@ def run_choices(root: Path) -> list[str]:
     """Runs under root with a checkpoint, newest first."""
     if not root.is_dir():
         return []
-    found = [p for p in root.rglob("config.json") if checkpoints.steps(p.parent)]
+    found = [p for p in root.rglob(RECORD_FILE) if checkpoints.steps(p.parent)]
     found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     return [str(p.parent.relative_to(root)) for p in found]
 
@@ -235,53 +236,6 @@ def newest_run(root: str | os.PathLike) -> Path:
         raise RunError(f"{root}: no trained run with a checkpoint; train one first "
                        f"(make demo)", params=("run_dir",))
     return Path(root) / choices[0]
-
-
-def save_drawing(raw: bytes, label: str, classes, mine_dir: Path) -> Path:
-    """The drawing as it was sent, to mine_dir/LABEL/NNNN.png (the next free number).
-    The label as typed: half-width katakana, or a kana followed by a voicing mark typed
-    on its own (U+309B, U+309C), are made the class's own character: the spacing marks
-    become combining ones, then NFKC composes."""
-    label = unicodedata.normalize("NFKC", label.replace("\u309b", "\u3099")
-                                  .replace("\u309c", "\u309a")).strip()
-    if label not in classes:
-        raise BadRequest(f"{label!r} is not one of this run's classes")
-    folder = Path(mine_dir) / label
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:  # a file where the folder belongs, a read-only disk
-        raise BadRequest(f"cannot save into {folder} ({e.strerror or type(e).__name__}); "
-                         f"move what is in the way, or serve with another --mine folder", 409) from None
-    numbers = [int(p.stem) for p in folder.glob("*.png") if p.stem.isdigit()]
-    k = max(numbers, default=0) + 1
-    while True:  # never overwrite: exclusive creation, next number on a race
-        path = folder / f"{k:04d}.png"
-        try:
-            with open(path, "xb") as f:
-                f.write(raw)
-            return path
-        except FileExistsError:
-            k += 1
-        except OSError as e:
-            raise BadRequest(f"cannot save {path} ({e.strerror}); free some space or serve "
-                             f"with another --mine folder", 507) from None
-
-
-def mine_summary(mine_dir: Path, classes, run_dir) -> dict:
-    """What the page says about the saved drawings: how many per character of the run's
-    classes, and the command that adapts the run to them."""
-    folder = Path(mine_dir)
-    counts = {}
-    if folder.is_dir():
-        for sub in sorted(folder.iterdir()):
-            if sub.is_dir() and sub.name in classes:
-                n = sum(1 for p in sub.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
-                if n:
-                    counts[sub.name] = n
-    total = sum(counts.values())
-    return {"folder": str(folder), "total": total, "per_class": counts,
-            "command": (f"python scripts/train_maist.py --data {folder} --init-from {run_dir}"
-                        if total >= 3 else None)}
 
 
 # --- the app --------------------------------------------------------------------------------
@@ -338,7 +292,7 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
         try:
             return read_picture(io.BytesIO(raw), max_pixels=PAGE_PIXELS, name="the drawing"), raw
         except PictureError as e:
-            raise BadRequest(str(e), 413 if "over the limit" in str(e) else 400) from None
+            raise BadRequest(str(e), 413 if isinstance(e, PictureTooLarge) else 400) from None
 
     @app.post("/api/predict")
     def predict():

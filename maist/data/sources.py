@@ -13,7 +13,7 @@ kind that recognises a path loads it, so a new kind is one `register(Source(...)
 
 Choosing a default when no path is given (AIST's files if you have them, else the
 synthetic set, generated once) is not done here: the data layer never calls the
-generator. That decision is maist.cli.default_data's.
+generator. That decision is maist.training.defaults.default_data's.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from ..geometry import IMAGE_PIXELS
 from . import etl
 from .classes import DEFAULT_CLASSES, ClassSet, get_class_set
 from .dataset import MaistData, Split, build, split_at_random, split_by_writer
-from .preprocess import ALIASES, DEFAULT_PREPROCESS, from_picture
+from .pictures import from_picture
+from .preprocess import ALIASES, DEFAULT_PREPROCESS
 
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 TOUCH_FILE = "touch_hiragana_300.npz"  # the touch-hiragana set's file name

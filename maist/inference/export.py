@@ -36,13 +36,13 @@ from typing import Callable
 
 import numpy as np
 
-from ..data.preprocess import DEFAULT_PREPROCESS
 from ..errors import ExportError
 from ..geometry import IMAGE_PIXELS
 from ..nets.backend import tf, tf1
-from ..nets.models import inference
-from ..training import checkpoints
-from ..training.rundir import keeps_average, read_config
+from ..nets.graph import build_inference
+from ..runs import checkpoints
+from ..runs.records import RunRecord
+from ..runs.records import read as read_record
 from ..version import VERSION
 from . import tfprep
 from .restore import read_pictures, restore
@@ -101,27 +101,27 @@ class Exported:
     characters: tf.Tensor
 
 
-def build_export_graph(config: dict, ckpt: str) -> Exported:
+def build_export_graph(record: RunRecord, ckpt: str) -> Exported:
     """pictures -> the run's preprocessing in TF ops -> images (fed directly by
-    serving_default) -> the model (inference alone) -> scores, classes, characters;
-    the model's variables loaded from `ckpt`."""
-    recipe, chars = config["recipe"], config["classes"]
-    preprocess = config.get("data", {}).get("preprocess", DEFAULT_PREPROCESS)
-    graph = tf.Graph()
-    with graph.as_default():
-        pictures = tf1.placeholder(tf.string, [None], name="pictures")
-        prepared = tfprep.pictures_to_inputs(pictures, preprocess)
+    serving_default) -> the inference graph (nets.graph.build_inference) -> scores,
+    classes, characters; the model's variables loaded from `ckpt`."""
+    made = {}
+
+    def inputs():
+        made["pictures"] = tf1.placeholder(tf.string, [None], name="pictures")
+        prepared = tfprep.pictures_to_inputs(made["pictures"], record.preprocess)
         # Fed, it is serving_default's input and the preprocessing is not run.
-        images = tf1.placeholder_with_default(prepared, [None, IMAGE_PIXELS], name="images")
-        logits = inference(recipe["model"], images, None, len(chars), config["seed"],
-                           **config.get("model_options", {}))
-        scores = tf.nn.softmax(logits, name="scores")
+        return tf1.placeholder_with_default(prepared, [None, IMAGE_PIXELS], name="images")
+
+    g = build_inference(record.model, len(record.classes), record.seed, inputs=inputs,
+                        **record.model_options)
+    with g.graph.as_default():
+        scores = tf.identity(g.probabilities, name="scores")
         classes = tf.argmax(scores, 1, name="classes")
-        characters = tf.gather(tf.constant(chars), classes, name="characters")
-        variables = tf1.global_variables()
-    session = tf1.Session(graph=graph)
-    checkpoints.load(session, variables, ckpt, averaged=keeps_average(config))
-    return Exported(graph, session, pictures, images, scores, classes, characters)
+        characters = tf.gather(tf.constant(list(record.classes)), classes, name="characters")
+    session = tf1.Session(graph=g.graph)
+    checkpoints.load(session, g.variables, ckpt, averaged=record.averaged)
+    return Exported(g.graph, session, made["pictures"], g.x, scores, classes, characters)
 
 
 def write_saved_model(e: Exported, folder: Path, labels: Path) -> Path:
@@ -226,7 +226,7 @@ def export(
     out = Path(out)
     check_out(out, force)
     run_dir, step = parse_source(source)
-    config = read_config(run_dir)
+    record = read_record(run_dir)
     ckpt = checkpoints.find(run_dir, step, param="step")
     if "int8" in quantize and "tflite" in formats and (data is None or not len(data.train)):
         raise ExportError("int8 quantisation measures ranges on the run's training images, and "
@@ -236,15 +236,15 @@ def export(
     written = []
     try:
         labels = tmp / "labels.txt"
-        labels.write_text("".join(f"{c}\n" for c in config["classes"]), encoding="utf-8")
-        e = build_export_graph(config, ckpt)
+        labels.write_text("".join(f"{c}\n" for c in record.classes), encoding="utf-8")
+        e = build_export_graph(record, ckpt)
         try:
             test = data.test if data is not None else None
             accuracy = measured_accuracy(e, None if test is None else test.x,
                                          None if test is None else test.y)
             meta = {"run": str(run_dir.resolve()), "step": checkpoints.step_of(ckpt),
-                    "classes": config["classes"], "model": config["recipe"]["model"],
-                    "preprocess": config.get("data", {}).get("preprocess", DEFAULT_PREPROCESS),
+                    "classes": list(record.classes), "model": record.model,
+                    "preprocess": record.preprocess,
                     "maist_version": VERSION, "test_accuracy": accuracy,
                     "test_data": None if data is None else data.meta.get("path"),
                     "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -300,10 +300,11 @@ def _meta(folder: Path) -> dict:
     path = folder / "maist.json"
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-        assert isinstance(meta.get("classes"), list)  # noqa: S101 - caught just below
-        return meta
-    except (OSError, ValueError, AssertionError, AttributeError):
-        raise ExportError(f"{path}: missing or damaged; export the run again") from None
+    except (OSError, ValueError):
+        meta = None
+    if not isinstance(meta, dict) or not isinstance(meta.get("classes"), list):
+        raise ExportError(f"{path}: missing or damaged; export the run again")
+    return meta
 
 
 class SavedModelReader:

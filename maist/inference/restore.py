@@ -11,7 +11,7 @@
 The graph is nets.graph.build_inference's: placeholders -> inference -> probabilities,
 with no loss, optimiser, gradients, global step or dropout, and only the model's own
 variables, loaded from the checkpoint. The class list and the preprocessing come from the
-run's config.json: they travel with the weights. Session.run is thread-safe, so one
+run's record (runs.records): they travel with the weights. Session.run is thread-safe, so one
 Restored serves many threads (the draw page's requests) at once.
 """
 
@@ -25,14 +25,15 @@ from typing import Callable
 import numpy as np
 
 from ..data.classes import script_mask
-from ..data.preprocess import DEFAULT_PREPROCESS, from_picture
+from ..data.pictures import from_picture
 from ..errors import PictureError, RunError
 from ..geometry import IMAGE_PIXELS
 from ..nets.backend import tf1
 from ..nets.graph import InferenceGraph, build_inference
 from ..nets.models import ModelSpec, get_model
-from ..training import checkpoints
-from ..training.rundir import keeps_average, read_config
+from ..runs import checkpoints
+from ..runs.records import RunRecord
+from ..runs.records import read as read_record
 from . import tta as tta_
 
 BATCH = 1000  # images per Session.run: bounded memory for any number of images
@@ -70,10 +71,10 @@ def within_scripts(probabilities: np.ndarray, classes, scripts=None) -> np.ndarr
 @dataclass
 class Restored:
     """A trained model, ready to use: its inference graph, a session at one checkpoint,
-    and its config (classes, preprocessing, model)."""
+    and its record (classes, preprocessing, model)."""
 
     run_dir: Path
-    config: dict
+    record: RunRecord
     graph: InferenceGraph
     session: object
     step: int
@@ -82,15 +83,15 @@ class Restored:
 
     @property
     def classes(self) -> list[str]:
-        return self.config["classes"]
+        return list(self.record.classes)
 
     @property
     def preprocess(self) -> str:
-        return self.config.get("data", {}).get("preprocess", DEFAULT_PREPROCESS)
+        return self.record.preprocess
 
     @property
     def spec(self) -> ModelSpec:
-        return get_model(self.config["recipe"]["model"])
+        return get_model(self.record.model)
 
     def close(self) -> None:
         self.session.close()
@@ -154,12 +155,11 @@ def restore(run_dir: str | os.PathLike, step: int | None = None, tta: str = "non
     through the test-time augmentation `tta` (inference.tta.TTA)."""
     tta_.check(tta)
     run_dir = Path(run_dir)
-    config = read_config(run_dir)
+    record = read_record(run_dir)
     ckpt = checkpoints.find(run_dir, step)
-    recipe = config["recipe"]
     try:
-        g = build_inference(recipe["model"], len(config["classes"]), config["seed"],
-                            **config.get("model_options", {}))
+        g = build_inference(record.model, len(record.classes), record.seed,
+                            **record.model_options)
     except RunError:
         raise
     except Exception as e:  # an unknown model or option recorded in a damaged config.json
@@ -167,8 +167,8 @@ def restore(run_dir: str | os.PathLike, step: int | None = None, tta: str = "non
                        f"directory is damaged") from None
     sess = tf1.Session(graph=g.graph)
     try:
-        checkpoints.load(sess, g.variables, ckpt, averaged=keeps_average(config))
+        checkpoints.load(sess, g.variables, ckpt, averaged=record.averaged)
     except RunError:
         sess.close()
         raise
-    return Restored(run_dir, config, g, sess, checkpoints.step_of(ckpt) or 0, ckpt, tta)
+    return Restored(run_dir, record, g, sess, checkpoints.step_of(ckpt) or 0, ckpt, tta)

@@ -23,6 +23,7 @@ within 2/255 of MAIST's on the real touch drawings.
 
 from __future__ import annotations
 
+from ..data import pictures
 from ..data import preprocess as P
 from ..errors import ModelError
 from ..geometry import IMAGE_PIXELS, IMAGE_SIZE
@@ -72,7 +73,7 @@ def _median(values):
     return (lo + hi) / 2.0
 
 
-def _reduce(pic, keep_max, side: int = P.WORK_SIDE):
+def _reduce(pic, keep_max, side: int = pictures.WORK_SIDE):
     """reduce_ink: block maxima (or minima) of k x k, k the smallest whole factor that fits."""
     h, w = tf.shape(pic)[0], tf.shape(pic)[1]
     k = (tf.maximum(h, w) + side - 1) // side
@@ -137,7 +138,7 @@ def line_weight(ink):
 
 
 def thicken(ink, target: float = P.LINE_WEIGHT):
-    """Grow thin strokes by a disc to about line weight `target`, as data.preprocess.thicken."""
+    """Grow thin strokes by a disc to about line weight `target`, as data.pictures.thicken."""
     width, side = line_weight(ink)
     grow = (width > 0.0) & (width < 0.8 * target)
     r = tf.maximum(tf.constant(0.0, F64), tf.round((target - width) * side / 2.0))
@@ -220,7 +221,7 @@ def clean_ink(field):
 
 
 def resize_matrix(n_in, n_out, kind: str = "bilinear"):
-    """(n_out, n_in) float32 weights of PIL's antialiased resize (preprocess.resize_matrix)."""
+    """(n_out, n_in) float32 weights of PIL's antialiased resize (data.resample.resize_matrix)."""
     n_in64, n_out64 = tf.cast(n_in, F64), tf.cast(n_out, F64)
     scale = n_in64 / n_out64
     filterscale = tf.maximum(scale, 1.0)
@@ -234,7 +235,7 @@ def resize_matrix(n_in, n_out, kind: str = "bilinear"):
 
 
 def resize(image, out_h, out_w, kind: str = "bilinear"):
-    """[h, w] -> [out_h, out_w] float32, columns first then rows, as preprocess.resize."""
+    """[h, w] -> [out_h, out_w] float32, columns first then rows, as data.resample.resize."""
     image = tf.cast(image, F32)
     cols = tf.matmul(image, resize_matrix(tf.shape(image)[1], out_w, kind), transpose_b=True)
     return tf.matmul(resize_matrix(tf.shape(image)[0], out_h, kind), cols)
@@ -296,7 +297,7 @@ def blog_from_ink(ink, height: int = 127, width: int = 128):
 
 
 def picture_to_input(data, preprocess: str):
-    """One encoded picture -> [784] float32, as data.preprocess.from_picture(path, preprocess)."""
+    """One encoded picture -> [784] float32, as data.pictures.from_picture(path, preprocess)."""
     ink = to_ink(decode_grey(data))
     blank = tf.logical_not(tf.reduce_any(ink > P.INK_THRESHOLD))
     thick = thicken(ink)

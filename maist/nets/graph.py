@@ -17,6 +17,7 @@ into it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from ..errors import ModelError
 from ..geometry import IMAGE_PIXELS
@@ -216,12 +217,15 @@ class InferenceGraph:
         return self.graph.get_tensor_by_name(f"{name}:0")
 
 
-def build_inference(model: str, num_classes: int, seed: int = 0, **options) -> InferenceGraph:
-    """A fresh graph holding model `name` for inference alone (no dropout, no training ops)."""
+def build_inference(model: str, num_classes: int, seed: int = 0,
+                    inputs: Callable[[], tf.Tensor] | None = None, **options) -> InferenceGraph:
+    """A fresh graph holding model `name` for inference alone (no dropout, no training ops).
+    `inputs` builds the (n, 784) input inside it (an export's: pictures decoded and
+    preprocessed by TF ops); by default a placeholder "x"."""
     graph = tf.Graph()
     with graph.as_default():
         tf1.set_random_seed(seed)  # the initial values are never used, but stay reproducible
-        x = tf1.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
+        x = inputs() if inputs else tf1.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
         logits = inference(model, x, None, num_classes, seed, **options)
         probabilities = tf.nn.softmax(logits, name="probabilities")
         variables = tf1.global_variables()

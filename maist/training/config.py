@@ -2,34 +2,37 @@
 two runs count as the same.
 
     TrainConfig(recipe, seed, ...)      how to train, checked before anything runs
-    Request(...) -> plan(request, previous) -> Plan   the command line, merged with a run's own
-    record(cfg, data) -> dict           config.json's content
+    Request(...) -> plan(request, previous) -> RunPlan   what was asked, merged with a run's own
+    record(cfg, data) -> RunRecord      what config.json records (runs.records)
+    resumable(run_dir) -> RunRecord     the record of a run that can be continued
+    check_resume(run_dir, new, previous, override)   the same settings, or refused
     differences(old, new)               'recipe.keep_prob: 0.5 -> 1' for each setting that differs
 
-On --resume, what the command line leaves unsaid comes from the run's own config.json
-(read once, by the caller): its recipe, seed, model options, data and data options,
-evaluation and checkpoint intervals, early stopping and fine-tuning source. A setting that
-is said and differs from the run's is refused by training.rundir.prepare unless overridden.
+On resume, what the request leaves unsaid comes from the run's own record (read once, by
+the caller): its recipe, seed, model options, data and data options, evaluation and
+checkpoint intervals, early stopping and fine-tuning source. A setting that is said and
+differs from the run's is refused by check_resume unless overridden.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from ..data.dataset import MAX_SEED
-from ..errors import MaistError, TrainingError
+from ..errors import MaistError, RunError, TrainingError
 from ..nets.models import get_model
-from .recipes import Recipe, get_recipe, with_overrides
+from ..runs import checkpoints
+from ..runs.records import RunRecord, read
+from ..runs.rundir import DAMAGED, check_is_dir
+from .recipes import DESCRIPTIVE_FIELDS, Recipe, get_recipe, with_overrides
 
 # What a resumed run must share with the run it continues (the recipe's steps may grow).
 SAME_RUN = ("recipe", "model_options", "classes", "seed", "data.preprocess", "data.split",
             "data.classes", "replay", "replay_data")
-# A recipe's fields that say what it is, not how it trains: runs that differ only in them
-# trained alike (a recipe renamed, or its note reworded, is the same recipe).
-DESCRIPTIVE_FIELDS = ("name", "note", "blog")
 DEFAULT_RECIPE = "demo"
 # Adapting a model to a folder of one's own drawings (--init-from RUN --data mine): a few
 # dozen pictures, so few steps at a low rate, every layer but the readout kept (the
@@ -37,6 +40,11 @@ DEFAULT_RECIPE = "demo"
 # (benchmarks/finetune_touch.py measures why).
 ADAPT_RECIPE = "adapt"
 ADAPT_REPLAY = 0.5
+EVAL_EVERY = 1000  # the blog's advice: check validation often to catch over-fitting
+LOG_EVERY = 100  # the blog's "i 100, training accuracy ..." lines
+CHECKPOINT_EVERY = 1000
+EVAL_BATCH = 1000  # images per evaluation run: bounded memory for any split
+DRY_RUN_STEPS, DRY_RUN_EVAL = 20, 10  # end to end in seconds, evaluated twice
 
 
 def whole(value, name: str, low: int = 1, high: int | None = None, what: str = "steps") -> int:
@@ -53,12 +61,12 @@ def whole(value, name: str, low: int = 1, high: int | None = None, what: str = "
 class TrainConfig:
     recipe: Recipe
     seed: int = 0
-    eval_every: int = 1000  # the blog's advice: check validation often to catch over-fitting
-    log_every: int = 100  # the blog's "i 100, training accuracy ..." lines
-    checkpoint_every: int = 1000
+    eval_every: int = EVAL_EVERY
+    log_every: int = LOG_EVERY
+    checkpoint_every: int = CHECKPOINT_EVERY
     early_stopping: int | None = None  # evaluations without a better validation loss
     test_at: tuple[int, ...] = ()  # steps at which to record test accuracy too
-    eval_batch: int = 1000
+    eval_batch: int = EVAL_BATCH
     model_options: dict = field(default_factory=dict)  # e.g. mlp's hidden, activation
     init_from: str | None = None  # "RUN_DIR" or "RUN_DIR:STEP": start from its weights
     freeze: tuple[str, ...] = ()  # variables whose names hold these stay as initialised
@@ -100,13 +108,44 @@ class TrainConfig:
                                 f"weights to start from", params=(said, "init_from"))
 
 
-def record(cfg: TrainConfig, data) -> dict:
+def record(cfg: TrainConfig, data) -> RunRecord:
     """What config.json records: the options as given, the classes and the data's origin."""
     d = asdict(cfg)
     d["recipe"] = cfg.recipe.to_dict()
     d["classes"] = list(data.classes)
     d["data"] = data.meta
-    return json_ready(d)
+    return RunRecord.from_dict(json_ready(d))
+
+
+def resumable(run_dir) -> RunRecord:
+    """The record of a run that can be continued: one with a checkpoint, and a recipe
+    that can be made again (resuming trains with it)."""
+    run_dir = Path(run_dir)
+    check_is_dir(run_dir)
+    if not checkpoints.steps(run_dir):
+        raise RunError(f"{run_dir}: no checkpoint to resume from; start a new run instead",
+                       params=("resume",))
+    previous = read(run_dir)
+    try:
+        Recipe.from_dict(previous.recipe)
+    except MaistError as e:
+        raise RunError(f"{run_dir / 'config.json'}: {e}: {DAMAGED}") from None
+    return previous
+
+
+def check_resume(run_dir, new: RunRecord, previous: RunRecord, override: bool = False) -> None:
+    """A resumed run needs a checkpoint and the same settings (SAME_RUN), unless
+    `override`; nothing is written."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir() or not checkpoints.steps(run_dir):
+        raise RunError(f"{run_dir}: no checkpoint to resume from; start a new run instead",
+                       params=("resume",))
+    checkpoints.latest(run_dir)  # a damaged state file is an error before anything runs
+    diff = differences(previous, new)
+    if diff and not override:
+        raise RunError(
+            f"{run_dir} was trained with other settings: {'; '.join(diff)}. Resume with "
+            f"the run's own settings, or override them knowingly", params=("override",))
 
 
 def json_ready(d: dict) -> dict:
@@ -117,46 +156,47 @@ def json_ready(d: dict) -> dict:
 # --- the command line, merged with a run's own settings -----------------------------------
 
 
-RECIPE_FIELDS = ("model", "steps", "batch_size", "learning_rate", "keep_prob", "loss",
-                 "optimizer", "sampling", "augment", "label_smoothing", "average")
-
-
 @dataclass
 class Request:
-    """What was asked for (None: not said): the command line's words, before merging."""
+    """What was asked for (None: not said), before it is merged with a run's own record:
+    the command line's words, or maist.train's arguments."""
 
-    recipe: str | None = None
+    recipe: str | None = None  # a name or a .json file
     changes: dict = field(default_factory=dict)  # RECIPE_FIELDS -> value (tables as text)
-    model_options: tuple[str, ...] = ()  # "NAME=VALUE"
+    model_options: tuple[str, ...] | dict = ()  # "NAME=VALUE" each, or NAME -> value
     seed: int | None = None
     eval_every: int | None = None
     checkpoint_every: int | None = None
     early_stopping: int | None = None
     init_from: str | None = None
-    freeze: str | None = None  # comma-separated parts of variable names; "none": nothing
+    freeze: str | tuple[str, ...] | None = None  # parts of variable names, or "a,b"; "none"
     new_head: bool = False
     replay: float | None = None
     replay_data: str | None = None
     data: str | None = None
     data_kind: str | None = None  # sources.kind(data): "pictures" adapts with its own defaults
-    init_config: dict | None = None  # the init_from run's config.json: its model and options
+    init_config: RunRecord | None = None  # the init_from run's record: its model and options
     preprocess: str | None = None
     split: str | None = None
     classes: str | None = None
-    dry_run: bool = False  # 20 steps, evaluating every 10
+    dry_run: bool = False  # DRY_RUN_STEPS steps, evaluating every DRY_RUN_EVAL
+    run_dir: str | None = None  # None: a new runs/RECIPE-MODEL[-N]
+    resume: bool = False  # continue run_dir from its last checkpoint
+    override: bool = False  # with resume: even where the settings given differ
+    pretrain: str = "auto"  # training.pretrain.MODES, or a recipe to pretrain with
 
 
 @dataclass
-class Plan:
+class RunPlan:
     config: TrainConfig
     data: str | None  # the data's path; None: the default data set
     data_options: dict  # preprocess, split, classes: those given, else the run's own
 
 
-def plan(request: Request, previous: dict | None = None) -> Plan:
-    """The run to make (or continue, with `previous`, the run's own config.json)."""
-    prev = previous or {}
-    own_data = prev.get("data") if isinstance(prev.get("data"), dict) else {}
+def plan(request: Request, previous: RunRecord | None = None) -> RunPlan:
+    """The run to make (or continue, with `previous`, the run's own record)."""
+    prev = previous
+    own_data = prev.data if prev else {}
     # A few of one's own drawings and a model to start from: the adapt recipe, all but the
     # readout frozen, and at least half of each batch replaying the source's data, unless
     # said otherwise.
@@ -165,55 +205,63 @@ def plan(request: Request, previous: dict | None = None) -> Plan:
     if request.recipe is not None:
         recipe = get_recipe(request.recipe)
     elif prev:
-        recipe = Recipe.from_dict(prev["recipe"])
+        recipe = Recipe.from_dict(prev.recipe)
     else:
         recipe = get_recipe(ADAPT_RECIPE if adapting else DEFAULT_RECIPE)
-    source = request.init_config or {}
-    if adapting and source.get("recipe", {}).get("model"):
-        recipe = with_overrides(recipe, model=source["recipe"]["model"])  # the source's own
+    source = request.init_config
+    if adapting and source:
+        recipe = with_overrides(recipe, model=source.model)  # the source's own
     changes = {k: v for k, v in request.changes.items() if v is not None}
     if request.dry_run:
-        changes["steps"] = 20
+        changes["steps"] = DRY_RUN_STEPS
     # A recipe named again is built again as its first run built it (a cosine follows new
     # steps); a resumed run's stored schedule is kept as it was, and runs on at its floor.
     recipe = with_overrides(recipe, follow_steps=request.recipe is not None or not prev,
                             **changes)
     spec = get_model(recipe.model)
-    keep_options = prev and "model" not in changes and prev["recipe"].get("model") == recipe.model
-    options = dict(prev.get("model_options") or {}) if keep_options else {}
-    if not prev and source.get("recipe", {}).get("model") == recipe.model:
-        options = dict(source.get("model_options") or {})  # a start from a run has its sizes
-    options.update(spec.parse_option(o) for o in request.model_options)
+    keep_options = prev and "model" not in changes and prev.model == recipe.model
+    options = dict(prev.model_options) if keep_options else {}
+    if not prev and source and source.model == recipe.model:
+        options = dict(source.model_options)  # a start from a run has its sizes
+    asked = request.model_options
+    if isinstance(asked, dict):
+        spec.check_options(dict(asked))  # an unknown or mistyped option is named now
+        options.update(asked)
+    else:
+        options.update(spec.parse_option(o) for o in asked)
 
     def said(name, default):
         value = getattr(request, name)
-        return value if value is not None else prev.get(name, default)
+        if value is not None:
+            return value
+        recorded = getattr(prev, name) if prev else None
+        return recorded if recorded is not None else default
 
     if request.freeze is not None:
-        freeze = tuple(f.strip() for f in request.freeze.split(",")
-                       if f.strip() and f.strip() != "none")
+        parts = request.freeze.split(",") if isinstance(request.freeze, str) else request.freeze
+        freeze = tuple(f.strip() for f in parts if f.strip() and f.strip() != "none")
     else:
-        freeze = tuple(prev.get("freeze") or (spec.body if adapting else ()))
+        freeze = tuple(prev.freeze if prev else (spec.body if adapting else ()))
     replay = said("replay", ADAPT_REPLAY if adapting else 0.0)
     cfg = TrainConfig(
         recipe, seed=said("seed", 0),
-        eval_every=10 if request.dry_run else said("eval_every", 1000),
-        checkpoint_every=said("checkpoint_every", 1000),
+        eval_every=DRY_RUN_EVAL if request.dry_run else said("eval_every", EVAL_EVERY),
+        checkpoint_every=said("checkpoint_every", CHECKPOINT_EVERY),
         early_stopping=said("early_stopping", None), test_at=tuple(sorted(recipe.blog)),
         model_options=options, init_from=said("init_from", None), freeze=freeze,
-        new_head=request.new_head or bool(prev.get("new_head")), replay=replay,
+        new_head=request.new_head or bool(prev and prev.new_head), replay=replay,
         replay_data=said("replay_data", None))
     data_options = {k: getattr(request, k) or own_data.get(k)
                     for k in ("preprocess", "split", "classes")}
-    source_data = source.get("data") if isinstance(source.get("data"), dict) else {}
+    source_data = source.data if source else {}
     if not prev and (request.data is None or request.data_kind in ("pictures", "etl")):
         # A start from a run reads data as that run did (a built .npz has its own fixed).
         for k in ("preprocess",) + (() if request.new_head else ("classes",)):
             data_options[k] = data_options[k] or source_data.get(k)
     if not data_options["classes"] and not request.data:
         data_options["classes"] = recipe.classes  # the default data: the recipe's class set
-    return Plan(cfg, request.data or own_data.get("path"),
-                {k: v for k, v in data_options.items() if v})
+    return RunPlan(cfg, request.data or own_data.get("path"),
+                   {k: v for k, v in data_options.items() if v})
 
 
 # --- when two runs are the same -----------------------------------------------------------
@@ -277,10 +325,12 @@ def _with_option_defaults(config: dict) -> dict:
     return {**config, "model_options": options}
 
 
-def differences(old: dict, new: dict, keys=SAME_RUN, steps: bool = False) -> list[str]:
+def differences(old: RunRecord | dict, new: RunRecord | dict, keys=SAME_RUN,
+                steps: bool = False) -> list[str]:
     """'recipe.keep_prob: 0.5 -> 1' for each setting that differs. A recipe's descriptive
     fields never count; its steps count only with `steps` (a resumed run may grow)."""
     ignored = DESCRIPTIVE_FIELDS + (() if steps else ("steps",))
+    old, new = (r.to_dict() if isinstance(r, RunRecord) else r for r in (old, new))
     old, new = _with_option_defaults(old), _with_option_defaults(new)
     out = []
     for key in keys:

@@ -4,8 +4,8 @@
 
 The loop is flat, in the manner of TensorFlow's fully_connected_feed.py: `feed_dict` makes
 a step's batch, `train_step` runs it (and stops on a diverging loss), `evaluate_split`
-scores a split with dropout off. training.rundir owns the run directory's files and
-training.checkpoints the checkpoints.
+scores a split with dropout off. The run directory's files are the runs layer's: the
+record (config.json), the metrics, the checkpoints and the result.
 
 Batches and dropout masks are pure functions of (seed, step), and Adam's moments are in
 the checkpoint, so a resumed run continues with the very losses an uninterrupted one has.
@@ -31,23 +31,13 @@ from ..errors import RunError, TrainingError
 from ..nets import graph as G
 from ..nets.backend import tf, tf1
 from ..nets.models import ModelSpec, get_model
+from ..runs import checkpoints, records, result, rundir
+from ..runs.metrics import RunLog
+from ..runs.records import RunRecord
+from ..runs.result import RunResult
 from ..signals import Terminated, stop_on_sigterm
-from . import checkpoints, rundir
-from .config import TrainConfig, record
+from .config import TrainConfig, check_resume, record, resumable
 from .recipes import Recipe
-
-# How a run stopped part way says so (result.json "stopped"): Ctrl-C or SIGTERM saved it,
-# its test accuracy is the step's, not the recipe's, and resuming it continues the run.
-CUT_SHORT = ("interrupted", "terminated")
-
-
-@dataclass
-class RunResult:
-    run_dir: Path
-    step: int  # steps trained
-    test_accuracy: float
-    stopped: str  # "completed", "early stopping", or one of CUT_SHORT
-    history: list[dict]
 
 
 @dataclass
@@ -102,9 +92,9 @@ def divergence_message(step: int, loss: float, recipe: Recipe, lr: float, ckpt: 
     keep = f"the last good checkpoint is {ckpt}" if ckpt else "no checkpoint was written yet"
     why = (
         "The 'tutorial' loss takes log(softmax): a softmax output that underflows to 0 "
-        "gives 0 x log 0 = NaN. Use --loss stable, or a lower learning rate."
+        "gives 0 x log 0 = NaN. Use the stable loss, or a lower learning rate."
         if recipe.loss == "tutorial"
-        else "Try a lower learning rate (for example --lr '1e-4')."
+        else "Try a lower learning rate (for example a table of '1e-4')."
     )
     return (
         f"step {step}: the loss is {loss} under recipe {recipe.name} ({recipe.optimizer}, "
@@ -160,7 +150,8 @@ def train_step(sess, g: G.Graph, feed: dict, step: int, lr: float, keep: float, 
     _, loss = sess.run([g.train_op, g.loss],
                        {**feed, g.inputs.learning_rate: lr, g.inputs.keep_prob: keep})
     if not np.isfinite(loss):
-        raise TrainingError(divergence_message(step, loss, recipe, lr, ckpt))
+        raise TrainingError(divergence_message(step, loss, recipe, lr, ckpt),
+                            params=("loss", "lr") if recipe.loss == "tutorial" else ("lr",))
     return float(loss)
 
 
@@ -201,19 +192,18 @@ def init_source(source: str, classes, model: str, new_head: bool) -> tuple[str, 
     whether it holds averaged weights (which are then the ones taken)."""
     path, step = rundir.parse_init_from(source)
     try:
-        src = rundir.read_config(path)
+        src = records.read(path)
     except RunError as e:
         raise TrainingError(f"init_from {source}: {e}", params=("init_from",)) from None
-    if src["recipe"]["model"] != model:
-        raise TrainingError(f"{path} holds a {src['recipe']['model']} model; fine-tuning "
+    if src.model != model:
+        raise TrainingError(f"{path} holds a {src.model} model; fine-tuning "
                             f"{model} needs a {model} run", params=("init_from",))
-    if list(src["classes"]) != list(classes) and not new_head:
+    if list(src.classes) != list(classes) and not new_head:
         raise TrainingError(
-            f"{path} was trained on {len(src['classes'])} classes ({''.join(src['classes'])}); "
+            f"{path} was trained on {len(src.classes)} classes ({''.join(src.classes)}); "
             f"this data has {len(classes)} ({''.join(classes)}). Fine-tune on data of the "
             f"same classes, or train a new readout layer", params=("init_from", "new_head"))
-    return (checkpoints.find(path, step, param="init_from"),
-            rundir.keeps_average(src))
+    return checkpoints.find(path, step, param="init_from"), src.averaged
 
 
 def load_weights(sess, g: G.Graph, ckpt: str, averaged_source: bool = False) -> None:
@@ -233,11 +223,27 @@ def load_weights(sess, g: G.Graph, ckpt: str, averaged_source: bool = False) -> 
 # --- the loop -----------------------------------------------------------------------------
 
 
+@dataclass
+class _Loop:
+    """What the steps share: the session and graph, the data and settings, where the run
+    is written, and the last checkpoint (named when a loss diverges)."""
+
+    sess: object
+    g: G.Graph
+    data: MaistData
+    cfg: TrainConfig
+    run_dir: Path
+    saver: checkpoints.Checkpoints
+    metrics: RunLog
+    filters: object  # the first-layer filters' image summary, or None
+    ckpt: str | None
+
+
 def train(
     data: MaistData,
     cfg: TrainConfig,
     run_dir: str | os.PathLike,
-    previous: dict | None = None,
+    previous: RunRecord | None = None,
     log: Callable[[str], None] = print,
     quiet: bool = False,
     override: bool = False,
@@ -245,16 +251,14 @@ def train(
 ) -> RunResult:
     """Train cfg.recipe on data, logging, evaluating and checkpointing into run_dir.
 
-    `resume` (or `previous`, the run's config.json as the caller read it) continues
-    run_dir from its last checkpoint; it must have been trained with the same settings
-    unless `override`.
+    `resume` (or `previous`, the run's record as the caller read it) continues run_dir
+    from its last checkpoint; it must have been trained with the same settings unless
+    `override`.
     """
-    from tqdm import tqdm
-
     recipe, run_dir = cfg.recipe, Path(run_dir)
     spec = get_model(recipe.model)
     if resume and previous is None:
-        previous = rundir.read_resumable(run_dir)
+        previous = resumable(run_dir)
     resuming = previous is not None
     if len(data.train) == 0:
         raise TrainingError("the training split is empty; give data with training images",
@@ -268,7 +272,7 @@ def train(
     if absent and not quiet:
         log(f"note: {len(absent)} of {data.num_classes} classes have no training images "
             f"({''.join(data.classes[i] for i in absent[:20])}); the model cannot learn them")
-    config = record(cfg, data)
+    rec = record(cfg, data)
     source = None
     if cfg.init_from and not resuming:  # checked before the run directory is made
         source = init_source(cfg.init_from, data.classes, recipe.model, cfg.new_head)
@@ -280,49 +284,50 @@ def train(
     with g.graph.as_default():
         filters = filter_summary(g, spec)
     sess = tf1.Session(graph=g.graph)
-    log_ = None
-    made = None
+    metrics = None
     try:
         # --- start: a fresh graph (checkpoint 0) or the last checkpoint
         if resuming:
-            rundir.prepare(run_dir, config, previous, override)
+            check_resume(run_dir, rec, previous, override)
             ckpt = checkpoints.latest(run_dir)
             saver.restore(sess, ckpt)
             start = int(sess.run(g.global_step))
-            log_ = rundir.RunLog(run_dir, None, start)  # a damaged metrics.csv fails here
-            rundir.write_config(run_dir, config)  # the steps may have grown; all else is read
+            metrics = RunLog(run_dir, None, start)  # a damaged metrics.csv fails here
+            records.write(run_dir, rec)  # the steps may have grown; all else is read
             log(f"resumed {run_dir} at step {start}")
         else:
             sess.run(g.init)
             start = 0
             if source:  # a corrupt source fails before the directory is made
                 load_weights(sess, g, *source)
-            made = rundir.prepare(run_dir, config)
+            made = rundir.claim(run_dir)
             try:
-                rundir.write_config(run_dir, config)
+                records.write(run_dir, rec)
                 ckpt = saver.save(sess, 0)
-                log_ = rundir.RunLog(run_dir, g.graph)
+                metrics = RunLog(run_dir, g.graph)
             except BaseException:
                 rundir.discard(run_dir, made)
                 raise
             if source:
                 log(f"starting from the {'averaged ' if source[1] else ''}weights of "
                     f"{source[0]}")
-        return _steps(sess, g, data, cfg, run_dir, start, ckpt, saver, log_, filters, log,
-                      quiet, tqdm)
+        loop = _Loop(sess, g, data, cfg, run_dir, saver, metrics, filters, ckpt)
+        return _steps(loop, start, log, quiet)
     except TrainingError:
-        if log_ is not None:
-            log_.flush()
+        if metrics is not None:
+            metrics.flush()
         raise
     finally:
-        if log_ is not None:
-            log_.close()
+        if metrics is not None:
+            metrics.close()
         sess.close()
 
 
-def _steps(sess, g, data, cfg, run_dir, start, ckpt, saver, log_, filters, log, quiet, tqdm
-           ) -> RunResult:
+def _steps(loop: _Loop, start: int, log: Callable[[str], None], quiet: bool) -> RunResult:
     """The steps from `start`, evaluation and checkpoints on the way, and the end."""
+    from tqdm import tqdm
+
+    sess, g, data, cfg, metrics = loop.sess, loop.g, loop.data, loop.cfg, loop.metrics
     recipe = cfg.recipe
     bar = tqdm(total=recipe.steps, initial=start, unit="step", disable=None, leave=False,
                dynamic_ncols=True)  # None: a bar on a terminal, none in a log file
@@ -340,24 +345,24 @@ def _steps(sess, g, data, cfg, run_dir, start, ckpt, saver, log_, filters, log, 
                     acc, batch_loss = batch_figures(sess, g, feed, n)
                     say(f"i {step}, training accuracy {acc:g} cross_entropy {batch_loss:g}"
                         f"  (learning_rate {lr:g}, keep_prob {keep:g})")
-                    log_.add(step, "train", batch_loss, acc, lr, keep)
-                train_step(sess, g, feed, step, lr, keep, recipe, ckpt)
+                    metrics.add(step, "train", batch_loss, acc, lr, keep)
+                train_step(sess, g, feed, step, lr, keep, recipe, loop.ckpt)
                 bar.update(1)
                 done = step + 1
                 if done % cfg.eval_every == 0 or done == recipe.steps:
                     with averaged(sess, g):
                         ev = _evaluate(sess, g, data.val.x, data.val.y, cfg.eval_batch)
-                        if filters is not None:
-                            log_.add_summary(sess.run(filters), done)
-                    log_.add(done, "val", ev.loss, ev.accuracy, lr, keep)
+                        if loop.filters is not None:
+                            metrics.add_summary(sess.run(loop.filters), done)
+                    metrics.add(done, "val", ev.loss, ev.accuracy, lr, keep)
                     say(f"step {done}: validation accuracy {ev.accuracy:.4f}, loss {ev.loss:.4f}")
                     stopper.update(ev.loss, done)
                 if done in cfg.test_at:
                     ev = evaluate_split(sess, g, data.test.x, data.test.y, cfg.eval_batch)
-                    log_.add(done, "test", ev.loss, ev.accuracy, lr, keep)
+                    metrics.add(done, "test", ev.loss, ev.accuracy, lr, keep)
                 if done % cfg.checkpoint_every == 0 or done == recipe.steps:
-                    ckpt = saver.save(sess, done)
-                    log_.flush()
+                    loop.ckpt = loop.saver.save(sess, done)
+                    metrics.flush()
                 if stopper.stop:
                     stopped = "early stopping"
                     say(f"early stopping at step {done}: validation loss has not improved for "
@@ -367,24 +372,29 @@ def _steps(sess, g, data, cfg, run_dir, start, ckpt, saver, log_, filters, log, 
     except KeyboardInterrupt as e:
         done = int(sess.run(g.global_step))
         stopped = "terminated" if isinstance(e, Terminated) else "interrupted"
-        ckpt = saver.save(sess, done)
-        log(f"{stopped} at step {done}; saved {ckpt}; resume the run to continue")
+        loop.ckpt = loop.saver.save(sess, done)
+        log(f"{stopped} at step {done}; saved {loop.ckpt}; resume the run to continue")
     finally:
         batches.close()
         bar.close()
+    return _finish(loop, stopped, log)
 
-    # --- the end: a last checkpoint, the test split, result.json
+
+def _finish(loop: _Loop, stopped: str, log: Callable[[str], None]) -> RunResult:
+    """The end: a last checkpoint, the test split scored, result.json."""
+    sess, g, data, cfg, metrics = loop.sess, loop.g, loop.data, loop.cfg, loop.metrics
+    recipe = cfg.recipe
     done = int(sess.run(g.global_step))
-    if done and checkpoints.steps(run_dir)[-1:] != [done]:
-        saver.save(sess, done)
+    if done and checkpoints.steps(loop.run_dir)[-1:] != [done]:
+        loop.saver.save(sess, done)
     ev = evaluate_split(sess, g, data.test.x, data.test.y, cfg.eval_batch)
-    last = log_.rows[-1] if log_.rows else None
+    last = metrics.rows[-1] if metrics.rows else None
     if not last or last["split"] != "test" or last["step"] != done:
         before = max(done - 1, 0)
-        log_.add(done, "test", ev.loss, ev.accuracy, recipe.learning_rate(before),
-                 recipe.keep_prob(before))
-    log_.flush()
+        metrics.add(done, "test", ev.loss, ev.accuracy, recipe.learning_rate(before),
+                    recipe.keep_prob(before))
+    metrics.flush()
     log(f"test accuracy {ev.accuracy:g}")
-    rundir.write_result(run_dir, {"step": done, "test_accuracy": ev.accuracy,
-                                  "test_loss": ev.loss, "stopped": stopped})
-    return RunResult(run_dir, done, ev.accuracy, stopped, log_.rows)
+    out = RunResult(loop.run_dir, done, ev.accuracy, stopped, metrics.rows, ev.loss)
+    result.write(loop.run_dir, out)
+    return out

@@ -1,14 +1,14 @@
 """Synthetic pretraining: a model for real ETL starts from one of MAIST's own writers.
 
-    check_mode(mode, resume, init_from)     a --pretrain that cannot be, refused early
+    check_mode(mode, resume, init_from)     a pretraining that cannot be, refused early
     wanted(mode, recipe, real)              -> bool    whether a run starts pretrained
     recipe_for(mode, classes, model)        -> Recipe  what the synthetic model trains with
     pretrained(synthetic, recipe, options, root) -> Path   trained once, reused after
 
-On real ETL9G's writer split (measured on AIST's files, which are not here), the `maist`
-recipe reached 98.52% test from fresh weights and 98.94% started from the `make demo`
-model, nothing else changed; at step 1,000 its validation was 97.9% against 95.1%. So a
-`maist` run on real ETL files starts from a synthetic model of its class set, made with
+On real ETL9G's writer split, the `maist` recipe does better started from the `make demo`
+model than from fresh weights, nothing else changed (docs/README.md has the figures,
+measured on AIST's files). So a `maist` run on real ETL files starts from a synthetic
+model of its class set, made with
 the class set's recipe (demo for hiragana71) the first time and reused after: a finished
 run with the same settings, first where train_maist.py would have put it
 (runs/demo-expert, what `make demo` makes), else runs/pretrained-SET-RECIPE-MODEL.
@@ -33,18 +33,19 @@ SEED = 0  # one synthetic model per class set and recipe, whatever the real run'
 
 
 def check_mode(mode: str, resume: bool = False, init_from: str | None = None) -> None:
-    """A TrainingError naming --pretrain for a recipe that does not exist, or for a
-    pretraining asked for beside a start of the run's own (--resume, --init-from)."""
+    """A TrainingError for a pretraining recipe that does not exist, or for a pretraining
+    asked for beside a start of the run's own (resume, init_from)."""
     if mode in MODES:
         return
     try:
         get_recipe(mode)
     except MaistError as e:
-        raise TrainingError(f"--pretrain: {e}", params=("pretrain",)) from None
+        raise TrainingError(f"pretraining: {e}", params=("pretrain",)) from None
     if resume or init_from:
-        other = "--resume continues one" if resume else "--init-from names another start"
-        raise TrainingError(f"--pretrain {mode} starts a run from a synthetic model; {other}: "
-                            f"give one of them", params=("pretrain",))
+        other = "resuming continues a run" if resume else "init_from names another start"
+        raise TrainingError(f"pretraining with {mode} starts a run from a synthetic model; "
+                            f"{other}: ask for one of them",
+                            params=("pretrain", "resume" if resume else "init_from"))
 
 
 def wanted(mode: str, recipe: Recipe, real: bool) -> bool:
@@ -100,7 +101,7 @@ def pretrained(synthetic: MaistData, recipe: Recipe, model_options: dict, root: 
         train_or_reuse(synthetic, cfg, own, log=log, quiet=True)
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM, saved: the real run is not started
         said = "terminated" if isinstance(e, Terminated) else "interrupted"
-        log(f"pretraining {own} {said}; the same command continues it (or --pretrain none "
+        log(f"pretraining {own} {said}; the same command continues it (or pretraining none "
             f"starts from fresh weights)")
         raise
     return own

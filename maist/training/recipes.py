@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..data.augment import Augment
@@ -25,7 +25,7 @@ from .schedule import Cosine, StepTable, parse_schedule
 SAMPLING = ("epoch", "random")
 MAX_BATCH = 1_000_000  # 3 GB of float32 images: anything larger cannot be held
 # Earlier names of recipes (the blog was once called "seed", as in the seed post).
-OLD_NAMES = {"blog-lr": "blog-lr", "blog-95": "blog-95", "blog-95-as-run": "blog-95-as-run"}
+OLD_NAMES = {"seed-lr": "blog-lr", "seed-95": "blog-95", "seed-95-as-run": "blog-95-as-run"}
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class Recipe:
                                     f"{list(blog)!r:.60}", params=("blog",)) from None
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(d) - set(known))
-        missing = [k for k in known[:8] if k not in d]
+        missing = [k for k in REQUIRED_FIELDS if k not in d]
         if unknown or missing:
             raise ScheduleError(
                 f"recipe fields: {'unknown ' + ', '.join(map(repr, unknown)) if unknown else ''}"
@@ -151,6 +151,18 @@ class Recipe:
                 f"{'missing ' + ', '.join(missing) if missing else ''}; a recipe has "
                 f"{', '.join(known)}")
         return cls(**d)
+
+
+# A recipe file or record must state these; the rest have defaults.
+REQUIRED_FIELDS = tuple(f.name for f in fields(Recipe)
+                        if f.default is MISSING and f.default_factory is MISSING)
+# Fields that say what a recipe is, not how it trains: runs that differ only in them
+# trained alike (a recipe renamed, or its note reworded, is the same recipe).
+DESCRIPTIVE_FIELDS = ("name", "note", "blog")
+# What a request may change of a recipe (the command line's --steps, --lr, ...): all but
+# what it is, its class set (the data's) and its model options (said one by one).
+RECIPE_FIELDS = tuple(f.name for f in fields(Recipe)
+                      if f.name not in DESCRIPTIVE_FIELDS + ("classes", "model_options"))
 
 
 _BLOG_95_LR = StepTable((1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9),
@@ -183,9 +195,8 @@ RECIPES: dict[str, Recipe] = {
                Cosine(2e-3, 100, 1e-5, 2_000), StepTable.constant(0.5), sampling="epoch",
                augment="elastic", label_smoothing=0.1, model_options={"init": "he"},
                note="A few minutes on 2 CPU cores, and a model that reads real drawings: "
-                    "elastic distortion, label smoothing and a warm-up + cosine schedule "
-                    "take it from 69% to 91% on the touch set, He's start to 95% "
-                    "(docs/README.md)."),
+                    "elastic distortion, label smoothing, a warm-up + cosine schedule and "
+                    "He's start (docs/README.md measures each)."),
         Recipe("fast", "expert", "adam", "stable", 700, 64,
                Cosine(2e-3, 50, 2e-5, 700), StepTable.constant(0.75), sampling="epoch",
                model_options={"init": "he"},
@@ -203,21 +214,21 @@ RECIPES: dict[str, Recipe] = {
                augment="elastic", label_smoothing=0.1, classes="kana142",
                model_options={"init": "he"},
                note="Both kana scripts, 142 classes: the demo recipe for twice the classes "
-                    "and twice the steps (the same passes over the data); 96.1% on the "
-                    "synthetic test writers in 4 to 7 minutes on 2 CPU cores (README)."),
+                    "and twice the steps (the same passes over the data); a few minutes on "
+                    "2 CPU cores (README's class-set table)."),
         Recipe("kanji", "expert", "adam", "stable", 20_000, 128,
                Cosine(2e-3, 500, 1e-5, 20_000), StepTable.constant(0.5), sampling="epoch",
                augment="elastic", label_smoothing=0.1, classes="kana142+kyoiku1026",
                note="Both kana scripts and the 1,026 kanji of the school list, 1,168 classes: "
-                    "97.8% on the synthetic test writers in 18 to 30 minutes on 2 CPU cores "
-                    "(README: why the expert CNN, not a wider one)."),
+                    "about half an hour on 2 CPU cores (README's class-set table, and why "
+                    "the expert CNN, not a wider one)."),
         Recipe("adapt", "expert", "adam", "stable", 80, 32,
                Cosine(3e-4, 8, 1e-6, 80), StepTable.constant(0.5), sampling="epoch",
                augment="full", label_smoothing=0.1,
                note="Adapting a trained model to a few dozen of one's own drawings "
-                    "(--init-from RUN --data mine): few steps at a low rate, augmented; "
-                    "train_maist.py adds every layer but the readout frozen and at least "
-                    "half of each batch replaying the source run's data."),
+                    "(init_from a run, data a folder of pictures): few steps at a low rate, "
+                    "augmented; the plan adds every layer but the readout frozen and at "
+                    "least half of each batch replaying the source run's data."),
         Recipe("mlp", "mlp", "adam", "stable", 10_000, 128,
                StepTable.constant(1e-3), StepTable.constant(1.0), sampling="epoch",
                note="The MLP seed: 16 sigmoid units, Adam, batch 128."),

@@ -16,10 +16,12 @@ from typing import Callable
 
 from ..data.dataset import MaistData
 from ..errors import RunError
+from ..runs import checkpoints, result
+from ..runs.records import read as read_record
+from ..runs.result import RunResult
 from ..signals import Terminated
-from . import checkpoints, rundir
 from .config import SAME_RUN, TrainConfig, differences, record
-from .loop import CUT_SHORT, RunResult, train
+from .loop import train
 
 # A reused run read the same files, and where they are synthetic, the same generator's
 # (data.generated: a set made again by a newer generator keeps its files' names).
@@ -29,11 +31,8 @@ SAME_AND_SOURCES = SAME_RUN + ("data.sources", "data.generated")
 def finished_result(run_dir: str | os.PathLike) -> RunResult | None:
     """The result of a run that finished (result.json, ran to its end or stopped early on
     validation), or None: no result, or one that Ctrl-C or SIGTERM cut short."""
-    r = rundir.read_result(run_dir)
-    if r is None or r.get("stopped") in CUT_SHORT:
-        return None
-    return RunResult(Path(run_dir), r["step"], r["test_accuracy"], r["stopped"],
-                     rundir.read_metrics(run_dir))
+    done = result.read(run_dir)
+    return done if done is not None and done.finished else None
 
 
 def _sources_resolved(config: dict) -> dict:
@@ -53,8 +52,9 @@ def differences_from(run_dir: str | os.PathLike, cfg: TrainConfig, data: MaistDa
     no finished run there."""
     if finished_result(run_dir) is None:
         return None
-    return differences(_sources_resolved(rundir.read_config(run_dir)),
-                       _sources_resolved(record(cfg, data)), keys=SAME_AND_SOURCES, steps=True)
+    return differences(_sources_resolved(read_record(run_dir).to_dict()),
+                       _sources_resolved(record(cfg, data).to_dict()), keys=SAME_AND_SOURCES,
+                       steps=True)
 
 
 def train_or_reuse(
@@ -83,7 +83,7 @@ def train_or_reuse(
         log(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
         return done
     resume = bool(checkpoints.steps(run_dir))
-    result = train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
-    if result.stopped in CUT_SHORT:
-        raise Terminated() if result.stopped == "terminated" else KeyboardInterrupt()
-    return result
+    out = train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
+    if not out.finished:
+        raise Terminated() if out.stopped == "terminated" else KeyboardInterrupt()
+    return out

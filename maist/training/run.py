@@ -1,0 +1,102 @@
+"""One way to train: what maist.train and scripts/train_maist.py both call.
+
+    run(request, data=None, log=print) -> RunResult
+
+A request (training.config.Request: a recipe, the changes asked for, a run directory or
+none) is merged with the run's own record on resume, its data found (the default data
+when none is said), its synthetic start made when pretraining is wanted, and then trained:
+
+    Request -> plan -> the data (and a replay mixed in) -> the run directory -> loop.train
+
+Everything that can be checked is checked before any data is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from ..data import dataset, sources
+from ..data.classes import DEFAULT_CLASSES
+from ..data.dataset import MaistData
+from ..errors import MaistError, RunError
+from ..paths import runs_dir
+from ..runs import records, rundir
+from ..runs.result import RunResult
+from . import pretrain
+from .adapt import with_replay
+from .config import Request, RunPlan, plan, resumable
+from .defaults import default_data, synthetic_data
+from .loop import train
+
+
+def run(request: Request, data: MaistData | None = None,
+        log: Callable[[str], None] = print, quiet: bool = False) -> RunResult:
+    """Train what `request` asks for, on `data` (None: request.data, else the default
+    data), into request.run_dir (None: a new runs/RECIPE-MODEL[-N])."""
+    if request.resume and not request.run_dir:
+        raise RunError("resuming needs the run directory to continue", params=("run_dir",))
+    pretrain.check_mode(request.pretrain, request.resume, request.init_from)
+    # On resume, what the request does not say comes from the run itself.
+    previous = resumable(request.run_dir) if request.resume else None
+    request = _with_source(request)
+    p = plan(request, previous)  # every option checked before the data is read
+    if data is not None:
+        where = data.meta.get("path")
+        p = replace(p, data_options={**p.data_options,
+                                     "classes": data.meta.get("classes") or DEFAULT_CLASSES})
+    else:
+        where = p.data or default_data(p.data_options.get("classes"), log)
+    if not request.resume and not request.init_from and where is not None:
+        p = _pretrained(request, p, Path(where), log)
+    cfg, recipe = p.config, p.config.recipe
+    if data is None:
+        data = sources.load(where, seed=cfg.seed, **p.data_options)
+    data = with_replay(data, cfg)  # others' handwriting mixed in, when adapting
+    run_dir = (Path(request.run_dir) if request.run_dir
+               else rundir.free_name(runs_dir(), f"{recipe.name}-{recipe.model}"))
+    for line in dataset.summary(data):
+        log(line)
+    log(f"training {recipe.model} with recipe {recipe.name}: {recipe.steps} steps, batch "
+        f"{recipe.batch_size}, {recipe.optimizer} lr [{recipe.learning_rate}], keep_prob "
+        f"[{recipe.keep_prob}], {recipe.loss} loss -> {run_dir}")
+    if cfg.init_from:
+        log(f"starting from {cfg.init_from}; frozen: {', '.join(cfg.freeze) or 'nothing'}; "
+            f"replay: {'as above' if cfg.replay else 'none'}")
+    return train(data, cfg, run_dir, previous=previous, log=log, quiet=quiet,
+                 override=request.override)
+
+
+def _with_source(request: Request) -> Request:
+    """The request with the kind of its data, and the record of the run it starts from
+    (its model and data options); a broken source is reported when it is loaded."""
+    kind = request.data_kind
+    if kind is None and request.data:
+        kind = sources.kind(request.data)
+    source = request.init_config
+    if request.init_from and not request.resume and source is None:
+        try:
+            source = records.read(rundir.parse_init_from(request.init_from)[0])
+        except MaistError:
+            source = None
+    return replace(request, data_kind=kind, init_config=source)
+
+
+def _pretrained(request: Request, p: RunPlan, data_path: Path,
+                log: Callable[[str], None]) -> RunPlan:
+    """The plan again, starting from a synthetic model, when the request's pretraining
+    mode wants one for this recipe and data (made first if there is none); else the plan
+    as it was. The synthetic set is the class set's own, read as the real data is."""
+    recipe = p.config.recipe
+    if not pretrain.wanted(request.pretrain, recipe, sources.is_real_etl(data_path)):
+        return p
+    if request.dry_run:
+        log("dry run: no synthetic pretraining (it would train a whole model first)")
+        return p
+    classes = p.data_options.get("classes") or DEFAULT_CLASSES
+    made_with = pretrain.recipe_for(request.pretrain, classes, recipe.model)
+    synthetic = sources.load(synthetic_data(classes, log), seed=pretrain.SEED,
+                             **{**p.data_options, "classes": classes})
+    source = pretrain.pretrained(synthetic, made_with, p.config.model_options, runs_dir(), log)
+    return plan(replace(request, init_from=str(source), init_config=records.read(source)))
