@@ -118,8 +118,7 @@ def main(args) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = report.data_for_run(args.run_dir)
-        export.export(args.run_dir, tmp / "out", quantize=("none", "dynamic", "int8"), data=data,
-                      log=lambda s: None)
+        export.export(args.run_dir, tmp / "out", quantize=("none", "dynamic", "int8"), data=data)
         with maist.restore(args.run_dir) as r:
             classes = ClassSet("run", tuple(r.classes))
             preprocess = r.preprocess

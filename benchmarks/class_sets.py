@@ -71,7 +71,7 @@ def trained(data, recipe, seed: int, run_dir: Path) -> dict:
     start = time.perf_counter()
     run = train_or_reuse(data, TrainConfig(recipe, seed=seed, eval_every=max(recipe.steps // 4, 1),
                                            checkpoint_every=max(recipe.steps // 4, 1)),
-                         run_dir, log=lambda s: None)
+                         run_dir)
     if not stamp.exists():
         stamp.write_text(json.dumps({"seconds": time.perf_counter() - start}))
     return {"test": run.test_accuracy, "seconds": json.loads(stamp.read_text())["seconds"],

@@ -121,7 +121,7 @@ def main(args) -> int:
                     continue
                 cfg = plan(request).config
                 run_dir = rundir.free_name(root, f"n{n}-split{k}-{arm.split(' ')[0]}")
-                train(adapt.with_replay(data, cfg), cfg, run_dir, log=lambda s: None, quiet=True)
+                train(adapt.with_replay(data, cfg), cfg, run_dir, quiet=True)
                 got[arm] = accuracies(run_dir, sets)
             for arm, acc in got.items():
                 for name, value in acc.items():

@@ -92,7 +92,7 @@ def main(args) -> int:
                                   replay_data=str(synthetic) if mix else None)
                 t = time.perf_counter()
                 run = train_or_reuse(adapt.with_replay(target, cfg), cfg,
-                                     root / target_name / tag, log=lambda s: None)
+                                     root / target_name / tag)
                 seconds = time.perf_counter() - t
                 with maist.restore(run.run_dir) as r:
                     touch = report.touch_accuracy(r, args.touch)

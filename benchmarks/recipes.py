@@ -69,7 +69,7 @@ def main(args) -> int:
             start = time.perf_counter()
             run = train_or_reuse(data, TrainConfig(recipe, seed=seed,
                                                    eval_every=max(recipe.steps // 4, 1)),
-                                 root / tag, log=lambda s: None)
+                                 root / tag)
             seconds = time.perf_counter() - start
             with maist.restore(run.run_dir) as r:
                 touch = report.touch_accuracy(r, args.touch)

@@ -109,7 +109,7 @@ def main(args) -> int:
             start = time.perf_counter()
             run = train_or_reuse(read_as[how], TrainConfig(recipe, seed=seed, model_options=options,
                                                    eval_every=max(recipe.steps // 2, 1)),
-                                 root / tag, log=lambda s: None)
+                                 root / tag)
             seconds = time.perf_counter() - start
             with maist.restore(run.run_dir) as r:
                 touch = report.touch_accuracy(r, args.touch)

@@ -108,8 +108,7 @@ def main(args) -> int:
             gen_s = time.perf_counter() - start
             data = sources.load(data_dir, seed=seed, preprocess=args.preprocess)
             run = train_or_reuse(data, TrainConfig(recipe, seed=seed, eval_every=args.steps),
-                                 root / f"{row}-w{args.writers}-{args.steps}-s{seed}",
-                                 log=lambda s: None)
+                                 root / f"{row}-w{args.writers}-{args.steps}-s{seed}")
             with maist.restore(run.run_dir) as r:
                 probs = r.probabilities(x)
             s = dict(seed=seed, synthetic_test=run.test_accuracy,

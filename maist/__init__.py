@@ -49,8 +49,10 @@ def load_data(path: str | os.PathLike | None = None, **options) -> "MaistData":
     """A data set: ETL files, a built .npz, a folder of pictures or the touch drawings;
     None: the default set. `options`: classes, preprocess, split, seed."""
     from .data import sources
+    from .logs import show
     from .training.defaults import default_data
 
+    show()  # "Generating the synthetic set ..." on first use
     return sources.load(path if path is not None else default_data(), **options)
 
 
@@ -60,9 +62,11 @@ def train(data: "MaistData | str | os.PathLike | None" = None, recipe: str = "de
     the default set) into run_dir (default: a new runs/RECIPE-MODEL), as
     scripts/train_maist.py does: the same pretraining, naming and resuming.
     `settings`: training.config.Request's fields (seed, eval_every, resume, ...)."""
+    from .logs import show
     from .training.config import Request
     from .training.run import run
 
+    show()  # the run's messages, as the command prints them
     loaded = None if data is None or isinstance(data, (str, os.PathLike)) else data
     path = None if data is None or loaded is not None else str(data)
     request = Request(recipe=str(recipe), data=path,

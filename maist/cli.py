@@ -18,6 +18,7 @@ import traceback
 from typing import Callable
 
 from .errors import MaistError
+from .logs import show
 from .signals import INTERRUPTED, TERMINATED
 
 
@@ -70,6 +71,7 @@ def command(build: Callable[[], argparse.ArgumentParser]):
             except KeyboardInterrupt:
                 print("interrupted", file=sys.stderr)
                 return INTERRUPTED
+            show()  # the library's messages, as they are, on stdout
             try:
                 return run(args) or 0
             except (MaistError, OSError) as e:

@@ -29,7 +29,7 @@ def world(tmp_path_factory):
     data = tiny_data(num_classes=5, per_class=80)
     recipe = recipes.Recipe("t", "expert", "adam", "stable", 200, 32, StepTable.constant(1e-3),
                              StepTable.constant(0.5), sampling="epoch")
-    train(data, TrainConfig(recipe, eval_every=200), root / "runs" / "shapes", log=lambda s: None,
+    train(data, TrainConfig(recipe, eval_every=200), root / "runs" / "shapes",
           quiet=True)
     (root / "runs" / "empty").mkdir()
     (root / "runs" / "empty" / "config.json").write_text(

@@ -44,9 +44,8 @@ def exported(tmp_path_factory):
     data.meta["path"] = str(data.save(root / "shapes.npz"))
     recipe = recipes.Recipe("t", "expert", "adam", "stable", 150, 32, StepTable.constant(1e-3),
                             StepTable.constant(0.5), sampling="epoch")
-    train(data, TrainConfig(recipe, eval_every=150), root / "run", log=lambda s: None, quiet=True)
-    export.export(root / "run", root / "out", quantize=("none", "dynamic", "int8"), data=data,
-                  log=lambda s: None)
+    train(data, TrainConfig(recipe, eval_every=150), root / "run", quiet=True)
+    export.export(root / "run", root / "out", quantize=("none", "dynamic", "int8"), data=data)
     return root, data
 
 
@@ -160,25 +159,24 @@ def test_bad_exports_are_clear_errors_and_change_nothing(exported, tmp_path):
     (tmp_path / "empty-run").mkdir()
     (tmp_path / "empty-run" / "config.json").write_text((root / "run" / "config.json").read_text())
     with pytest.raises(RunError, match="no checkpoint"):
-        export.export(tmp_path / "empty-run", tmp_path / "x", data=data, log=lambda s: None)
+        export.export(tmp_path / "empty-run", tmp_path / "x", data=data)
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "mine.txt").write_text("keep me")
     with pytest.raises(ExportError, match="exists") as e:
-        export.export(root / "run", tmp_path / "taken", data=data, log=lambda s: None)
+        export.export(root / "run", tmp_path / "taken", data=data)
     assert e.value.params == ("force", "out")
     assert (tmp_path / "taken" / "mine.txt").read_text() == "keep me"
     with pytest.raises(ExportError, match="unknown format 'onnx'"):
-        export.export(root / "run", tmp_path / "y", formats=("onnx",), log=lambda s: None)
+        export.export(root / "run", tmp_path / "y", formats=("onnx",))
     with pytest.raises(ExportError, match="unknown quantisation 'int4'"):
-        export.export(root / "run", tmp_path / "y", quantize=("int4",), log=lambda s: None)
+        export.export(root / "run", tmp_path / "y", quantize=("int4",))
     with pytest.raises(ExportError, match="int8 quantisation.*no"):
-        export.export(root / "run", tmp_path / "y", quantize=("int8",), data=None,
-                      log=lambda s: None)
+        export.export(root / "run", tmp_path / "y", quantize=("int8",), data=None)
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no half-written folder
     # --force replaces an export whole
     export.export(root / "run", tmp_path / "taken", formats=("saved_model",), data=data,
-                  force=True, log=lambda s: None)
+                  force=True)
     assert not (tmp_path / "taken" / "mine.txt").exists()
     assert (tmp_path / "taken" / "saved_model" / "saved_model.pb").is_file()
 
@@ -281,7 +279,7 @@ def test_an_export_of_a_run_that_keeps_an_average_holds_the_average(tmp_path):
     data = tiny_data(num_classes=4, per_class=40)
     recipe = recipes.Recipe("t", "expert", "adam", "stable", 20, 16, StepTable.constant(3e-3),
                             StepTable.constant(0.5), sampling="epoch", average=0.9)
-    train(data, TrainConfig(recipe, eval_every=20), tmp_path / "run", log=lambda s: None,
+    train(data, TrainConfig(recipe, eval_every=20), tmp_path / "run",
           quiet=True)
     from maist.runs import records
 

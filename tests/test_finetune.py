@@ -22,15 +22,11 @@ def recipe(**kw):
     return tiny_recipe(**{"steps": 30, **kw})
 
 
-def quiet(msg):
-    pass
-
-
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     root = tmp_path_factory.mktemp("source")
     data = tiny_data(num_classes=5)
-    train(data, TrainConfig(recipe(steps=60), eval_every=60), root / "run", log=quiet, quiet=True)
+    train(data, TrainConfig(recipe(steps=60), eval_every=60), root / "run", quiet=True)
     return root / "run"
 
 
@@ -38,15 +34,14 @@ def test_weights_come_from_the_source_run(source, tmp_path):
     """The fine-tuned run's first logged loss is the source model's loss on that batch."""
     data = tiny_data(num_classes=5, seed=9)  # other images, same classes
     cfg = TrainConfig(recipe(steps=5), log_every=1, eval_every=5, init_from=str(source))
-    result = train(data, cfg, tmp_path / "ft", log=quiet, quiet=True)
+    result = train(data, cfg, tmp_path / "ft", quiet=True)
     first = next(r for r in result.history if r["split"] == "train" and r["step"] == 0)
     idx = data.train.batch_indices(0, cfg.recipe.batch_size, cfg.recipe.sampling)
     with restore(source) as src:  # the source's own loss on that batch, in numpy
         expected = cross_entropy(src.logits(data.train.x[idx]), data.train.y[idx])
     assert first["loss"] == pytest.approx(expected, rel=1e-4, abs=1e-6)  # float32 in TF
     # Against a fresh start, the loss begins far lower: the weights really came along.
-    fresh = train(data, TrainConfig(recipe(steps=1), log_every=1, eval_every=1), tmp_path / "new",
-                  log=quiet, quiet=True)
+    fresh = train(data, TrainConfig(recipe(steps=1), log_every=1, eval_every=1), tmp_path / "new", quiet=True)
     assert first["loss"] < 0.5 * fresh.history[0]["loss"]
     config = json.loads((tmp_path / "ft" / "config.json").read_text())
     assert config["init_from"] == str(source)
@@ -55,7 +50,7 @@ def test_weights_come_from_the_source_run(source, tmp_path):
 def test_frozen_layers_stay_equal(source, tmp_path):
     data = tiny_data(num_classes=5, seed=3)
     cfg = TrainConfig(recipe(steps=20), eval_every=20, init_from=f"{source}:60", freeze=("conv",))
-    train(data, cfg, tmp_path / "ft", log=quiet, quiet=True)
+    train(data, cfg, tmp_path / "ft", quiet=True)
     names = ["W_conv1", "b_conv1", "W_conv2", "W_fc1", "W_fc2"]
     with restore(source) as a, restore(tmp_path / "ft") as b:
         before = dict(zip(names, a.run(names, data.test.x[:1])))
@@ -69,9 +64,9 @@ def test_mismatched_classes_are_a_clear_error_unless_a_new_head(source, tmp_path
     data = tiny_data(num_classes=4)
     cfg = TrainConfig(recipe(steps=3), eval_every=3, init_from=str(source))
     with pytest.raises(TrainingError, match=r"5 classes \(あいうえお\).*4 \(あいうえ\)"):
-        train(data, cfg, tmp_path / "ft", log=quiet, quiet=True)
+        train(data, cfg, tmp_path / "ft", quiet=True)
     cfg = TrainConfig(recipe(steps=3), eval_every=3, init_from=str(source), new_head=True)
-    train(data, cfg, tmp_path / "ft2", log=quiet, quiet=True)
+    train(data, cfg, tmp_path / "ft2", quiet=True)
     with restore(source) as a, restore(tmp_path / "ft2") as b:
         x = data.test.x[:1]
         assert b.run(["W_fc2"], x)[0].shape == (1024, 4)
@@ -83,18 +78,18 @@ def test_resume_is_exact_with_augmentation(tmp_path):
     data = tiny_data()
     r = recipe(steps=24, augment="full")
     full = train(data, TrainConfig(r, log_every=1, eval_every=12, checkpoint_every=12),
-                 tmp_path / "full", log=quiet, quiet=True)
+                 tmp_path / "full", quiet=True)
     half = recipe(steps=12, augment="full")
     train(data, TrainConfig(half, log_every=1, eval_every=12, checkpoint_every=12),
-          tmp_path / "split", log=quiet, quiet=True)
+          tmp_path / "split", quiet=True)
     resumed = train(data, TrainConfig(r, log_every=1, eval_every=12, checkpoint_every=12),
-                    tmp_path / "split", resume=True, log=quiet, quiet=True, override=True)
+                    tmp_path / "split", resume=True, quiet=True, override=True)
     losses = lambda res: [x["loss"] for x in res.history if x["split"] == "train"]  # noqa: E731
     assert len(losses(full)) == 24
     np.testing.assert_allclose(losses(resumed), losses(full), rtol=1e-4)
     # and augmentation changed the batches: not the unaugmented losses
     plain = train(data, TrainConfig(recipe(steps=24), log_every=1, eval_every=12),
-                  tmp_path / "plain", log=quiet, quiet=True)
+                  tmp_path / "plain", quiet=True)
     assert not np.allclose(losses(plain), losses(full), rtol=1e-3)
 
 
@@ -160,7 +155,7 @@ def test_a_bad_source_is_refused_before_the_run_directory_is_made(source, tmp_pa
                        (str(tmp_path / "nowhere"), "no such run directory")):
         cfg = TrainConfig(recipe(steps=3), eval_every=3, init_from=bad)
         with pytest.raises(Exception, match=match):
-            train(tiny_data(num_classes=5), cfg, tmp_path / "ft", log=quiet, quiet=True)
+            train(tiny_data(num_classes=5), cfg, tmp_path / "ft", quiet=True)
         assert not (tmp_path / "ft").exists()
 
 
@@ -212,7 +207,7 @@ def test_adapting_replays_the_source_runs_own_data(tmp_path):
     src_data = tiny_data(num_classes=5)
     src_data.save(tmp_path / "src.npz")
     src_data = sources.load(tmp_path / "src.npz")
-    train(src_data, TrainConfig(recipe(steps=20), eval_every=20), tmp_path / "src", log=quiet,
+    train(src_data, TrainConfig(recipe(steps=20), eval_every=20), tmp_path / "src",
           quiet=True)
     mine = tiny_data(num_classes=5, per_class=8, seed=5)
     cfg = TrainConfig(recipe(steps=10), eval_every=10, init_from=str(tmp_path / "src"),
@@ -222,7 +217,7 @@ def test_adapting_replays_the_source_runs_own_data(tmp_path):
     mixed = with_replay(mine, cfg)
     assert mixed.train.own == len(mine.train) and len(mixed.train) == len(mine.train) + len(src_data.train)
     assert np.array_equal(mixed.train.pixels[len(mine.train):], src_data.train.pixels)
-    result = train(mixed, cfg, tmp_path / "ft", log=quiet, quiet=True)
+    result = train(mixed, cfg, tmp_path / "ft", quiet=True)
     config = json.loads((tmp_path / "ft" / "config.json").read_text())
     assert config["replay"] == 0.5 and config["data"]["replay"]["images"] == len(src_data.train)
     assert result.stopped == "completed"
@@ -251,7 +246,7 @@ def test_another_set_mixes_into_a_fresh_runs_training_batches_only(tmp_path):
     batches = [mixed.train.batch_indices(s, 50) for s in range(40)]
     replayed = np.mean([np.mean(b >= len(real.train)) for b in batches])
     assert replayed == pytest.approx(0.3, abs=0.02)
-    result = train(mixed, cfg, tmp_path / "run", log=quiet, quiet=True)
+    result = train(mixed, cfg, tmp_path / "run", quiet=True)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert result.stopped == "completed" and config["init_from"] is None
     assert config["data"]["replay"]["path"] == str((tmp_path / "synthetic.npz").resolve())

@@ -135,7 +135,7 @@ def test_make_demo_s_model_counts_as_the_synthetic_model(world, capsys):
 
     real, synthetic = world
     data = src.load(synthetic, seed=0)
-    train(data, TrainConfig(pretrain.RECIPES["demo"]), "runs/demo-expert", log=lambda s: None,
+    train(data, TrainConfig(pretrain.RECIPES["demo"]), "runs/demo-expert",
           quiet=True)
     train_maist = load_script("train_maist")
     assert train_maist.main(["--data", str(real), "--recipe", "maist", "--steps", "2",

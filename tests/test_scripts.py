@@ -32,7 +32,7 @@ def run(tmp_path_factory):
     data.meta["path"] = str(npz)
     recipe = recipes.Recipe("t", "expert", "adam", "stable", 200, 32, StepTable.constant(1e-3),
                              StepTable.constant(0.5), sampling="epoch")
-    result = train(data, TrainConfig(recipe, eval_every=200), root / "run", log=lambda s: None,
+    result = train(data, TrainConfig(recipe, eval_every=200), root / "run",
                    quiet=True)
     return root, data, result
 
@@ -125,7 +125,6 @@ def test_touch_drawings_carry_their_character_through_preprocessing(tmp_path):
     assert not set(data.train.writers) & set(data.test.writers)  # split by drawer
     recipe = recipes.Recipe("t", "expert", "adam", "stable", 150, 32, StepTable.constant(1e-3),
                             StepTable.constant(0.5), sampling="epoch", augment="elastic")
-    result = train(data, TrainConfig(recipe, eval_every=150), tmp_path / "run",
-                   log=lambda s: None, quiet=True)
+    result = train(data, TrainConfig(recipe, eval_every=150), tmp_path / "run", quiet=True)
     present = len(set(data.train.y))  # 49 of the 71 classes have drawings
     assert result.test_accuracy > 10 / present, result.test_accuracy

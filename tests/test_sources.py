@@ -172,7 +172,7 @@ def test_each_class_set_has_its_own_synthetic_folder(tmp_path, monkeypatch):
     assert a.name.startswith("synthetic-my_chars-") and a != b  # the characters decide
 
 
-def test_default_data_is_aists_where_its_files_hold_the_classes(tmp_path, monkeypatch):
+def test_default_data_is_aists_where_its_files_hold_the_classes(tmp_path, monkeypatch, caplog):
     from maist import synth
     from maist.training import defaults
 
@@ -180,13 +180,14 @@ def test_default_data_is_aists_where_its_files_hold_the_classes(tmp_path, monkey
     make_etl_folder(tmp_path / "ETL9G", writers=4, per_file=4, kanji=False)
     made = []
     monkeypatch.setattr(synth, "generate", lambda out, cfg, overwrite: made.append((out, cfg)))
-    assert defaults.default_data("hiragana71", log=lambda s: None) == tmp_path / "ETL9G"
-    assert defaults.default_data("kyoiku1026", log=lambda s: None) == tmp_path / "ETL9G"
+    assert defaults.default_data("hiragana71") == tmp_path / "ETL9G"
+    assert defaults.default_data("kyoiku1026") == tmp_path / "ETL9G"
     assert made == []
-    said = []
     # ETL9G has no katakana: kana142's default is its own synthetic set, made with the
     # default generator setting for kana142
-    assert defaults.default_data("kana142", log=said.append) == tmp_path / "synthetic-kana142"
+    with caplog.at_level("INFO", logger="maist"):
+        assert defaults.default_data("kana142") == tmp_path / "synthetic-kana142"
+    said = [r.getMessage() for r in caplog.records]
     (out, cfg), = made
     assert out == tmp_path / "synthetic-kana142" and cfg.classes == "kana142"
     assert cfg.stroke_jitter == synth.DEFAULT["stroke_jitter"]

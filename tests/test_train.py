@@ -23,13 +23,9 @@ def recipe(**kw):
     return tiny_recipe(**{"steps": 40, **kw})
 
 
-def quiet(msg):
-    pass
-
-
 def test_loss_goes_down_and_accuracy_up(tiny, tmp_path):
     cfg = TrainConfig(recipe(steps=150), eval_every=150, log_every=10)
-    result = train(tiny, cfg, tmp_path / "run", log=quiet, quiet=True)
+    result = train(tiny, cfg, tmp_path / "run", quiet=True)
     rows = [r for r in result.history if r["split"] == "train"]
     assert np.mean([r["loss"] for r in rows[-3:]]) < 0.5 * rows[0]["loss"]
     assert result.test_accuracy >= 0.9 and result.stopped == "completed"
@@ -43,7 +39,7 @@ def test_tables_reach_the_graph(tiny, tmp_path):
     cfg = TrainConfig(recipe(steps=30, learning_rate=StepTable.parse("1e-3, 20:0"),
                              keep_prob=StepTable.parse("1, 10:0.5")), log_every=1, eval_every=100,
                       checkpoint_every=20)
-    train(tiny, cfg, tmp_path / "run", log=quiet, quiet=True)
+    train(tiny, cfg, tmp_path / "run", quiet=True)
     rows = read_metrics(tmp_path / "run")
     logged = {r["step"]: (r["learning_rate"], r["keep_prob"]) for r in rows if r["split"] == "train"}
     assert logged[9] == (1e-3, 1.0) and logged[10] == (1e-3, 0.5) and logged[20] == (0.0, 0.5)
@@ -60,10 +56,10 @@ def test_tables_reach_the_graph(tiny, tmp_path):
 def test_resume_continues_the_same_losses(tmp_path):
     data = tiny_data()
     cfg = TrainConfig(recipe(steps=40), log_every=1, eval_every=20, checkpoint_every=20)
-    full = train(data, cfg, tmp_path / "full", log=quiet, quiet=True)
+    full = train(data, cfg, tmp_path / "full", quiet=True)
     half = TrainConfig(recipe(steps=20), log_every=1, eval_every=20, checkpoint_every=20)
-    train(data, half, tmp_path / "split", log=quiet, quiet=True)
-    resumed = train(data, cfg, tmp_path / "split", resume=True, log=quiet, quiet=True)
+    train(data, half, tmp_path / "split", quiet=True)
+    resumed = train(data, cfg, tmp_path / "split", resume=True, quiet=True)
     losses = lambda res: [r["loss"] for r in res.history if r["split"] == "train"]  # noqa: E731
     assert len(losses(resumed)) == len(losses(full)) == 40
     np.testing.assert_allclose(losses(resumed), losses(full), rtol=1e-4)
@@ -75,7 +71,7 @@ def test_divergence_guard_names_step_and_keeps_checkpoint(tmp_path):
     bad = recipe(model="beginner", optimizer="gd", loss="tutorial", steps=200,
                  learning_rate=StepTable.constant(1e4), keep_prob=StepTable.constant(1.0))
     with pytest.raises(TrainingError) as e:
-        train(data, TrainConfig(bad, checkpoint_every=1000), tmp_path / "run", log=quiet, quiet=True)
+        train(data, TrainConfig(bad, checkpoint_every=1000), tmp_path / "run", quiet=True)
     msg = str(e.value)
     assert msg.startswith("step ") and "recipe t" in msg and "the stable loss" in msg
     assert "--" not in msg and e.value.params == ("loss", "lr")  # the script names its flags
@@ -85,22 +81,21 @@ def test_divergence_guard_names_step_and_keeps_checkpoint(tmp_path):
 def test_early_stopping(tmp_path):
     data = tiny_data()
     frozen = recipe(steps=100, learning_rate=StepTable.constant(0.0))
-    result = train(data, TrainConfig(frozen, eval_every=10, early_stopping=2), tmp_path / "run",
-                   log=quiet, quiet=True)
+    result = train(data, TrainConfig(frozen, eval_every=10, early_stopping=2), tmp_path / "run", quiet=True)
     assert result.stopped == "early stopping" and result.step == 30
 
 
 def test_run_dir_is_never_overwritten_and_resume_needs_a_checkpoint(tiny, tmp_path):
     cfg = TrainConfig(recipe(steps=5), eval_every=5)
-    train(tiny, cfg, tmp_path / "run", log=quiet, quiet=True)
+    train(tiny, cfg, tmp_path / "run", quiet=True)
     with pytest.raises(RunError, match="already holds a run"):
-        train(tiny, cfg, tmp_path / "run", log=quiet, quiet=True)
+        train(tiny, cfg, tmp_path / "run", quiet=True)
     with pytest.raises(RunError, match="no checkpoint to resume"):
-        train(tiny, cfg, tmp_path / "other", resume=True, log=quiet, quiet=True)
+        train(tiny, cfg, tmp_path / "other", resume=True, quiet=True)
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tiny, tmp_path):
-    train(tiny, TrainConfig(recipe(steps=5), eval_every=5), tmp_path / "run", log=quiet, quiet=True)
+    train(tiny, TrainConfig(recipe(steps=5), eval_every=5), tmp_path / "run", quiet=True)
     data_file = next((tmp_path / "run").glob("ckpt-5.data-*"))
     data_file.write_bytes(b"\0" * 100)
     with pytest.raises(RunError, match="cannot be read.*delete this one's files"):
@@ -144,15 +139,15 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     data = tiny_data()
     real = ctrl_c_at(data, 7)
     cfg = TrainConfig(recipe(steps=12), eval_every=100, checkpoint_every=100)
-    result = train(data, cfg, tmp_path / "run", log=quiet, quiet=True)
+    result = train(data, cfg, tmp_path / "run", quiet=True)
     assert result.stopped == "interrupted" and result.step == 7
     assert (tmp_path / "run" / "ckpt-7.index").exists()
     data.train.batch_indices = real
-    done = train(data, cfg, tmp_path / "run", resume=True, log=quiet, quiet=True)
+    done = train(data, cfg, tmp_path / "run", resume=True, quiet=True)
     assert done.stopped == "completed" and done.step == 12
 
 
-def test_a_finished_run_is_reused_only_for_the_same_training(tiny, tmp_path):
+def test_a_finished_run_is_reused_only_for_the_same_training(tiny, tmp_path, caplog):
     """compare/benchmarks reuse a finished run when the recipe trains alike, whatever its
     name or note says, and refuse one that trained otherwise."""
     from dataclasses import replace
@@ -160,15 +155,15 @@ def test_a_finished_run_is_reused_only_for_the_same_training(tiny, tmp_path):
     from maist.analysis.compare import train_or_reuse
 
     base = recipe(steps=10)
-    first = train_or_reuse(tiny, TrainConfig(base, eval_every=10), tmp_path / "run", log=quiet)
+    first = train_or_reuse(tiny, TrainConfig(base, eval_every=10), tmp_path / "run")
     renamed = replace(base, name="another name", note="reworded")
-    logged = []
-    again = train_or_reuse(tiny, TrainConfig(renamed, eval_every=10), tmp_path / "run",
-                           log=logged.append)
+    with caplog.at_level("INFO", logger="maist"):
+        again = train_or_reuse(tiny, TrainConfig(renamed, eval_every=10), tmp_path / "run")
+    logged = [r.getMessage() for r in caplog.records]
     assert again.test_accuracy == first.test_accuracy and logged[0].startswith("reusing")
     other = replace(base, keep_prob=StepTable.constant(1.0))
     with pytest.raises(RunError, match="other options"):
-        train_or_reuse(tiny, TrainConfig(other, eval_every=10), tmp_path / "run", log=quiet)
+        train_or_reuse(tiny, TrainConfig(other, eval_every=10), tmp_path / "run")
 
 
 def test_a_run_cut_short_stops_its_caller_and_is_resumed_not_reused(tmp_path):
@@ -181,11 +176,11 @@ def test_a_run_cut_short_stops_its_caller_and_is_resumed_not_reused(tmp_path):
     real = ctrl_c_at(data, 5)
     cfg = TrainConfig(recipe(steps=9), eval_every=100, checkpoint_every=100)
     with pytest.raises(KeyboardInterrupt):
-        train_or_reuse(data, cfg, tmp_path / "run", log=quiet)
+        train_or_reuse(data, cfg, tmp_path / "run")
     assert (tmp_path / "run" / "ckpt-5.index").exists()
     assert finished_result(tmp_path / "run") is None  # result.json says "interrupted"
     data.train.batch_indices = real
-    done = train_or_reuse(data, cfg, tmp_path / "run", log=quiet)
+    done = train_or_reuse(data, cfg, tmp_path / "run")
     assert done.stopped == "completed" and done.step == 9
     assert finished_result(tmp_path / "run").step == 9
 
@@ -196,7 +191,7 @@ def test_a_recorded_recipe_that_cannot_be_made_is_named_before_resuming(tmp_path
     from maist.training.config import resumable
 
     cfg = TrainConfig(recipe(steps=4), eval_every=100, checkpoint_every=2)
-    train(tiny_data(), cfg, tmp_path / "run", log=quiet, quiet=True)
+    train(tiny_data(), cfg, tmp_path / "run", quiet=True)
     path = tmp_path / "run" / "config.json"
     config = json.loads(path.read_text())
     config["recipe"].update(model="mlp", model_options={"init": "he"})
@@ -219,11 +214,11 @@ def test_a_finished_run_is_reused_for_the_same_files_named_another_way(tiny, tmp
     absolute = replace(tiny, meta={**tiny.meta, "sources": [str(tmp_path / n) for n in names]})
     relative = replace(tiny, meta={**tiny.meta, "sources": names})
     cfg = TrainConfig(recipe(steps=10), eval_every=10)
-    first = train_or_reuse(absolute, cfg, "run", log=quiet)
-    assert train_or_reuse(relative, cfg, "run", log=quiet).test_accuracy == first.test_accuracy
+    first = train_or_reuse(absolute, cfg, "run")
+    assert train_or_reuse(relative, cfg, "run").test_accuracy == first.test_accuracy
     other = replace(tiny, meta={**tiny.meta, "sources": names[:3] + ["elsewhere"] + names[4:]})
     with pytest.raises(RunError, match=r"data.sources\[3\]: .*ETL9G_04' -> '.*elsewhere'"):
-        train_or_reuse(other, cfg, "run", log=quiet)
+        train_or_reuse(other, cfg, "run")
 
 
 def test_a_finished_run_is_not_reused_on_a_set_another_generator_made(tiny, tmp_path):
@@ -236,24 +231,23 @@ def test_a_finished_run_is_not_reused_on_a_set_another_generator_made(tiny, tmp_
     made = [{"generator_version": 5, "writers": 200, "seed": 0}]
     old = replace(tiny, meta={**tiny.meta, "generated": made})
     cfg = TrainConfig(recipe(steps=10), eval_every=10)
-    first = train_or_reuse(old, cfg, tmp_path / "run", log=quiet)
-    assert train_or_reuse(replace(old), cfg, tmp_path / "run", log=quiet).test_accuracy == \
+    first = train_or_reuse(old, cfg, tmp_path / "run")
+    assert train_or_reuse(replace(old), cfg, tmp_path / "run").test_accuracy == \
         first.test_accuracy
     newer = replace(tiny, meta={**tiny.meta, "generated": [
         {"generator_version": 6, "writers": 200, "seed": 0, "reshape_rate": 0.4}]})
     with pytest.raises(RunError, match=r"data.generated\[0\]: generator_version 5 -> 6, "
                                        r"reshape_rate None -> 0.4"):
-        train_or_reuse(newer, cfg, tmp_path / "run", log=quiet)
+        train_or_reuse(newer, cfg, tmp_path / "run")
     with pytest.raises(RunError, match=r"data.generated: 1 record -> none\), made before its "
                                        r"synthetic set was made again"):
-        train_or_reuse(tiny, cfg, tmp_path / "run", log=quiet)
+        train_or_reuse(tiny, cfg, tmp_path / "run")
 
 
 def test_a_restored_run_is_the_inference_graph_alone(tiny, tmp_path):
     """No optimiser, gradient, loss or global step in what restore() builds; only the
     model's variables, loaded; and the trainer's test accuracy again."""
-    result = train(tiny, TrainConfig(recipe(steps=20), eval_every=20), tmp_path / "run",
-                   log=quiet, quiet=True)
+    result = train(tiny, TrainConfig(recipe(steps=20), eval_every=20), tmp_path / "run", quiet=True)
     with restore(tmp_path / "run") as r:
         ops = r.graph.graph.get_operations()
         names = [op.name for op in ops]
@@ -308,7 +302,7 @@ def test_a_run_that_keeps_an_average_is_read_and_resumed_with_it(tmp_path):
     data = tiny_data()
     avg = recipe(steps=40, learning_rate=StepTable.constant(3e-3), average=0.9)
     cfg = TrainConfig(avg, log_every=1, eval_every=20, checkpoint_every=20)
-    full = train(data, cfg, tmp_path / "full", log=quiet, quiet=True)
+    full = train(data, cfg, tmp_path / "full", quiet=True)
     ckpt = str(tmp_path / "full" / "ckpt-40")
     saved_avg = tf1.train.load_variable(ckpt, "W_conv1/ExponentialMovingAverage")
     assert np.abs(saved_avg - tf1.train.load_variable(ckpt, "W_conv1")).max() > 1e-4
@@ -319,8 +313,8 @@ def test_a_run_that_keeps_an_average_is_read_and_resumed_with_it(tmp_path):
 
     half = TrainConfig(recipe(steps=20, learning_rate=StepTable.constant(3e-3), average=0.9),
                        log_every=1, eval_every=20, checkpoint_every=20)
-    train(data, half, tmp_path / "split", log=quiet, quiet=True)
-    resumed = train(data, cfg, tmp_path / "split", resume=True, log=quiet, quiet=True)
+    train(data, half, tmp_path / "split", quiet=True)
+    resumed = train(data, cfg, tmp_path / "split", resume=True, quiet=True)
     losses = lambda res: [r["loss"] for r in res.history if r["split"] == "train"]  # noqa: E731
     np.testing.assert_allclose(losses(resumed), losses(full), rtol=1e-4)
     np.testing.assert_allclose(tf1.train.load_variable(str(tmp_path / "split" / "ckpt-40"),
@@ -329,7 +323,7 @@ def test_a_run_that_keeps_an_average_is_read_and_resumed_with_it(tmp_path):
 
     tuned = TrainConfig(recipe(steps=1, learning_rate=StepTable.constant(0.0), average=0.9),
                         init_from=str(tmp_path / "full"), eval_every=1)
-    train(data, tuned, tmp_path / "tuned", log=quiet, quiet=True)
+    train(data, tuned, tmp_path / "tuned", quiet=True)
     start = str(tmp_path / "tuned" / "ckpt-0")
     np.testing.assert_array_equal(tf1.train.load_variable(start, "W_conv1"), saved_avg)
     np.testing.assert_array_equal(  # its own averages start at the weights it took

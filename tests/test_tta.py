@@ -49,8 +49,7 @@ def test_a_restored_run_reads_through_its_views(tmp_path):
     from maist.training.loop import train
 
     data = tiny_data()
-    train(data, TrainConfig(tiny_recipe(steps=30), eval_every=30), tmp_path / "run",
-          log=lambda s: None, quiet=True)
+    train(data, TrainConfig(tiny_recipe(steps=30), eval_every=30), tmp_path / "run", quiet=True)
     x = data.test.x[:12]
     with restore(tmp_path / "run") as plain, restore(tmp_path / "run", tta="shift") as r:
         expected = np.mean([plain.probabilities(v) for v in tta.views(x, "shift")], axis=0)

@@ -13,6 +13,7 @@ and all of its steps (a tenth of those with `quick`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from ..nets.models import get_model
 from ..training import recipes
 from ..training.config import TrainConfig
 from ..training.reuse import train_or_reuse
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Plan", "Outcome", "plans", "run", "markdown", "train_or_reuse"]
 
@@ -64,14 +67,14 @@ def plans(models: list[str], quick: bool = False) -> list[Plan]:
     return out
 
 
-def run(data: MaistData, todo: list[Plan], root: str | Path, seed: int = 0, log=print) -> list[Outcome]:
+def run(data: MaistData, todo: list[Plan], root: str | Path, seed: int = 0) -> list[Outcome]:
     outcomes = []
     for p in todo:
         cfg = TrainConfig(p.recipe, seed=seed, eval_every=max(p.test_at), test_at=p.test_at,
                           checkpoint_every=max(p.test_at))
         run_dir = Path(root) / f"{p.model}-{p.recipe.name}-{p.recipe.steps}-seed{seed}"
-        log(f"{p.model}: recipe {p.recipe.name}, {p.recipe.steps} steps -> {run_dir}")
-        result = train_or_reuse(data, cfg, run_dir, log=log)
+        log.info(f"{p.model}: recipe {p.recipe.name}, {p.recipe.steps} steps -> {run_dir}")
+        result = train_or_reuse(data, cfg, run_dir)
         acc = {r["step"]: r["accuracy"] for r in result.history if r["split"] == "test"}
         outcomes.append(Outcome(p, run_dir, {s: acc[s] for s in p.test_at if s in acc}))
     return outcomes

@@ -26,6 +26,7 @@ out, with their scales). labels.txt and maist.json sit beside them.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -48,6 +49,8 @@ from . import tfprep
 from .restore import read_pictures, restore
 from .tta import check as check_tta
 from .tta import reading
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("saved_model", "tflite")
 QUANTIZE = ("none", "dynamic", "int8")
@@ -213,7 +216,6 @@ def export(
     quantize=("none",),
     data=None,
     force: bool = False,
-    log: Callable[[str], None] = print,
 ) -> list[Path]:
     """Export run `source` ('RUN_DIR' or 'RUN_DIR:STEP') into folder `out`.
 
@@ -254,13 +256,13 @@ def export(
         finally:
             e.session.close()
         shutil.copy(tmp / "maist.json", saved / "assets" / "maist.json")
-        log(f"SavedModel: {out / 'saved_model'} (test accuracy {accuracy})")
+        log.info(f"SavedModel: {out / 'saved_model'} (test accuracy {accuracy})")
         if "tflite" in formats:
             calibration = (lambda: data.train.x[:CALIBRATION_IMAGES]) if data is not None else None
             for q in quantize:
                 path = tmp / TFLITE_NAMES[q]
                 path.write_bytes(tflite_bytes(saved, q, calibration))
-                log(f"TFLite ({q}): {out / path.name}, {path.stat().st_size:,} bytes")
+                log.info(f"TFLite ({q}): {out / path.name}, {path.stat().st_size:,} bytes")
         if "saved_model" not in formats:
             shutil.rmtree(saved)
         _chmod_tree(tmp)

@@ -12,13 +12,15 @@ both.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from pathlib import Path
-from typing import Callable
 
 from ..data.classes import CLASS_SETS, DEFAULT_CLASSES, get_class_set
 from ..data.etl import is_etl_source
 from ..paths import data_dir
+
+log = logging.getLogger(__name__)
 
 
 def synthetic_dir(classes: str) -> Path:
@@ -35,7 +37,7 @@ def synthetic_dir(classes: str) -> Path:
     return data_dir() / f"synthetic-{stem}-{digest}"
 
 
-def default_data(classes: str | None = None, log: Callable[[str], None] = print) -> Path:
+def default_data(classes: str | None = None) -> Path:
     """What the data means when it is not given, for a class set (None: hiragana71):
     data/ETL9G if it holds AIST's files and they hold every class (ETL9G has the hiragana
     and the JIS level-1 kanji, no katakana); else the class set's synthetic set."""
@@ -43,10 +45,10 @@ def default_data(classes: str | None = None, log: Callable[[str], None] = print)
     real = data_dir() / "ETL9G"
     if is_etl_source(real) and set(class_set.chars) <= set(CLASS_SETS["etl9g3036"].chars):
         return real
-    return synthetic_data(class_set.name, log, f"No ETL files in {real} for {class_set.name}")
+    return synthetic_data(class_set.name, f"No ETL files in {real} for {class_set.name}")
 
 
-def synthetic_data(classes: str, log: Callable[[str], None] = print, why: str = "") -> Path:
+def synthetic_data(classes: str, why: str = "") -> Path:
     """The class set's synthetic set (synthetic_dir), generated on first use, or again when
     the generator has changed since."""
     from .. import synth
@@ -55,7 +57,7 @@ def synthetic_data(classes: str, log: Callable[[str], None] = print, why: str = 
     cfg = synth.SynthConfig(**{**synth.DEFAULT, "classes": classes})
     if not synth.is_current(out, cfg):
         ours = bool(synth.written_by_us(out))
-        log(f"{why + ': g' if why else 'G'}enerating the synthetic ETL9G-format set of "
+        log.info(f"{why + ': g' if why else 'G'}enerating the synthetic ETL9G-format set of "
             f"{classes} in {out}"
             f"{' (the generator changed since it was made)' if ours else ' (once)'}.")
         synth.generate(out, cfg, overwrite=ours)

@@ -16,6 +16,7 @@ directory behind. Ctrl-C and SIGTERM stop at the end of a step with a checkpoint
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from contextlib import contextmanager
@@ -38,6 +39,8 @@ from ..runs.result import RunResult
 from ..signals import Terminated, stop_on_sigterm
 from .config import TrainConfig, check_resume, record, resumable
 from .recipes import Recipe
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,7 +94,7 @@ def _evaluate(sess, g: G.Graph, x: np.ndarray, y: np.ndarray, batch: int) -> Eva
 def divergence_message(step: int, loss: float, recipe: Recipe, lr: float, ckpt: str | None) -> str:
     keep = f"the last good checkpoint is {ckpt}" if ckpt else "no checkpoint was written yet"
     why = (
-        "The 'tutorial' loss takes log(softmax): a softmax output that underflows to 0 "
+        "The 'tutorial' loss takes log.info(softmax): a softmax output that underflows to 0 "
         "gives 0 x log 0 = NaN. Use the stable loss, or a lower learning rate."
         if recipe.loss == "tutorial"
         else "Try a lower learning rate (for example a table of '1e-4')."
@@ -244,7 +247,6 @@ def train(
     cfg: TrainConfig,
     run_dir: str | os.PathLike,
     previous: RunRecord | None = None,
-    log: Callable[[str], None] = print,
     quiet: bool = False,
     override: bool = False,
     resume: bool = False,
@@ -270,7 +272,7 @@ def train(
                                 params=("data",))
     absent = sorted(set(range(data.num_classes)) - set(np.unique(data.train.y).tolist()))
     if absent and not quiet:
-        log(f"note: {len(absent)} of {data.num_classes} classes have no training images "
+        log.info(f"note: {len(absent)} of {data.num_classes} classes have no training images "
             f"({''.join(data.classes[i] for i in absent[:20])}); the model cannot learn them")
     rec = record(cfg, data)
     source = None
@@ -294,7 +296,7 @@ def train(
             start = int(sess.run(g.global_step))
             metrics = RunLog(run_dir, None, start)  # a damaged metrics.csv fails here
             records.write(run_dir, rec)  # the steps may have grown; all else is read
-            log(f"resumed {run_dir} at step {start}")
+            log.info(f"resumed {run_dir} at step {start}")
         else:
             sess.run(g.init)
             start = 0
@@ -309,10 +311,10 @@ def train(
                 rundir.discard(run_dir, made)
                 raise
             if source:
-                log(f"starting from the {'averaged ' if source[1] else ''}weights of "
+                log.info(f"starting from the {'averaged ' if source[1] else ''}weights of "
                     f"{source[0]}")
         loop = _Loop(sess, g, data, cfg, run_dir, saver, metrics, filters, ckpt)
-        return _steps(loop, start, log, quiet)
+        return _steps(loop, start, quiet)
     except TrainingError:
         if metrics is not None:
             metrics.flush()
@@ -323,7 +325,7 @@ def train(
         sess.close()
 
 
-def _steps(loop: _Loop, start: int, log: Callable[[str], None], quiet: bool) -> RunResult:
+def _steps(loop: _Loop, start: int, quiet: bool) -> RunResult:
     """The steps from `start`, evaluation and checkpoints on the way, and the end."""
     from tqdm import tqdm
 
@@ -373,14 +375,14 @@ def _steps(loop: _Loop, start: int, log: Callable[[str], None], quiet: bool) -> 
         done = int(sess.run(g.global_step))
         stopped = "terminated" if isinstance(e, Terminated) else "interrupted"
         loop.ckpt = loop.saver.save(sess, done)
-        log(f"{stopped} at step {done}; saved {loop.ckpt}; resume the run to continue")
+        log.info(f"{stopped} at step {done}; saved {loop.ckpt}; resume the run to continue")
     finally:
         batches.close()
         bar.close()
-    return _finish(loop, stopped, log)
+    return _finish(loop, stopped)
 
 
-def _finish(loop: _Loop, stopped: str, log: Callable[[str], None]) -> RunResult:
+def _finish(loop: _Loop, stopped: str) -> RunResult:
     """The end: a last checkpoint, the test split scored, result.json."""
     sess, g, data, cfg, metrics = loop.sess, loop.g, loop.data, loop.cfg, loop.metrics
     recipe = cfg.recipe
@@ -394,7 +396,7 @@ def _finish(loop: _Loop, stopped: str, log: Callable[[str], None]) -> RunResult:
         metrics.add(done, "test", ev.loss, ev.accuracy, recipe.learning_rate(before),
                     recipe.keep_prob(before))
     metrics.flush()
-    log(f"test accuracy {ev.accuracy:g}")
+    log.info(f"test accuracy {ev.accuracy:g}")
     out = RunResult(loop.run_dir, done, ev.accuracy, stopped, metrics.rows, ev.loss)
     result.write(loop.run_dir, out)
     return out

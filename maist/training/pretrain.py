@@ -16,8 +16,8 @@ run with the same settings, first where train_maist.py would have put it
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Callable
 
 from ..data.dataset import MaistData
 from ..errors import MaistError, TrainingError
@@ -26,6 +26,8 @@ from ..signals import Terminated
 from .config import TrainConfig
 from .recipes import RECIPES, Recipe, get_recipe, with_overrides
 from .reuse import differences_from, train_or_reuse
+
+log = logging.getLogger(__name__)
 
 AUTO_RECIPES = ("maist",)  # the recipes that start pretrained on real ETL unless told not to
 MODES = ("auto", "none")  # or a recipe's name (or .json file): pretrain with it, always
@@ -79,8 +81,7 @@ def run_names(recipe: Recipe, classes: str, options: dict) -> list[str]:
     return [f"{recipe.name}-{recipe.model}", f"pretrained-{safe}-{recipe.name}-{recipe.model}{sizes}"]
 
 
-def pretrained(synthetic: MaistData, recipe: Recipe, model_options: dict, root: Path,
-               log: Callable[[str], None] = print) -> Path:
+def pretrained(synthetic: MaistData, recipe: Recipe, model_options: dict, root: Path) -> Path:
     """The run directory of a synthetic model trained with `recipe` on `synthetic`: a
     finished one with the same settings if there is one, else trained now (an unfinished
     one is resumed). It takes the real run's sizes (`model_options`), not its start
@@ -93,15 +94,15 @@ def pretrained(synthetic: MaistData, recipe: Recipe, model_options: dict, root: 
         "classes") or "", cfg.model_options))
     for found in (first, own):
         if differences_from(found, cfg, synthetic) == []:
-            log(f"pretrained: {found}, a finished synthetic model of these settings")
+            log.info(f"pretrained: {found}, a finished synthetic model of these settings")
             return found
-    log(f"pretraining on synthetic writers first: recipe {recipe.name}, {recipe.steps} steps "
+    log.info(f"pretraining on synthetic writers first: recipe {recipe.name}, {recipe.steps} steps "
         f"-> {own} (once; a later run reuses it)")
     try:
-        train_or_reuse(synthetic, cfg, own, log=log, quiet=True)
+        train_or_reuse(synthetic, cfg, own, quiet=True)
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM, saved: the real run is not started
         said = "terminated" if isinstance(e, Terminated) else "interrupted"
-        log(f"pretraining {own} {said}; the same command continues it (or pretraining none "
+        log.info(f"pretraining {own} {said}; the same command continues it (or pretraining none "
             f"starts from fresh weights)")
         raise
     return own

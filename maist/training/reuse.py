@@ -10,9 +10,9 @@ each asks for a run by its settings, and pays for its training once.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import Callable
 
 from ..data.dataset import MaistData
 from ..errors import RunError
@@ -22,6 +22,8 @@ from ..runs.result import RunResult
 from ..signals import Terminated
 from .config import SAME_RUN, TrainConfig, differences, record
 from .loop import train
+
+log = logging.getLogger(__name__)
 
 # A reused run read the same files, and where they are synthetic, the same generator's
 # (data.generated: a set made again by a newer generator keeps its files' names).
@@ -58,8 +60,7 @@ def differences_from(run_dir: str | os.PathLike, cfg: TrainConfig, data: MaistDa
 
 
 def train_or_reuse(
-    data: MaistData, cfg: TrainConfig, run_dir: str | os.PathLike,
-    log: Callable[[str], None] = print, quiet: bool = True,
+    data: MaistData, cfg: TrainConfig, run_dir: str | os.PathLike, quiet: bool = True,
 ) -> RunResult:
     """Train into run_dir, or return the finished run already there if it trained alike
     (config.differences, steps and data sources included); an unfinished one (no
@@ -80,10 +81,10 @@ def train_or_reuse(
             raise RunError(f"{run_dir}: holds a finished run with other options "
                            f"({'; '.join(diff)}){why}; remove it or pick another directory",
                            params=("root",))
-        log(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
+        log.info(f"reusing {run_dir} (test accuracy {done.test_accuracy:.4f})")
         return done
     resume = bool(checkpoints.steps(run_dir))
-    out = train(data, cfg, run_dir, resume=resume, log=log, quiet=quiet)
+    out = train(data, cfg, run_dir, resume=resume, quiet=quiet)
     if not out.finished:
         raise Terminated() if out.stopped == "terminated" else KeyboardInterrupt()
     return out

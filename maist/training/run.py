@@ -1,6 +1,6 @@
 """One way to train: what maist.train and scripts/train_maist.py both call.
 
-    run(request, data=None, log=print) -> RunResult
+    run(request, data=None) -> RunResult
 
 A request (training.config.Request: a recipe, the changes asked for, a run directory or
 none) is merged with the run's own record on resume, its data found (the default data
@@ -13,9 +13,9 @@ Everything that can be checked is checked before any data is read.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from ..data import dataset, sources
 from ..data.classes import DEFAULT_CLASSES
@@ -30,9 +30,10 @@ from .config import Request, RunPlan, plan, resumable
 from .defaults import default_data, synthetic_data
 from .loop import train
 
+log = logging.getLogger(__name__)
 
-def run(request: Request, data: MaistData | None = None,
-        log: Callable[[str], None] = print, quiet: bool = False) -> RunResult:
+
+def run(request: Request, data: MaistData | None = None, quiet: bool = False) -> RunResult:
     """Train what `request` asks for, on `data` (None: request.data, else the default
     data), into request.run_dir (None: a new runs/RECIPE-MODEL[-N])."""
     if request.resume and not request.run_dir:
@@ -47,9 +48,9 @@ def run(request: Request, data: MaistData | None = None,
         p = replace(p, data_options={**p.data_options,
                                      "classes": data.meta.get("classes") or DEFAULT_CLASSES})
     else:
-        where = p.data or default_data(p.data_options.get("classes"), log)
+        where = p.data or default_data(p.data_options.get("classes"))
     if not request.resume and not request.init_from and where is not None:
-        p = _pretrained(request, p, Path(where), log)
+        p = _pretrained(request, p, Path(where))
     cfg, recipe = p.config, p.config.recipe
     if data is None:
         data = sources.load(where, seed=cfg.seed, **p.data_options)
@@ -57,14 +58,14 @@ def run(request: Request, data: MaistData | None = None,
     run_dir = (Path(request.run_dir) if request.run_dir
                else rundir.free_name(runs_dir(), f"{recipe.name}-{recipe.model}"))
     for line in dataset.summary(data):
-        log(line)
-    log(f"training {recipe.model} with recipe {recipe.name}: {recipe.steps} steps, batch "
+        log.info(line)
+    log.info(f"training {recipe.model} with recipe {recipe.name}: {recipe.steps} steps, batch "
         f"{recipe.batch_size}, {recipe.optimizer} lr [{recipe.learning_rate}], keep_prob "
         f"[{recipe.keep_prob}], {recipe.loss} loss -> {run_dir}")
     if cfg.init_from:
-        log(f"starting from {cfg.init_from}; frozen: {', '.join(cfg.freeze) or 'nothing'}; "
+        log.info(f"starting from {cfg.init_from}; frozen: {', '.join(cfg.freeze) or 'nothing'}; "
             f"replay: {'as above' if cfg.replay else 'none'}")
-    return train(data, cfg, run_dir, previous=previous, log=log, quiet=quiet,
+    return train(data, cfg, run_dir, previous=previous, quiet=quiet,
                  override=request.override)
 
 
@@ -83,8 +84,7 @@ def _with_source(request: Request) -> Request:
     return replace(request, data_kind=kind, init_config=source)
 
 
-def _pretrained(request: Request, p: RunPlan, data_path: Path,
-                log: Callable[[str], None]) -> RunPlan:
+def _pretrained(request: Request, p: RunPlan, data_path: Path) -> RunPlan:
     """The plan again, starting from a synthetic model, when the request's pretraining
     mode wants one for this recipe and data (made first if there is none); else the plan
     as it was. The synthetic set is the class set's own, read as the real data is."""
@@ -92,11 +92,11 @@ def _pretrained(request: Request, p: RunPlan, data_path: Path,
     if not pretrain.wanted(request.pretrain, recipe, sources.is_real_etl(data_path)):
         return p
     if request.dry_run:
-        log("dry run: no synthetic pretraining (it would train a whole model first)")
+        log.info("dry run: no synthetic pretraining (it would train a whole model first)")
         return p
     classes = p.data_options.get("classes") or DEFAULT_CLASSES
     made_with = pretrain.recipe_for(request.pretrain, classes, recipe.model)
-    synthetic = sources.load(synthetic_data(classes, log), seed=pretrain.SEED,
+    synthetic = sources.load(synthetic_data(classes), seed=pretrain.SEED,
                              **{**p.data_options, "classes": classes})
-    source = pretrain.pretrained(synthetic, made_with, p.config.model_options, runs_dir(), log)
+    source = pretrain.pretrained(synthetic, made_with, p.config.model_options, runs_dir())
     return plan(replace(request, init_from=str(source), init_config=records.read(source)))
