@@ -58,7 +58,7 @@ def maist_imports(path: Path) -> set[str]:
 # rooms on one floor (synth and nets) may not import each other.
 LAYERS = [
     ["maist.errors", "maist.geometry", "maist.fileio", "maist.paths", "maist.signals",
-     "maist.version"],
+     "maist.version", "maist.logs"],
     ["maist.data"],
     ["maist.synth", "maist.nets"],
     ["maist.runs"],

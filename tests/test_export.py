@@ -174,11 +174,20 @@ def test_bad_exports_are_clear_errors_and_change_nothing(exported, tmp_path):
         export.export(root / "run", tmp_path / "y", quantize=("int8",), data=None)
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no half-written folder
-    # --force replaces an export whole
-    export.export(root / "run", tmp_path / "taken", formats=("saved_model",), data=data,
+    # force replaces only an earlier export: never the user's files, a run or a folder of runs
+    for folder, said in ((tmp_path / "taken", "mine.txt"), (root / "run", "checkpoint"),
+                         (root, "run")):
+        before = sorted(p.name for p in folder.iterdir())
+        with pytest.raises(ExportError, match=f"not an earlier export .*{said}") as e:
+            export.export(root / "run", folder, formats=("saved_model",), force=True)
+        assert "--" not in str(e.value) and sorted(p.name for p in folder.iterdir()) == before
+    assert (tmp_path / "taken" / "mine.txt").read_text() == "keep me"
+    export.export(root / "run", tmp_path / "mine", formats=("saved_model",), data=data)
+    stamp = (tmp_path / "mine" / "maist.json").stat().st_mtime_ns
+    export.export(root / "run", tmp_path / "mine", formats=("saved_model",), data=data,
                   force=True)
-    assert not (tmp_path / "taken" / "mine.txt").exists()
-    assert (tmp_path / "taken" / "saved_model" / "saved_model.pb").is_file()
+    assert (tmp_path / "mine" / "maist.json").stat().st_mtime_ns != stamp
+    assert (tmp_path / "mine" / "saved_model" / "saved_model.pb").is_file()
 
 
 # --- the preprocessing, as TF ops, against MAIST's own -----------------------------------

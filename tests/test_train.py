@@ -157,9 +157,10 @@ def test_a_finished_run_is_reused_only_for_the_same_training(tiny, tmp_path, cap
     base = recipe(steps=10)
     first = train_or_reuse(tiny, TrainConfig(base, eval_every=10), tmp_path / "run")
     renamed = replace(base, name="another name", note="reworded")
+    caplog.clear()  # only what the second call says
     with caplog.at_level("INFO", logger="maist"):
         again = train_or_reuse(tiny, TrainConfig(renamed, eval_every=10), tmp_path / "run")
-    logged = [r.getMessage() for r in caplog.records]
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("maist")]
     assert again.test_accuracy == first.test_accuracy and logged[0].startswith("reusing")
     other = replace(base, keep_prob=StepTable.constant(1.0))
     with pytest.raises(RunError, match="other options"):

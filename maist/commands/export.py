@@ -27,8 +27,9 @@ def build_parser():
                    f"from {', '.join(QUANTIZE)} (default: %(default)s)")
     p.add_argument("--data", default=None, help="data to score the export on and to calibrate "
                    "int8 with (default: the run's own, if it can be found)")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists "
-                   "(default: refuse)")
+    p.add_argument("--force", action="store_true", help="replace --out if it is an earlier "
+                   "export (maist.json, labels.txt, saved_model, .tflite files and nothing "
+                   "else); anything else is refused (default: refuse)")
     return p
 
 

@@ -80,12 +80,31 @@ def check_choices(formats, quantize) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return formats, quantize
 
 
+# What an export folder holds: replacing one (force) touches nothing else.
+EXPORT_FILES = frozenset({"maist.json", "labels.txt", "saved_model", *TFLITE_NAMES.values()})
+
+
 def check_out(out: Path, force: bool) -> None:
+    """Before any work: `out` is new, or (with force) an earlier export and nothing else,
+    and its parent can be written. A run directory, a folder of runs or of anyone's files
+    is refused whatever `force` says, naming what is there."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out}: is a file; give a folder to export into", params=("out",))
     if out.exists() and not force:
         raise ExportError(f"{out}: exists; replace it knowingly, or export elsewhere (nothing "
                           f"was changed)", params=("force", "out"))
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"{out}: is a file; give a folder to export into", params=("out",))
+    if out.exists():
+        theirs = sorted(p.name for p in out.iterdir() if p.name not in EXPORT_FILES)
+        if theirs or not (out / "maist.json").is_file():
+            held = (f"it holds {', '.join(theirs[:5])}{' ...' if len(theirs) > 5 else ''}"
+                    if theirs else "it holds no maist.json")
+            raise ExportError(f"{out}: not an earlier export ({held}); only an export is "
+                              f"replaced: export elsewhere (nothing was changed)",
+                              params=("out",))
+    parent = next(p for p in (out.resolve().parent, *out.resolve().parents) if p.exists())
+    if not os.access(parent, os.W_OK):
+        raise ExportError(f"{parent}: cannot be written to; export elsewhere", params=("out",))
 
 
 # --- the SavedModel -------------------------------------------------------------------------
