@@ -21,7 +21,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python scripts/train_maist.py --recipe demo
 
-# Two workers (pytest-xdist): the suite's time halves on two cores; plain pytest runs serially.
+# Two workers (pytest-xdist): about half the time on two cores; plain pytest runs serially.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
 

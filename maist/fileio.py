@@ -87,6 +87,22 @@ def remove_stale_parts(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
+@contextlib.contextmanager
+def locked(path: str | os.PathLike) -> Iterator[None]:
+    """Inside, no other process holds the lock file `path` (made if missing): a second
+    process that wants the same thing waits for the first, then finds it done. The lock
+    goes with the process, however it ends (flock)."""
+    import fcntl
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

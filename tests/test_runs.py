@@ -81,3 +81,20 @@ def test_a_new_run_never_takes_a_directory_that_holds_anything(tmp_path):
     assert (tmp_path / "a" / "x").read_text() == "mine"
     assert rundir.free_name(tmp_path, "a") == tmp_path / "a-2"
     assert rundir.parse_init_from("runs/x:100") == (tmp_path.__class__("runs/x"), 100)
+
+
+def test_a_lock_keeps_a_second_process_out_until_the_first_is_done(tmp_path):
+    """What makes the default synthetic set once when two commands (or two test workers)
+    ask for it at the same time."""
+    import subprocess
+    import sys
+
+    from maist.fileio import locked
+
+    probe = ("import fcntl, sys; f = open(sys.argv[1], 'a')\n"
+             "try:\n    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+             "except BlockingIOError:\n    sys.exit(3)\n")
+    lock = tmp_path / ".synthetic.lock"
+    with locked(lock):
+        assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 3
+    assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 0

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..data.classes import CLASS_SETS, DEFAULT_CLASSES, get_class_set
 from ..data.etl import is_etl_source
+from ..fileio import locked
 from ..paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,13 @@ def synthetic_data(classes: str, why: str = "") -> Path:
 
     out = synthetic_dir(classes)
     cfg = synth.SynthConfig(**{**synth.DEFAULT, "classes": classes})
-    if not synth.is_current(out, cfg):
-        ours = bool(synth.written_by_us(out))
-        log.info(f"{why + ': g' if why else 'G'}enerating the synthetic ETL9G-format set of "
-            f"{classes} in {out}"
-            f"{' (the generator changed since it was made)' if ours else ' (once)'}.")
-        synth.generate(out, cfg, overwrite=ours)
+    # Two commands at once (or two test workers) make it once: the second waits, then
+    # finds it current.
+    with locked(out.with_name(f".{out.name}.lock")):
+        if not synth.is_current(out, cfg):
+            ours = bool(synth.written_by_us(out))
+            log.info(f"{why + ': g' if why else 'G'}enerating the synthetic ETL9G-format set "
+                     f"of {classes} in {out}"
+                     f"{' (the generator changed since it was made)' if ours else ' (once)'}.")
+            synth.generate(out, cfg, overwrite=ours)
     return out
