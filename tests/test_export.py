@@ -305,3 +305,35 @@ def test_an_export_of_a_run_that_keeps_an_average_holds_the_average(tmp_path):
     np.testing.assert_array_equal(w, saved)
     with restore(tmp_path / "run") as r:
         np.testing.assert_allclose(scores, r.probabilities(x), rtol=1e-5, atol=1e-6)
+
+
+def test_the_tf_reader_refuses_a_huge_picture_from_its_header_before_decoding():
+    """The served signature runs where MAIST is not installed: a few hundred bytes that
+    claim 15,000 x 15,000 pixels are refused in TF ops, in a moment, as MAIST's reader
+    refuses them; each kind's header is read as PIL reads it."""
+    import struct
+    import zlib
+
+    def huge_png(side: int) -> bytes:
+        def chunk(kind: bytes, body: bytes) -> bytes:
+            return (struct.pack(">I", len(body)) + kind + body
+                    + struct.pack(">I", zlib.crc32(kind + body)))
+
+        ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+        idat = zlib.compress((b"\0" + b"\xff" * side) * 2)
+        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+    graph = tf.Graph()
+    with graph.as_default():
+        fed = tf1.placeholder(tf.string, [])
+        pixels = tfprep.header_pixels(fed)
+        inputs = tfprep.pictures_to_inputs(tf.reshape(fed, [1]), "centered24")
+    with tf1.Session(graph=graph) as sess:
+        for fmt, size in (("PNG", (37, 21)), ("GIF", (300, 5)), ("BMP", (64, 63)),
+                          ("JPEG", (128, 127))):
+            buf = io.BytesIO()
+            Image.new("L", size, 255).save(buf, fmt)
+            assert sess.run(pixels, {fed: buf.getvalue()}) == size[0] * size[1], fmt
+        assert sess.run(pixels, {fed: b"not a picture"}) == 0
+        with pytest.raises(tf.errors.InvalidArgumentError, match="over the limit"):
+            sess.run(inputs, {fed: huge_png(15_000)})  # the header's words, not a decode's

@@ -5,6 +5,8 @@
 Each step mirrors data.preprocess, the numpy original, operation for operation, so that an
 exported SavedModel turns a picture into the 28x28 that MAIST itself would:
 
+    header_pixels     the size a PNG, GIF, BMP or JPEG says it has, read before decoding:
+                      a picture over MAX_PICTURE_PIXELS is refused, as MAIST's reader does
     decode            PNG/JPEG -> greys, as PIL's "L" (RGB weights 19595/38470/7471 >> 16),
                       transparency laid on white, or on black under light ink
     to_ink            the border's median says which way round; block maxima (or minima of
@@ -39,6 +41,56 @@ def _luma(rgb):
     """[H, W, 3] uint8 -> [H, W] 0..255 as PIL's convert("L"): integer weights, rounded."""
     w = tf.constant([19595, 38470, 7471], tf.int64)
     return tf.bitwise.right_shift(tf.reduce_sum(tf.cast(rgb, tf.int64) * w, axis=-1) + 32768, 16)
+
+
+def _unsigned(data, start: int, n: int, big_endian: bool):
+    """The n-byte unsigned integer at `start` of a string tensor, as int64."""
+    raw = tf.cast(tf.io.decode_raw(tf.strings.substr(data, start, n), tf.uint8), tf.int64)
+    weights = tf.constant([256 ** (n - 1 - i) if big_endian else 256 ** i for i in range(n)],
+                          tf.int64)
+    return tf.reduce_sum(raw * weights)
+
+
+def header_pixels(data):
+    """Width x height as a picture's header states it, int64, with no pixel decoded; 0
+    for a kind not known here (decoding then says what is wrong). What keeps a few hundred
+    bytes that claim 20,000 x 20,000 pixels from taking the machine's memory."""
+    size = tf.strings.length(data)
+    head = tf.strings.substr(data, 0, tf.minimum(size, 8))
+
+    def png():  # IHDR: width and height, big-endian, at bytes 16 and 20
+        return _unsigned(data, 16, 4, True) * _unsigned(data, 20, 4, True)
+
+    def gif():  # the logical screen: little-endian 16-bit at bytes 6 and 8
+        return _unsigned(data, 6, 2, False) * _unsigned(data, 8, 2, False)
+
+    def bmp():  # BITMAPINFOHEADER: signed 32-bit at 18 and 22 (a negative height is top-down)
+        w, h = (_unsigned(data, k, 4, False) for k in (18, 22))
+        signed = lambda v: tf.where(v >= 2**31, 2**32 - v, v)  # noqa: E731
+        return signed(w) * signed(h)
+
+    def jpeg():
+        shape = tf.cast(tf.io.extract_jpeg_shape(data), tf.int64)
+        return shape[0] * shape[1]
+
+    return tf.case([
+        (tf.equal(head, b"\x89PNG\r\n\x1a\n") & (size >= 24), png),
+        (tf.equal(tf.strings.substr(head, 0, 3), b"GIF") & (size >= 10), gif),
+        (tf.equal(tf.strings.substr(head, 0, 2), b"BM") & (size >= 26), bmp),
+        (tf.equal(tf.strings.substr(head, 0, 2), b"\xff\xd8"), jpeg),
+    ], default=lambda: tf.constant(0, tf.int64), exclusive=True)
+
+
+def checked(data, max_pixels: int = pictures.MAX_PICTURE_PIXELS):
+    """`data` itself, once its header is within max_pixels; else an InvalidArgumentError
+    that says so, raised before any decoding."""
+    limit = tf.constant(max_pixels, tf.int64)
+    check = tf.debugging.assert_less_equal(
+        header_pixels(data), limit,
+        message=f"the picture is over the limit of {max_pixels:,} pixels; scale it down "
+                f"(a character needs a few hundred pixels a side)")
+    with tf.control_dependencies([check]):
+        return tf.identity(data)
 
 
 def decode_grey(data):
@@ -298,7 +350,7 @@ def blog_from_ink(ink, height: int = 127, width: int = 128):
 
 def picture_to_input(data, preprocess: str):
     """One encoded picture -> [784] float32, as data.pictures.from_picture(path, preprocess)."""
-    ink = to_ink(decode_grey(data))
+    ink = to_ink(decode_grey(checked(data)))
     blank = tf.logical_not(tf.reduce_any(ink > P.INK_THRESHOLD))
     thick = thicken(ink)
     box = P.PREPROCESSORS[preprocess].box if preprocess in P.PREPROCESSORS else None
