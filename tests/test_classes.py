@@ -68,3 +68,12 @@ def test_voicing_and_readings_come_from_unicode():
     assert [classes.reading(c) for c in "かしちつふをん"] == [
         "KA.HIRA", "SI.HIRA", "TI.HIRA", "TU.HIRA", "HU.HIRA", "WO.HIRA", "N.HIRA"]
     assert classes.reading("カ") == "KA.KATA" and classes.reading("一") == ""
+
+
+def test_a_class_file_saved_with_a_byte_order_mark_reads_as_its_characters(tmp_path):
+    """Windows editors start UTF-8 files with U+FEFF: it is no class."""
+    from maist.data.classes import from_file
+
+    path = tmp_path / "mine.txt"
+    path.write_text("\ufeffあ\nい\n", encoding="utf-8")
+    assert from_file(path).chars == ("あ", "い")

@@ -337,3 +337,24 @@ def test_the_tf_reader_refuses_a_huge_picture_from_its_header_before_decoding():
         assert sess.run(pixels, {fed: b"not a picture"}) == 0
         with pytest.raises(tf.errors.InvalidArgumentError, match="over the limit"):
             sess.run(inputs, {fed: huge_png(15_000)})  # the header's words, not a decode's
+
+
+def test_a_maist_json_of_another_class_count_and_a_quantisation_without_tflite_are_refused(
+        exported, tmp_path):
+    """A SavedModel read with a class list of another length would name the wrong
+    characters (or none); a quantisation asked for with no TFLite file made nothing."""
+    import shutil
+
+    root, _ = exported
+    copy = tmp_path / "out"
+    shutil.copytree(root / "out", copy)
+    meta_path = copy / "saved_model" / "assets" / "maist.json"
+    meta = json.loads(meta_path.read_text())
+    for classes in (meta["classes"][:-1], meta["classes"] + ["ん"]):
+        meta_path.write_text(json.dumps({**meta, "classes": classes}))
+        with pytest.raises(ExportError, match=f"lists {len(classes)} classes for a model of 5"):
+            export.SavedModelReader(copy / "saved_model")
+    with pytest.raises(ExportError, match="for TFLite files") as e:
+        export.check_choices(("saved_model",), ("none", "dynamic"))
+    assert e.value.params == ("format", "quantize")
+    assert export.check_choices(("saved_model",), ("none",)) == (("saved_model",), ("none",))

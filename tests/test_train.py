@@ -337,3 +337,35 @@ def test_an_average_outside_0_to_1_is_refused():
     for bad in (1.0, -0.1, True, "0.9"):
         with pytest.raises(ScheduleError, match="average"):
             recipe(average=bad)
+
+
+def test_a_resume_without_a_usable_state_file_continues_from_the_newest_checkpoint(
+        tmp_path, caplog):
+    """The state file gone, or naming a checkpoint whose files were removed (the remedy
+    for a damaged one): the resume continues from the newest checkpoint on disk, and
+    says so; the losses are the uninterrupted run's."""
+    data = tiny_data()
+    cfg = TrainConfig(recipe(steps=12), eval_every=4, checkpoint_every=4)
+    full = train(data, cfg, tmp_path / "full", quiet=True)
+    half = TrainConfig(recipe(steps=8), eval_every=4, checkpoint_every=4)
+    train(data, half, tmp_path / "a", quiet=True)
+    (tmp_path / "a" / "checkpoint").unlink()
+    caplog.clear()
+    with caplog.at_level("INFO", logger="maist"):
+        resumed = train(data, cfg, tmp_path / "a", resume=True, quiet=True, override=True)
+    assert any("continuing from the newest there is, step 8" in r.getMessage()
+               for r in caplog.records)
+    assert resumed.test_accuracy == pytest.approx(full.test_accuracy)
+    train(data, half, tmp_path / "b", quiet=True)
+    for p in (tmp_path / "b").glob("ckpt-8.*"):
+        p.unlink()
+    resumed = train(data, cfg, tmp_path / "b", resume=True, quiet=True, override=True)
+    assert resumed.step == 12
+
+
+def test_data_of_one_class_is_refused():
+    """A class file of one character would train a model that answers it for everything."""
+    data = tiny_data(num_classes=1)
+    with pytest.raises(TrainingError, match="needs two or more") as e:
+        train(data, TrainConfig(recipe(steps=2)), "never-made", quiet=True)
+    assert e.value.params == ("classes",)

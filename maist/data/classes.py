@@ -239,7 +239,7 @@ def from_file(path: str | os.PathLike) -> ClassSet:
     and lines starting with # are passed over."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark is no class
     except FileNotFoundError:
         raise ClassSetError(f"{path}: no such file of classes", params=("classes",)) from None
     except (OSError, UnicodeDecodeError) as e:

@@ -77,6 +77,10 @@ def check_choices(formats, quantize) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if unknown or not quantize:
         raise ExportError(f"unknown quantisation {', '.join(map(repr, unknown)) or '(none)'}; "
                           f"choose from {', '.join(QUANTIZE)}", params=("quantize",))
+    if "tflite" not in formats and set(quantize) != {"none"}:
+        raise ExportError(f"quantisation {', '.join(q for q in quantize if q != 'none')} is "
+                          f"for TFLite files, and none were asked for: add the tflite format, "
+                          f"or quantise none", params=("format", "quantize"))
     return formats, quantize
 
 
@@ -348,6 +352,12 @@ class SavedModelReader:
         sig = mg.signature_def["serving_default"]
         self.x = self.graph.get_tensor_by_name(sig.inputs["images"].name)
         self.scores = self.graph.get_tensor_by_name(sig.outputs["scores"].name)
+        width = self.scores.shape[-1]
+        if width is not None and width != len(self.classes):
+            self.session.close()
+            raise ExportError(f"{self.folder / 'assets' / 'maist.json'}: lists "
+                              f"{len(self.classes)} classes for a model of {width}; export "
+                              f"the run again")
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float32).reshape(-1, IMAGE_PIXELS)

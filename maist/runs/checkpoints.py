@@ -2,6 +2,7 @@
 
     steps(run_dir)                      -> [0, 1000, 2000]   what is on disk, ascending
     latest(run_dir)                     -> path or None      what TensorFlow's state file names
+    resume_point(run_dir)               -> (path, note)      where a resumed run continues
     find(run_dir, step=None, param=...) -> path              a step, or the latest; else the
                                                              error lists the steps there are
     load(sess, variables, path)         the named variables from a checkpoint (inference,
@@ -74,6 +75,38 @@ def latest(run_dir: str | os.PathLike) -> str | None:
         raise RunError(f"{state_file} is damaged (it names no checkpoint that exists); {offer}",
                        params=("step",))
     return str(found)
+
+
+def resume_point(run_dir: str | os.PathLike) -> tuple[str, str | None]:
+    """(the checkpoint a resumed run continues from, a note or None): the one TensorFlow's
+    state file names; where that file is gone, or names a checkpoint whose files were
+    removed (the remedy for a damaged one), the newest checkpoint on disk, and a note
+    that says so. A RunError where there is none."""
+    run_dir = Path(run_dir)
+    on_disk = steps(run_dir)
+    if not on_disk:
+        raise RunError(f"{run_dir}: no checkpoint to resume from; start a new run instead",
+                       params=("resume",))
+    try:
+        found = latest(run_dir)
+    except RunError:
+        found = None
+        if (run_dir / "checkpoint").exists() and not _names_a_missing_checkpoint(run_dir):
+            raise  # unreadable, not merely out of date: say so
+    if found is not None:
+        return found, None
+    newest = path(run_dir, on_disk[-1])
+    return newest, (f"{run_dir / 'checkpoint'} names no checkpoint on disk; continuing "
+                    f"from the newest there is, step {on_disk[-1]}")
+
+
+def _names_a_missing_checkpoint(run_dir: Path) -> bool:
+    """Whether the state file reads, and names a checkpoint that is not there."""
+    try:
+        state = tf1.train.get_checkpoint_state(str(run_dir))
+    except Exception:  # damaged: not this case
+        return False
+    return bool(state) and not Path(f"{run_dir / Path(state.model_checkpoint_path).name}.index").is_file()
 
 
 def find(run_dir: str | os.PathLike, step: int | None = None, param: str = "step") -> str:

@@ -140,7 +140,7 @@ def check_resume(run_dir, new: RunRecord, previous: RunRecord, override: bool = 
     if not run_dir.is_dir() or not checkpoints.steps(run_dir):
         raise RunError(f"{run_dir}: no checkpoint to resume from; start a new run instead",
                        params=("resume",))
-    checkpoints.latest(run_dir)  # a damaged state file is an error before anything runs
+    checkpoints.resume_point(run_dir)  # a damaged state file is an error before anything runs
     diff = differences(previous, new)
     if diff and not override:
         raise RunError(

@@ -265,6 +265,10 @@ def train(
     if len(data.train) == 0:
         raise TrainingError("the training split is empty; give data with training images",
                             params=("data",))
+    if data.num_classes < 2:
+        raise TrainingError(f"the data has {data.num_classes} class ({''.join(data.classes)}): "
+                            f"a model that tells characters apart needs two or more; give a "
+                            f"class set of several characters", params=("classes",))
     for name in ("val", "test"):
         if len(data.split(name)) == 0:
             raise TrainingError(f"the {name} split is empty, so the run could not be scored; "
@@ -291,7 +295,9 @@ def train(
         # --- start: a fresh graph (checkpoint 0) or the last checkpoint
         if resuming:
             check_resume(run_dir, rec, previous, override)
-            ckpt = checkpoints.latest(run_dir)
+            ckpt, note = checkpoints.resume_point(run_dir)
+            if note:
+                log.info(note)
             saver.restore(sess, ckpt)
             start = int(sess.run(g.global_step))
             metrics = RunLog(run_dir, None, start)  # a damaged metrics.csv fails here
