@@ -369,3 +369,44 @@ def test_data_of_one_class_is_refused():
     with pytest.raises(TrainingError, match="needs two or more") as e:
         train(data, TrainConfig(recipe(steps=2)), "never-made", quiet=True)
     assert e.value.params == ("classes",)
+
+
+def test_a_resumed_run_stops_early_where_an_uninterrupted_one_does(tmp_path):
+    """Early stopping's count is replayed from the run's own validation rows: with a
+    frozen model (the loss never improves) and patience 2, both stop at step 30."""
+    data = tiny_data()
+    frozen = dict(learning_rate=StepTable.constant(0.0))
+    whole = train(data, TrainConfig(recipe(steps=100, **frozen), eval_every=10,
+                                    early_stopping=2), tmp_path / "whole", quiet=True)
+    train(data, TrainConfig(recipe(steps=20, **frozen), eval_every=10, checkpoint_every=10,
+                            early_stopping=2), tmp_path / "split", quiet=True)
+    resumed = train(data, TrainConfig(recipe(steps=100, **frozen), eval_every=10,
+                                      checkpoint_every=10, early_stopping=2),
+                    tmp_path / "split", resume=True, quiet=True)
+    assert whole.step == resumed.step == 30 and resumed.stopped == "early stopping"
+
+
+def test_a_ctrl_c_during_an_evaluation_is_evaluated_again_on_resume(tmp_path, monkeypatch):
+    """The checkpoint is saved at that step, but its validation row was never written:
+    the resumed run evaluates it first, so its metrics match an uninterrupted run's."""
+    from maist.training import loop
+
+    data = tiny_data()
+    cfg = TrainConfig(recipe(steps=20), eval_every=10, checkpoint_every=10)
+    whole = train(data, cfg, tmp_path / "whole", quiet=True)
+    real, calls = loop._evaluate, []
+
+    def interrupted_once(*a, **kw):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*a, **kw)
+
+    monkeypatch.setattr(loop, "_evaluate", interrupted_once)
+    cut = train(data, cfg, tmp_path / "run", quiet=True)
+    assert cut.stopped == "interrupted" and cut.step == 10
+    assert not [r for r in read_metrics(tmp_path / "run") if r["split"] == "val"]
+    monkeypatch.setattr(loop, "_evaluate", real)
+    done = train(data, cfg, tmp_path / "run", resume=True, quiet=True)
+    val = lambda rows: [(r["step"], round(r["loss"], 5)) for r in rows if r["split"] == "val"]  # noqa: E731
+    assert val(done.history) == val(whole.history) and [s for s, _ in val(done.history)] == [10, 20]

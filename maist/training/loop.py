@@ -186,6 +186,17 @@ class EarlyStopping:
         return bool(self.patience) and self.since >= self.patience
 
 
+def resumed_stopper(patience: int | None, rows: list[dict], start: int) -> EarlyStopping:
+    """Early stopping's count as an uninterrupted run has it after `start` steps, replayed
+    from the validation rows the run already wrote: a resumed run stops where it would
+    have."""
+    stopper = EarlyStopping(patience)
+    for r in rows:
+        if r["split"] == "val" and r["step"] <= start:
+            stopper.update(r["loss"], r["step"])
+    return stopper
+
+
 # --- where a fine-tuned run starts --------------------------------------------------------
 
 
@@ -340,13 +351,19 @@ def _steps(loop: _Loop, start: int, quiet: bool) -> RunResult:
     bar = tqdm(total=recipe.steps, initial=start, unit="step", disable=None, leave=False,
                dynamic_ncols=True)  # None: a bar on a terminal, none in a log file
     say = (lambda s: None) if quiet else bar.write
-    stopper, stopped = EarlyStopping(cfg.early_stopping), "completed"
+    stopper, stopped = resumed_stopper(cfg.early_stopping, metrics.rows, start), "completed"
+    if start and start % cfg.eval_every == 0 and not any(
+            r["step"] == start and r["split"] == "val" for r in metrics.rows):
+        _validate(loop, start, stopper, say)  # a Ctrl-C that landed on this evaluation
+    first = recipe.steps if stopper.stop else start
+    if stopper.stop:
+        stopped = "early stopping"
     aug = recipe.augmentation
     batches = Prefetch(lambda s: feed_dict(g, data.train, s, recipe, cfg.seed, aug),
                        recipe.steps)
     try:
         with stop_on_sigterm():
-            for step in range(start, recipe.steps):
+            for step in range(first, recipe.steps):
                 lr, keep = recipe.learning_rate(step), recipe.keep_prob(step)
                 feed, n = batches.get(step)
                 if step % cfg.log_every == 0:
@@ -358,13 +375,7 @@ def _steps(loop: _Loop, start: int, quiet: bool) -> RunResult:
                 bar.update(1)
                 done = step + 1
                 if done % cfg.eval_every == 0 or done == recipe.steps:
-                    with averaged(sess, g):
-                        ev = _evaluate(sess, g, data.val.x, data.val.y, cfg.eval_batch)
-                        if loop.filters is not None:
-                            metrics.add_summary(sess.run(loop.filters), done)
-                    metrics.add(done, "val", ev.loss, ev.accuracy, lr, keep)
-                    say(f"step {done}: validation accuracy {ev.accuracy:.4f}, loss {ev.loss:.4f}")
-                    stopper.update(ev.loss, done)
+                    _validate(loop, done, stopper, say)
                 if done in cfg.test_at:
                     ev = evaluate_split(sess, g, data.test.x, data.test.y, cfg.eval_batch)
                     metrics.add(done, "test", ev.loss, ev.accuracy, lr, keep)
@@ -386,6 +397,20 @@ def _steps(loop: _Loop, start: int, quiet: bool) -> RunResult:
         batches.close()
         bar.close()
     return _finish(loop, stopped)
+
+
+def _validate(loop: _Loop, done: int, stopper: EarlyStopping, say) -> None:
+    """Validation after `done` steps: the metrics row (with the table values step done-1
+    trained at), the filters to TensorBoard, and early stopping's count."""
+    sess, g, data, cfg = loop.sess, loop.g, loop.data, loop.cfg
+    lr, keep = cfg.recipe.learning_rate(done - 1), cfg.recipe.keep_prob(done - 1)
+    with averaged(sess, g):
+        ev = _evaluate(sess, g, data.val.x, data.val.y, cfg.eval_batch)
+        if loop.filters is not None:
+            loop.metrics.add_summary(sess.run(loop.filters), done)
+    loop.metrics.add(done, "val", ev.loss, ev.accuracy, lr, keep)
+    say(f"step {done}: validation accuracy {ev.accuracy:.4f}, loss {ev.loss:.4f}")
+    stopper.update(ev.loss, done)
 
 
 def _finish(loop: _Loop, stopped: str) -> RunResult:
