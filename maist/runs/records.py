@@ -92,7 +92,7 @@ class RunRecord:
         `where` and each field that is missing or of the wrong kind."""
         if not isinstance(d, dict):
             raise RunError(f"{where} holds no settings: {DAMAGED}")
-        d = upgrade(d)
+        d = upgrade(d, where)
         problems = [k for k in ("recipe", "classes", "seed") if k not in d]
         problems += [f"{k} is not {what}" for k, (kinds, what) in _KINDS.items()
                      if k in d and not _is(d[k], kinds)]
@@ -136,11 +136,11 @@ def _is(value, kinds: tuple) -> bool:
     return isinstance(value, kinds)
 
 
-def upgrade(d: dict) -> dict:
+def upgrade(d: dict, where: str = FILE) -> dict:
     """An older record in today's schema: schema 1 may lack replay and replay_data."""
     schema = d.get("schema", 1)
     if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA:
-        raise RunError(f"{FILE} is of schema {schema}, written by a newer MAIST than this "
+        raise RunError(f"{where} is of schema {schema}, written by a newer MAIST than this "
                        f"one (schema {SCHEMA}); upgrade MAIST to read it")
     if schema == 1:
         d = {"replay": 0.0, "replay_data": None, "data": {}, **d, "schema": SCHEMA}

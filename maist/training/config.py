@@ -26,7 +26,7 @@ from ..data.dataset import MAX_SEED
 from ..errors import MaistError, RunError, TrainingError
 from ..nets.models import get_model
 from ..runs import checkpoints
-from ..runs.records import RunRecord, read
+from ..runs.records import FILE, RunRecord, read
 from ..runs.rundir import DAMAGED, check_is_dir
 from .recipes import DESCRIPTIVE_FIELDS, Recipe, get_recipe, with_overrides
 
@@ -122,25 +122,19 @@ def resumable(run_dir) -> RunRecord:
     that can be made again (resuming trains with it)."""
     run_dir = Path(run_dir)
     check_is_dir(run_dir)
-    if not checkpoints.steps(run_dir):
-        raise RunError(f"{run_dir}: no checkpoint to resume from; start a new run instead",
-                       params=("resume",))
+    checkpoints.resume_point(run_dir)  # none, or a damaged state file: said before all else
     previous = read(run_dir)
     try:
         Recipe.from_dict(previous.recipe)
     except MaistError as e:
-        raise RunError(f"{run_dir / 'config.json'}: {e}: {DAMAGED}") from None
+        raise RunError(f"{run_dir / FILE}: {e}: {DAMAGED}") from None
     return previous
 
 
 def check_resume(run_dir, new: RunRecord, previous: RunRecord, override: bool = False) -> None:
     """A resumed run needs a checkpoint and the same settings (SAME_RUN), unless
     `override`; nothing is written."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir() or not checkpoints.steps(run_dir):
-        raise RunError(f"{run_dir}: no checkpoint to resume from; start a new run instead",
-                       params=("resume",))
-    checkpoints.resume_point(run_dir)  # a damaged state file is an error before anything runs
+    checkpoints.resume_point(run_dir)  # none, or a damaged state file: said before all else
     diff = differences(previous, new)
     if diff and not override:
         raise RunError(

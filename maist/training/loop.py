@@ -288,7 +288,7 @@ def train(
     absent = sorted(set(range(data.num_classes)) - set(np.unique(data.train.y).tolist()))
     if absent and not quiet:
         log.info(f"note: {len(absent)} of {data.num_classes} classes have no training images "
-            f"({''.join(data.classes[i] for i in absent[:20])}); the model cannot learn them")
+                 f"({''.join(data.classes[i] for i in absent[:20])}); the model cannot learn them")
     rec = record(cfg, data)
     source = None
     if cfg.init_from and not resuming:  # checked before the run directory is made
@@ -329,7 +329,7 @@ def train(
                 raise
             if source:
                 log.info(f"starting from the {'averaged ' if source[1] else ''}weights of "
-                    f"{source[0]}")
+                         f"{source[0]}")
         loop = _Loop(sess, g, data, cfg, run_dir, saver, metrics, filters, ckpt)
         return _steps(loop, start, quiet)
     except TrainingError:

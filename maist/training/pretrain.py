@@ -97,12 +97,12 @@ def pretrained(synthetic: MaistData, recipe: Recipe, model_options: dict, root: 
             log.info(f"pretrained: {found}, a finished synthetic model of these settings")
             return found
     log.info(f"pretraining on synthetic writers first: recipe {recipe.name}, {recipe.steps} steps "
-        f"-> {own} (once; a later run reuses it)")
+             f"-> {own} (once; a later run reuses it)")
     try:
         train_or_reuse(synthetic, cfg, own, quiet=True)
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM, saved: the real run is not started
         said = "terminated" if isinstance(e, Terminated) else "interrupted"
         log.info(f"pretraining {own} {said}; the same command continues it (or pretraining none "
-            f"starts from fresh weights)")
+                 f"starts from fresh weights)")
         raise
     return own

@@ -59,12 +59,12 @@ def run(request: Request, data: MaistData | None = None, quiet: bool = False) ->
                else rundir.free_name(runs_dir(), f"{recipe.name}-{recipe.model}"))
     for line in dataset.summary(data):
         log.info(line)
-    log.info(f"training {recipe.model} with recipe {recipe.name}: {recipe.steps} steps, batch "
-        f"{recipe.batch_size}, {recipe.optimizer} lr [{recipe.learning_rate}], keep_prob "
-        f"[{recipe.keep_prob}], {recipe.loss} loss -> {run_dir}")
+    log.info(f"training {recipe.model} with recipe {recipe.name}: {recipe.steps} steps, "
+             f"batch {recipe.batch_size}, {recipe.optimizer} lr [{recipe.learning_rate}], "
+             f"keep_prob [{recipe.keep_prob}], {recipe.loss} loss -> {run_dir}")
     if cfg.init_from:
         log.info(f"starting from {cfg.init_from}; frozen: {', '.join(cfg.freeze) or 'nothing'}; "
-            f"replay: {'as above' if cfg.replay else 'none'}")
+                 f"replay: {'as above' if cfg.replay else 'none'}")
     return train(data, cfg, run_dir, previous=previous, quiet=quiet,
                  override=request.override)
 
