@@ -4,6 +4,7 @@ drawings by class, and synthetic beside real at 28x28. Arrays only; visualize dr
     writer_grid(source, class_set, writers)        (writers, C, H, W) raw fields
     touch_grid(images, chars, class_set)           (per_class, C', H, W) ink in [0, 1]
     side_by_side(split, x, y)                      synthetic rows, then the others' rows
+    synthetic_grid(cfg, chars, writers)            a synthetic set's writers at 28x28
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from ..data import etl
 from ..data.classes import ClassSet
 from ..data.dataset import Split
 from ..geometry import IMAGE_SIZE
+
+# The characters the generator's current version changed, for its contact sheet: the
+# voiced kana's marks, and the forms real scans confuse (ma ho, i ri, so wo, shi, ro ra u,
+# mu mo).
+VERSION_CHANGED = "でぱぼぽびばぶぷほはまいりそをしろらうむも"
 
 
 def writer_grid(source: str | os.PathLike, class_set: ClassSet,
@@ -77,3 +83,20 @@ def preprocessing_rows(fields: np.ndarray, max_level: int) -> tuple[np.ndarray, 
         rows.append(panel)
         labels.append(name)
     return np.stack(rows), labels
+
+
+def synthetic_grid(cfg, chars: Sequence[str], writers: int = 12,
+                   preprocess: str | None = None) -> np.ndarray:
+    """`chars` as the first `writers` synthetic writers of `cfg` write them, at 28x28 as the
+    network sees them: (writers, len(chars), 28, 28) in [0, 1]. The writers are drawn as
+    the generator draws them for its files (render_writer), so the sheet is the training
+    split's writing."""
+    from ..data.classes import get_class_set
+    from ..data.preprocess import DEFAULT_PREPROCESS, get_preprocessor
+    from ..synth import render_writer
+
+    class_set = get_class_set(cfg.classes)
+    idx = [class_set.index(c) for c in chars]
+    prep = get_preprocessor(preprocess or DEFAULT_PREPROCESS)
+    rows = [prep.fields(render_writer(w, cfg)[idx], 15) for w in range(writers)]
+    return np.stack(rows)

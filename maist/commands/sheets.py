@@ -1,9 +1,12 @@
 """Contact sheets for the docs: the synthetic ETL9G set beside the real touch-screen drawings,
 the variant forms the generator can write (docs/images/variant_forms.png), what
 augmentation does to a few characters (docs/images/augment.png), and synthetic beside
-real at 28x28, as the network sees them (docs/images/synthetic_vs_touch.png).
+real at 28x28, as the network sees them (docs/images/synthetic_vs_touch.png), and the
+characters the generator's last version changed, at 28x28 in the training split's
+writing (docs/images/synthetic_v{VERSION}_28.png: a sheet per version, to set side by side).
 
     python scripts/contact_sheets.py --out docs/images
+    python scripts/contact_sheets.py --out docs/images --version-only
 """
 
 from __future__ import annotations
@@ -28,8 +31,31 @@ def build_parser():
                    "(default: %(default)s)")
     p.add_argument("--chars", default=None, help="the characters augment.png shows "
                    "(default: five spread over the class set)")
+    p.add_argument("--version-sheet", default=None, metavar="CHARS",
+                   help="the characters of synthetic_v{VERSION}_28.png (default: those the "
+                   "generator's last version changed)")
+    p.add_argument("--version-only", action="store_true", help="write only "
+                   "synthetic_v{VERSION}_28.png (it needs no data set)")
     p.add_argument("--out", default="docs/images", help="(default: %(default)s)")
     return p
+
+
+def version_sheet(out: Path, chars: str | None) -> Path:
+    """docs/images/synthetic_v{VERSION}_28.png: the characters the generator's version
+    changed, 16 synthetic writers of data/synthetic's setting each, at 28x28."""
+    from .. import synth
+    from ..analysis import sheets, visualize
+
+    chars = list(chars or sheets.VERSION_CHANGED)
+    cfg = synth.SynthConfig(writers=16, **synth.DEFAULT)
+    grid = sheets.synthetic_grid(cfg, chars, cfg.writers)
+    fig = visualize.contact_sheet(grid.transpose(1, 0, 2, 3), chars,
+                                  [f"w{w}" for w in range(cfg.writers)], size=0.6,
+                                  title=f"generator version {synth.GENERATOR_VERSION}: "
+                                        f"writers 0-{cfg.writers - 1} at 28x28")
+    path = out / f"synthetic_v{synth.GENERATOR_VERSION}_28.png"
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    return path
 
 
 @cli.command(build_parser)
@@ -48,6 +74,15 @@ def main(args) -> int:
     if args.writers < 1:
         raise MaistError(f"--writers must be 1 or more, not {args.writers}")
     out = Path(args.out)
+    if args.version_sheet is not None:
+        bad = [c for c in args.version_sheet if c not in get_class_set(DEFAULT_CLASSES).chars]
+        if bad or not args.version_sheet:
+            raise MaistError(f"--version-sheet: give characters of the default class set"
+                             f"{', not ' + ' '.join(bad) if bad else ''}")
+    out.mkdir(parents=True, exist_ok=True)
+    print(version_sheet(out, args.version_sheet))
+    if args.version_only:
+        return 0
     source = Path(args.etl) if args.etl else default_data()
     data = sources.load(source)
     class_set = get_class_set(data.meta.get("classes", DEFAULT_CLASSES))
