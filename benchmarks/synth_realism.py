@@ -18,8 +18,9 @@ elastic, stroke, full: the recipe's --augment; default none, whatever the recipe
 then +FEATURE, +FEATURE=STRENGTH or -FEATURE to switch a generator feature on (at
 synth.FEATURES' strength, or the one given) or off: stroke_jitter, bend,
 connect_rate, pen_range, mark_jitter (version 2's, all on in v2), variant_rate (version 3),
-proportion (version 4), marks (version 5: voicing marks as hands write them) and
-reshape_rate (version 6: ro, mu, so, no and me in a quick hand's proportions).
+proportion (version 4), marks (version 5: voicing marks as hands write them),
+reshape_rate (version 6: ro, mu, so, no and me in a quick hand's proportions) and
+neighbour_rate (version 8: a separate piece of a sheet neighbour's ink near an edge).
 """
 
 from __future__ import annotations

@@ -144,3 +144,70 @@ def test_a_picture_over_the_pixel_limit_is_said_to_be_too_large(tmp_path):
     with pytest.raises(PictureTooLarge, match="300x300 pixels is over the limit") as e:
         pictures.read_picture(tmp_path / "big.png", max_pixels=200 * 200)
     assert "PNG or JPEG" not in str(e.value)
+
+
+# --- a sheet neighbour's stray ink, on ETL9G fields built byte by byte ------------------
+
+
+def _etl9g_fields(tmp_path, fields: list[np.ndarray]) -> np.ndarray:
+    """Fields (127, 128) of 0..15 through an ETL9G file built byte by byte, as read back."""
+    import sys
+    import warnings
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from etl_bytes import g_record
+
+    from maist.data import etl
+
+    path = tmp_path / "ETL9G_01"
+    path.write_bytes(b"".join(g_record("ETL9G", 0x2451, image=f.tolist()) for f in fields))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", etl.EtlCountWarning)
+        _, recs = next(etl.iter_chunks(etl.open_etl(path)))
+    return etl.decode_images(recs, etl.FORMATS["ETL9G"])
+
+
+def _pa_like() -> np.ndarray:
+    """A ha-like body (a bar on the left, a frame on the right) and its own ring to the
+    upper right, as 16 levels."""
+    f = np.zeros((127, 128), np.int64)
+    f[30:96, 28:33] = 15  # the left stroke
+    f[40:44, 50:84] = 15  # the bar
+    f[30:92, 66:71] = 15  # the right stroke
+    ring = np.hypot(*np.mgrid[-6:7, -6:7])
+    f[22:35, 80:93][(ring >= 3.5) & (ring <= 5.6)] = 15  # the ring, 4 px off the right stroke
+    return f
+
+
+def test_a_neighbours_stray_tick_off_the_edge_is_dropped_from_an_etl_field(tmp_path):
+    """The neighbour ba's tick near pa's top-left corner, apart from the edge and from pa:
+    dropped from the field, so pa is not shrunk into the corner. The old rule (edge-touching
+    pieces only) kept it."""
+    clean = _pa_like()
+    stray = clean.copy()
+    stray[8:16, 5:8] = 15  # a tick, 5 px from the left edge
+    got_clean, got_stray = _etl9g_fields(tmp_path, [clean, stray])
+    assert (got_stray != got_clean).any()
+    np.testing.assert_array_equal(P.centered(got_stray[None], 15), P.centered(got_clean[None], 15))
+    mask = P.clean_ink(got_stray / 15.0, neighbours=False)
+    assert mask[10, 6]  # a picture's rule keeps it: one character, no neighbours
+    assert not P.clean_ink(got_stray / 15.0, neighbours=True)[10, 6]
+
+
+def test_a_characters_own_marks_near_an_edge_are_kept(tmp_path):
+    """pu's ring near the right edge and ba's ticks at the top right, close to the body:
+    the character's own, kept, though they are small and in an edge's outer fifth."""
+    pu = np.zeros((127, 128), np.int64)
+    pu[40:100, 40:45] = 15
+    pu[60:64, 40:106] = 15  # the body reaches x = 105
+    ring = np.hypot(*np.mgrid[-6:7, -6:7])
+    pu[46:59, 110:123][(ring >= 3.5) & (ring <= 5.6)] = 15  # beside the bar end, 5 px from the edge
+    ba = _pa_like()
+    ba[22:35, 80:93] = 0
+    ba[14:24, 80:83] = 15  # two ticks, up and to the right
+    ba[14:24, 87:90] = 15
+    for field in _etl9g_fields(tmp_path, [pu, ba]):
+        f = field / 15.0
+        np.testing.assert_array_equal(P.clean_ink(f, neighbours=True), P.clean_ink(f))
+        assert P.clean_ink(f, neighbours=True)[field > 0].all()

@@ -1,3 +1,4 @@
+import dataclasses
 import unicodedata
 from dataclasses import replace
 
@@ -94,7 +95,7 @@ def test_generate_refuses_to_replace_files(tmp_path):
 # from version 1's code before version 2 was written).
 VERSION_1_BYTES = "fe50d95c86db0499eebd64f0af3abc85017e707f1705a5c38cad20bb284d8fb3"
 FEATURES = ("stroke_jitter", "bend", "connect_rate", "pen_range", "mark_jitter", "variant_rate",
-            "proportion", "marks", "reshape_rate")
+            "proportion", "marks", "reshape_rate", "neighbour_rate")
 
 
 def test_every_feature_off_is_version_1_byte_for_byte(tmp_path):
@@ -155,7 +156,7 @@ VERSION_5_DEFAULT_BYTES = "6a143d12f1036d2f1b1877a4b182aa2acb8c518e1dd8d6fafea45
 def test_version_5s_default_is_written_byte_for_byte(tmp_path):
     import hashlib
 
-    settings = dict(synth.DEFAULT, reshape_rate=0.0, marks=0.0)
+    settings = dict(synth.DEFAULT, reshape_rate=0.0, marks=0.0, neighbour_rate=0.0)
     paths = synth.generate(tmp_path, synth.SynthConfig(writers=3, seed=11, workers=1, **settings))
     assert hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest() == \
         VERSION_5_DEFAULT_BYTES
@@ -172,16 +173,51 @@ def test_version_6s_default_is_written_byte_for_byte_and_the_marks_change_only_v
     import hashlib
 
     without = synth.generate(tmp_path / "v6", synth.SynthConfig(
-        writers=3, seed=11, workers=1, **dict(synth.DEFAULT, marks=0.0)))
+        writers=3, seed=11, workers=1, **dict(synth.DEFAULT, marks=0.0, neighbour_rate=0.0)))
     assert hashlib.sha256(b"".join(p.read_bytes() for p in without)).hexdigest() == \
         VERSION_6_DEFAULT_BYTES
     assert synth.DEFAULT["marks"] > 0
     synth.generate(tmp_path / "v7", synth.SynthConfig(
-        writers=3, seed=11, workers=1, **synth.DEFAULT))
+        writers=3, seed=11, workers=1, **dict(synth.DEFAULT, neighbour_rate=0.0)))
     a, b = (etl.select(etl.find_etl_files(d), H71) for d in (tmp_path / "v6", tmp_path / "v7"))
     differs = (a.images != b.images).reshape(len(a.images), -1).any(axis=1)
     voiced = np.array([synth.voicing_strokes(H71.chars[k]) > 0 for k in a.labels])
     assert differs[voiced].mean() > 0.9 and not differs[~voiced].any()
+
+
+def test_sheet_neighbours_follow_etl9gs_sheets():
+    """Cells run in JIS order, 10 a row, 50 a sheet: pa's left neighbour is ba, and the
+    records' positions are the same cells."""
+    from maist.synth import sheet
+
+    near = sheet.sheet_neighbours(H71.chars)
+    assert near["ぱ"]["left"] == "ば" and near["ば"]["right"] == "ぱ"
+    order = [H71.chars[i] for i in sheet.sheet_order(H71.chars)]
+    assert order[0] == "あ" and "left" not in near["あ"] and "above" not in near["あ"]
+    assert near[order[10]]["above"] == "あ" and "left" not in near[order[10]]
+    assert "above" not in near[order[50]]  # a new sheet
+    recs = synth.writer_records(range(1), [synth.render_writer(0, synth.SynthConfig(
+        writers=1, fragment_rate=0.0))], H71.chars)
+    j = order.index("ぱ")
+    assert (recs["pos_x"][j], recs["pos_y"][j]) == sheet.cell(j)
+
+
+def test_a_neighbours_piece_lies_near_an_edge_apart_from_it():
+    """Version 8's pieces: inside the field, off the edge by PIECE_GAP, within the band."""
+    import importlib
+
+    R = importlib.import_module("maist.synth.render")  # the module; synth.render is the function
+
+    style = synth.writer_style(np.random.default_rng(0), synth.SynthConfig())
+    for k, side in enumerate(("left", "right", "above", "below")):
+        for seed in range(10):
+            rng = np.random.default_rng([seed, k])
+            pts = R.neighbour_piece(strokes.character_strokes("ば"), 2, side, style, rng)
+            axis, sign = R.FACING[side]
+            size = (synth.FIELD_W, synth.FIELD_H)[axis]
+            near = pts[:, axis] if sign > 0 else size - 1 - pts[:, axis]
+            assert R.PIECE_GAP[0] - 1e-9 <= near.min() <= R.PIECE_GAP[1] + 1e-9
+            assert near.max() <= R.PIECE_GAP[1] + R.PIECE_REACH[1] + 1e-9
 
 
 def test_voicing_marks_are_the_last_strokes():
@@ -435,10 +471,56 @@ def test_a_hands_marks_keep_the_base_whole_and_stay_in_the_box():
             assert m.min() >= 2.9 and m.max() <= strokes.KANJIVG_BOX - 2.9
 
 
+def test_de_has_its_marks_above_the_bar_end_outside_the_bowl():
+    """KanjiVG draws de's marks under te's bar, beside the bowl; hands put them above the
+    bar's right end. Every hand's marks end up there, and no voiced kana's mark goes
+    further into its base's box than KanjiVG's does."""
+    from maist.synth import marks
+
+    plain = synth.character_strokes("で")
+    bar = marks._points(plain[:1])
+    top, right = bar[:, 1].min(), bar[:, 0].max()
+    for w in range(40):
+        rng = np.random.default_rng([0, w, 5])
+        habit = marks.writer_marks(rng, 1.0)
+        m = marks._points(marks.written_marks(plain, 2, habit, rng, 0.5)[-2:]).mean(axis=0)
+        assert m[1] < top + 4 and m[0] > right - 8, (w, m)  # up at the bar's end, not under it
+    for ch in "がぎぐげござじずぜぞだぢづでどばぱびぴぶぷべぺぼぽ":
+        n = synth.voicing_strokes(ch)
+        plain = synth.character_strokes(ch)
+        base = marks._points(plain[:-n])
+        low, high = base.min(axis=0), base.max(axis=0)
+
+        def depth(c, low=low, high=high):
+            return min(np.min(c - low), np.min(high - c))
+
+        start = max(depth(marks.clear_of_base(marks._points(plain[-n:]).mean(axis=0), base)), 0)
+        for w in range(10):
+            rng = np.random.default_rng([1, w, 5])
+            habit = marks.writer_marks(rng, 1.0)
+            habit = dataclasses.replace(habit, offset=(0.0, 0.0))
+            got = marks.written_marks(plain, n, habit, rng, 0.0)[-n:]
+            # inside() may move a mark at the box's edge by its 3-unit margin
+            assert depth(marks._points(got).mean(axis=0)) <= start + 3.0, (ch, w)
+
+
+def test_a_ring_keeps_its_hole_and_ticks_their_gap_at_28x28():
+    """No filled blot, no ring under MIN_RING, no ticks closer than MIN_SPACING: at 28x28
+    those are what a ring and two dots have in common."""
+    from maist.synth import marks
+
+    for w in range(200):
+        habit = marks.writer_marks(np.random.default_rng([0, w, 5]), 1.0)
+        assert habit.ring >= marks.MIN_RING and habit.spacing >= marks.MIN_SPACING
+        (ring,) = marks.handakuten(np.array([50.0, 50.0]), habit, np.random.default_rng(w))
+        radius = np.linalg.norm(marks._points((ring,)) - 50.0, axis=1)
+        assert radius.min() >= marks.MIN_RING * 0.99
+
+
 def test_ring_and_ticks_have_the_writers_shape():
     from maist.synth import marks
 
-    habit = marks.MarkHabit("joined", 10.0, 0.8, 8.0, 0.6, 6.0, 1.0, False, 1.0, (0.0, 0.0))
+    habit = marks.MarkHabit("joined", 10.0, 0.8, 8.0, 0.6, 6.0, 1.0, 1.0, (0.0, 0.0))
     first, second = marks.dakuten(np.array([50.0, 50.0]), habit, np.random.default_rng(0), 0.0)
     assert len(first) == 2 and len(second) == 1  # down the first tick, up to the second's top
     np.testing.assert_allclose(first[-1][3], second[0][0])

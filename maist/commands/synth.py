@@ -39,10 +39,12 @@ def build_parser():
                          "form (strokes joined or lifted apart: synth/forms.json)"),
                         ("proportion", "each writer's own width-to-height for each character"),
                         ("marks", "each writer's own voicing marks: ticks, dots or one stroke, "
-                         "rings open, closed or filled, close to the base"),
+                         "rings open or closed, close to the base and outside it"),
                         ("reshape_rate", "share of writers who write each reshaped form (a part "
                          "in a quick hand's proportions: ro's turn high, mu's loop tight, no and "
-                         "me narrow: synth/forms.json)")):
+                         "me narrow: synth/forms.json)"),
+                        ("neighbour_rate", "share of fields with a separate piece of a sheet "
+                         "neighbour's ink near an edge (its voicing mark, a stroke's end)")):
         default = synth.DEFAULT.get(name, getattr(synth.SynthConfig(), name))
         p.add_argument("--" + name.replace("_", "-"), type=float, default=default,
                        help=f"{help_}; 0 is off (default: %(default)s)")

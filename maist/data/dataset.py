@@ -34,7 +34,7 @@ from . import etl
 from .classes import DEFAULT_CLASSES, get_class_set, voicing
 from .preprocess import ALIASES, DEFAULT_PREPROCESS, get_preprocessor
 
-FORMAT_VERSION = 3  # bump when preprocessing or the .npz layout changes: old caches rebuild
+FORMAT_VERSION = 4  # bump when preprocessing or the .npz layout changes: old caches rebuild
 # 2: centered's centre of mass summed in float64 (a half-pixel centre no longer rounds by
 # float32 summation order); 3: pixels stored as uint8
 SPLITS = ("train", "val", "test")

@@ -86,13 +86,26 @@ def blog_packed(packed: np.ndarray, height: int, width: int, max_level: int) -> 
     return out
 
 
-def clean_ink(field: np.ndarray) -> np.ndarray:
+# A sheet neighbour's stray piece (ETL fields only): small, in an edge's outer fifth, and
+# apart from the character, as no stroke of it is.
+STRAY_SHARE = 0.1  # of the field's ink at most: a tick, a stroke's end (a thin ha: 5-7%)
+STRAY_APART = 6  # pixels of field from the character's ink at least: two pens' widths
+# A piece where a voicing mark goes (up and to the right of the body's centre) is the
+# character's own unless it is further off than a writer puts a mark.
+STRAY_FAR = 16
+
+
+def clean_ink(field: np.ndarray, neighbours: bool = False) -> np.ndarray:
     """Boolean mask of a field's character ink, scanner noise and neighbours removed.
 
     Real ETL scans carry speckle, and their tight cells let strokes of the characters
     written in the neighbouring cells reach in at the edges. A connected piece of ink is
     dropped when it is tiny (under 1% of the ink), or when it touches an edge and stays in
     the outer fifth of the field along that edge.
+
+    `neighbours` (an ETL field, cut from a sheet written box by box) also drops a
+    neighbour's ink that does not reach the edge: a small piece in an edge's outer fifth,
+    apart from the character's other ink (stray_pieces).
     """
     from scipy import ndimage  # here, not at import: the blog's path never needs scipy
 
@@ -109,12 +122,56 @@ def clean_ink(field: np.ndarray) -> np.ndarray:
     y0, y1, x0, x1 = boxes.T
     fragment = (((y0 == 0) & (y1 <= h // 5)) | ((y1 == h) & (y0 >= h - h // 5))
                 | ((x0 == 0) & (x1 <= w // 5)) | ((x1 == w) & (x0 >= w - w // 5)))
-    keep = np.concatenate([[False], (areas >= min_area) & ~fragment])
+    kept = (areas >= min_area) & ~fragment
+    if neighbours and kept.sum() > 1:
+        kept &= ~stray_pieces(labels, boxes, areas, kept, (h, w))
+    keep = np.concatenate([[False], kept])
     if not keep.any():  # everything looked like noise: trust the largest piece
         keep[1 + int(np.argmax(areas))] = True
     mask = keep[labels]
     # Grow by one pixel so the faint antialiased edge of each kept stroke stays.
     return grow_cross(mask) & (field > 0)
+
+
+def stray_pieces(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, kept: np.ndarray,
+                 shape: tuple[int, int]) -> np.ndarray:
+    """Which of a field's pieces (labels 1..n; boxes (n, 4) as y0, y1, x0, x1) are a sheet
+    neighbour's stray ink: (n,) bool, among the `kept` ones.
+
+    A stray piece is small (STRAY_SHARE of the kept ink), lies in the outer fifth along an
+    edge, and is apart from the character's body by STRAY_APART pixels at least, and by
+    more than its own distance from that edge: it belongs with the next box. The body is
+    the other kept ink, grown by every small piece found near it (a dakuten's far tick is
+    near its first). Where a character's own voicing mark sits, up and to the right of
+    its body's centre, only a piece STRAY_FAR off is taken for a neighbour's.
+    """
+    from scipy import ndimage
+
+    h, w = shape
+    y0, y1, x0, x1 = boxes.T
+    total = areas[kept].sum()
+    in_band = (y1 <= h // 5) | (y0 >= h - h // 5) | (x1 <= w // 5) | (x0 >= w - w // 5)
+    pending = kept & in_band & (areas <= STRAY_SHARE * total)
+    body_ids = kept & ~pending
+    if not pending.any() or not body_ids.any():
+        return np.zeros(len(areas), dtype=bool)
+    by, bx = np.nonzero(body_ids[labels - 1] & (labels > 0))
+    centre_y, centre_x = by.mean(), bx.mean()
+    pieces = {int(i): np.nonzero(labels[y0[i]:y1[i], x0[i]:x1[i]] == i + 1)
+              for i in np.flatnonzero(pending)}
+    while True:
+        apart = ndimage.distance_transform_edt(~(body_ids[labels - 1] & (labels > 0)))
+        joined = []
+        for i in np.flatnonzero(pending):
+            ys, xs = pieces[int(i)][0] + y0[i], pieces[int(i)][1] + x0[i]
+            to_edge = float(min(y0[i], h - y1[i], x0[i], w - x1[i]))
+            mark_place = xs.mean() > centre_x and ys.mean() < centre_y
+            need = STRAY_FAR if mark_place else max(STRAY_APART, to_edge)
+            if float(apart[ys, xs].min()) <= need:
+                joined.append(i)
+        if not joined:
+            return pending
+        body_ids[joined], pending[joined] = True, False
 
 
 def _shifted_cross(mask: np.ndarray, op) -> np.ndarray:
@@ -147,9 +204,11 @@ def ink_box(mask: np.ndarray) -> tuple[int, int, int, int]:
 TIE = 1e-4  # of a pixel: far above float32 resizing noise in the centre (about 1e-6 px), far below a real shift
 
 
-def center_one(field: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndarray:
-    """One field in [0, 1] -> (size, size): crop, fit into box, centre of mass to centre."""
-    mask = clean_ink(field)
+def center_one(field: np.ndarray, box: int = BOX, size: int = SIZE,
+               neighbours: bool = False) -> np.ndarray:
+    """One field in [0, 1] -> (size, size): crop, fit into box, centre of mass to centre.
+    `neighbours`: an ETL field, whose sheet neighbours' stray ink is dropped (clean_ink)."""
+    mask = clean_ink(field, neighbours)
     out = np.zeros((size, size), dtype=np.float32)
     if not mask.any():
         return out
@@ -178,9 +237,11 @@ def center_one(field: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndarra
 
 
 def centered(images: np.ndarray, max_level: int, box: int = BOX) -> np.ndarray:
-    """MNIST's recipe on a chunk of fields, (n, H, W) ints -> (n, 28, 28) float32."""
+    """MNIST's recipe on a chunk of ETL fields, (n, H, W) ints -> (n, 28, 28) float32. The
+    fields were cut from sheets, so their neighbours' stray ink is dropped; a user's picture
+    holds one character (center_one on its own, as the exported model does in TF ops)."""
     fields = images.astype(np.float32) * (1.0 / max_level)
-    return np.stack([center_one(f, box) for f in fields]) if len(fields) else np.zeros(
+    return np.stack([center_one(f, box, neighbours=True) for f in fields]) if len(fields) else np.zeros(
         (0, SIZE, SIZE), np.float32
     )
 

@@ -23,8 +23,9 @@ MAX_WRITERS = 100_000  # 25,000 files, about 50 GB for the 71 hiragana: beyond a
 # 2: per-stroke variation, joins, pen range, voicing marks; 3: variant forms; 4: proportion,
 # and stroke jitter in DEFAULT; 5: voicing marks as hands write them (synth.marks); 6: the
 # reshaped forms (forms.json "reshaped", reshape_rate); 7: the hands' marks (version 5's) at
-# half strength in DEFAULT
-GENERATOR_VERSION = 7
+# half strength in DEFAULT; 8: marks outside the body (de's above te's bar), rings that keep
+# their hole and ticks their gap at 28x28, and sheet neighbours' separate pieces
+GENERATOR_VERSION = 8
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class SynthConfig:
     marks: float = 0.0
     # Version 6: share of writers who write each of forms.json's reshaped forms that way.
     reshape_rate: float = 0.0
+    # Version 8: share of fields with a separate piece of a sheet neighbour's ink near an
+    # edge (its voicing mark, a stroke's end), apart from the edge (synth.sheet).
+    neighbour_rate: float = 0.0
 
     def __post_init__(self):
         if not isinstance(self.writers, int) or not 1 <= self.writers <= MAX_WRITERS:
@@ -70,7 +74,8 @@ class SynthConfig:
                                  params=(f.name,))
         # A share outside 0..1 would act as 0 or 1 without a word; a negative strength
         # would draw the same as its positive.
-        for name in ("connect_rate", "variant_rate", "fragment_rate", "reshape_rate"):
+        for name in ("connect_rate", "variant_rate", "fragment_rate", "reshape_rate",
+                     "neighbour_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise SynthError(f"{name} is a share of writers or strokes, 0..1, not "
                                  f"{getattr(self, name)}", params=(name,))
@@ -93,15 +98,17 @@ class SynthConfig:
 REALISTIC = dict(stroke_jitter=1.0, bend=1.0, connect_rate=0.15, pen_range=1.0,
                  mark_jitter=1.0)  # version 2's features at full strength
 FEATURES = dict(REALISTIC, variant_rate=0.4, proportion=1.0,
-                marks=1.0, reshape_rate=0.4)  # every switch, at table strength
+                marks=1.0, reshape_rate=0.4, neighbour_rate=0.2)  # every switch, at table strength
 # What data/synthetic is made with: version 1's writing, the variant forms, each stroke
-# jittered on its own, the reshaped forms, and the hands' voicing marks at half strength.
+# jittered on its own, the reshaped forms, the hands' voicing marks at half strength, and
+# the sheet neighbours' pieces.
 # Each was kept because it lifted what the make demo model reads of real drawings, or of
 # unseen writers' hand-written marks (docs/README.md measures each, with its command); the
 # other features stay off, as none lifted them.
 DEFAULT: dict = dict(variant_rate=FEATURES["variant_rate"],
                      stroke_jitter=FEATURES["stroke_jitter"],
-                     reshape_rate=FEATURES["reshape_rate"], marks=0.5)
+                     reshape_rate=FEATURES["reshape_rate"], marks=0.5,
+                     neighbour_rate=FEATURES["neighbour_rate"])
 BASES = {"v1": {}, "v2": REALISTIC, "default": DEFAULT}
 
 

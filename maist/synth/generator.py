@@ -33,6 +33,7 @@ from ..fileio import write_text_atomic
 from ..signals import stop_on_sigterm, worker_init
 from .config import GENERATOR_VERSION, WRITERS_PER_FILE, SynthConfig
 from .render import render_writer
+from .sheet import CELLS, cell, sheet_order
 from .strokes import (
     character_strokes,
 )
@@ -49,19 +50,19 @@ def writer_records(writers: range, images: list[np.ndarray], chars: tuple[str, .
     fmt = etl.FORMATS["ETL9G"]
     recs = etl.new_records(fmt, len(writers) * len(chars))
     codes = [char_to_jis(c) for c in chars]
-    order = np.argsort(codes)  # ETL9G runs in JIS order
+    order = np.array(sheet_order(chars))  # ETL9G runs in JIS order
     for k, (w, imgs) in enumerate(zip(writers, images)):
         rng = np.random.default_rng([10_007, w])  # the writer's sex and age
         sex, age = rng.integers(1, 3), rng.integers(16, 60)
         for j, ci in enumerate(order):
             r = recs[k * len(chars) + j]
-            r["sheet"] = 1 + w * 60 + j // 50  # a sheet holds 50 characters
+            r["sheet"] = 1 + w * 60 + j // CELLS
             r["jis"] = codes[ci]
             r["reading"] = etl_reading(chars[ci])
             r["serial"] = 1 + w * len(chars) + j
             r["sex"], r["age"] = sex, age
             r["gathered"], r["scanned"] = 7402, 7405
-            r["pos_x"], r["pos_y"] = j % 10, (j % 50) // 10
+            r["pos_x"], r["pos_y"] = cell(j)
         recs["image"][k * len(chars) : (k + 1) * len(chars)] = etl.pack_images(imgs[order], fmt)
     return recs
 

@@ -4,8 +4,10 @@
     render_writer(writer, cfg)  -> every character of one writer, as 16 grey levels
 
 Each stroke is sampled along its length and drawn with a round pen whose width and ink
-vary; the field then gets what ETL9G scans have: 16 grey levels, faint scanner noise, and
-now and then a piece of the neighbouring cell's character reaching in at an edge.
+vary; the field then gets what ETL9G scans have: 16 grey levels, faint scanner noise, now
+and then a stroke of a neighbouring cell's character reaching in at an edge, and (version
+8) a separate piece of a sheet neighbour's ink near an edge: its voicing mark or a stroke's
+end.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .forms import (
     writer_variants,
 )
 from .marks import writer_marks, written_marks
+from .sheet import sheet_neighbours
 from .strokes import (
     KANJIVG_BOX,
     character_strokes,
@@ -167,6 +170,56 @@ def add_fragment(
     stamp(canvas, pts, radius, np.full(len(pts), style.ink))
 
 
+PIECE_REACH = (4.0, 12.0)  # how much of a neighbour's stroke shows, in field pixels
+PIECE_GAP = (1.5, 7.0)  # from the field's edge to the piece: it does not touch the edge
+# Which way a side's neighbour lies: (axis, sign), the neighbour's ink that faces this
+# field being its largest sign * coordinate along the axis (the left one's right side).
+FACING = {"left": (0, 1), "right": (0, -1), "above": (1, 1), "below": (1, -1)}
+
+
+def neighbour_piece(strokes: tuple[np.ndarray, ...], n_mark: int, side: str, style: Style,
+                    rng: np.random.Generator) -> np.ndarray:
+    """The end of a neighbouring cell's character that faces this field, as pen centres in
+    this field's pixels, (m, 2), lying apart from the edge on `side`: the neighbour's
+    voicing mark (a left neighbour's marks are on its right), or the end of its stroke
+    that reaches furthest toward this field. The neighbour is written by this field's
+    writer, so the piece has the writer's pen; it sits where the neighbour's own writing
+    puts it along the edge."""
+    axis, sign = FACING[side]
+    if side == "left" and n_mark:
+        chosen = strokes[-n_mark:][rng.integers(n_mark)]
+    else:
+        chosen = max(strokes, key=lambda segs: float(np.max(sign * segs[..., axis])))
+    pts = to_field(stroke_points(chosen, style, rng, 0.5), style)
+    reach = rng.uniform(*PIECE_REACH)
+    facing = sign * pts[:, axis]
+    pts = pts[facing >= facing.max() - reach]  # the part that faces this field
+    gap = rng.uniform(*PIECE_GAP)
+    size = FIELD_W if axis == 0 else FIELD_H
+    if sign > 0:  # the neighbour's far side comes in at this field's low edge
+        pts[:, axis] += gap - pts[:, axis].min()
+    else:
+        pts[:, axis] += size - 1 - gap - pts[:, axis].max()
+    other = 1 - axis  # along the edge: where the neighbour's writing puts it, kept inside
+    span = (FIELD_H if other == 1 else FIELD_W) - 1 - gap
+    pts[:, other] += np.clip(pts[:, other], gap, span) - pts[:, other]
+    return pts
+
+
+def add_neighbour_piece(canvas: np.ndarray, neighbours: dict[str, str], style: Style,
+                        rng: np.random.Generator) -> None:
+    """A separate piece of a neighbouring cell's character, near one edge of the field and
+    apart from it: ETL9G's sheets were written box by box, in code order, and a writer's
+    ink reached across into the next box (synth.sheet.sheet_neighbours)."""
+    if not neighbours:
+        return
+    side = sorted(neighbours)[rng.integers(len(neighbours))]
+    ch = neighbours[side]
+    shifted = replace(style, dx=0.0, dy=0.0)
+    pts = neighbour_piece(character_strokes(ch), voicing_strokes(ch), side, shifted, rng)
+    stamp(canvas, pts, np.full(len(pts), style.pen), np.full(len(pts), style.ink))
+
+
 def draw_join(canvas: np.ndarray, a: np.ndarray, b: np.ndarray, style: Style) -> None:
     """A thin line from one stroke's end to the next one's start: the pen not lifted."""
     pts = to_field(np.stack([a, b]), style)
@@ -194,11 +247,14 @@ def render(
     ch: str, style: Style, rng: np.random.Generator, cfg: SynthConfig,
     neighbours: tuple[str, ...] | None = None,
     extra: np.random.Generator | None = None, habit: Habit | None = None,
+    piece_rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """One field (127, 128), float ink in [0, 1] before quantisation.
 
     `extra` and `habit` drive version 2's and 3's variations (cfg.stroke_variation); they
     draw from their own stream, so `rng`'s draws are version 1's whatever they do.
+    `neighbours` is the writer's whole class set: the sheet's cells around `ch` give the
+    neighbours' pieces (version 8, cfg.neighbour_rate), drawn from `piece_rng`.
     """
     canvas = np.zeros((FIELD_H, FIELD_W))
     plain = character_strokes(ch)
@@ -220,6 +276,9 @@ def render(
         draw_strokes(np.zeros_like(canvas), plain, ch, style, rng, cfg, extra, habit)
     if rng.random() < cfg.fragment_rate:
         add_fragment(canvas, neighbours or (ch,), style, rng)
+    if cfg.neighbour_rate and piece_rng is not None and piece_rng.random() < cfg.neighbour_rate:
+        add_neighbour_piece(canvas, sheet_neighbours(neighbours or (ch,)).get(ch, {}), style,
+                            piece_rng)
     return canvas
 
 
@@ -266,8 +325,11 @@ def render_writer(writer: int, cfg: SynthConfig) -> np.ndarray:
     if cfg.pen_range:  # hair-thin to blotted: the writer's pen, widened or narrowed
         style = replace(style, pen=float(np.clip(
             style.pen * np.exp(extra.normal(0, 0.45 * cfg.pen_range)), 0.7, 5.0)))
+    # Version 8's neighbours' pieces: a stream of their own as well.
+    pieces = np.random.default_rng([cfg.seed, writer, 7]) if cfg.neighbour_rate else None
     out = np.empty((len(chars), FIELD_H, FIELD_W), dtype=np.uint8)
     for i, ch in enumerate(chars):
-        field = render(ch, sample_style(style, rng, cfg), rng, cfg, chars, extra, habit)
+        field = render(ch, sample_style(style, rng, cfg), rng, cfg, chars, extra, habit,
+                       pieces)
         out[i] = quantize(field, rng, cfg.noise)
     return out
