@@ -77,6 +77,11 @@ class TrainingError(MaistError, RuntimeError):
     """A run that cannot start, continue or finish: the message says what to do."""
 
 
+class ClusterError(MaistError, RuntimeError):
+    """Beyond one device: a device that is not there, a cluster spec that cannot be used,
+    a task that died or never came up (the message names it and its address)."""
+
+
 class ExportError(MaistError, ValueError):
     """An export that cannot be made as asked, or an exported model that cannot be read."""
 

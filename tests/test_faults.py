@@ -263,6 +263,7 @@ CASES = [
     ("recipe-deeply-nested", "train_maist", lambda w, c: ["--recipe", (c / "r.json").write_text("[" * 100_000) and c / "r.json"], "not a JSON recipe"),
     ("contact-writers-0", "contact_sheets", lambda w, c: ["--etl", w / "ETL9G", "--writers", "0", "--out", c / "figs"], "--writers must be 1"),
     ("contact-augment-bogus", "contact_sheets", lambda w, c: ["--etl", w / "ETL9G", "--augment", "bogus", "--out", figures(c)], "unknown augmentation"),
+    ("contact-version-sheet-latin", "contact_sheets", lambda w, c: ["--etl", w / "ETL9G", "--version-sheet", "abc", "--out", figures(c)], "--version-sheet: give characters of the default class set, not a b c"),
     ("serve-port-negative", "serve", lambda w, c: [w / "run", "--port", "-1", "--runs", w], "not a port"),
     # options that would have done nothing
     ("npz-with-classes", "train_maist", lambda w, c: ["--data", w / "tiny.npz", "--classes", "hiragana75"], "keeps what it was built with"),

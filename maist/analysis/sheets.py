@@ -19,11 +19,6 @@ from ..data.classes import ClassSet
 from ..data.dataset import Split
 from ..geometry import IMAGE_SIZE
 
-# The characters the generator's current version changed, for its contact sheet: the
-# voiced kana's marks, and the forms real scans confuse (ma ho, i ri, so wo, shi, ro ra u,
-# mu mo).
-VERSION_CHANGED = "でぱぼぽびばぶぷほはまいりそをしろらうむも"
-
 
 def writer_grid(source: str | os.PathLike, class_set: ClassSet,
                 writers: int = 6) -> tuple[np.ndarray, np.ndarray, int]:
@@ -83,6 +78,14 @@ def preprocessing_rows(fields: np.ndarray, max_level: int) -> tuple[np.ndarray, 
         rows.append(panel)
         labels.append(name)
     return np.stack(rows), labels
+
+
+def version_changed(class_set: ClassSet) -> list[str]:
+    """The characters the generator's current version (8) changed, for its contact sheet:
+    every voiced and semi-voiced kana, whose marks it moved and reshaped."""
+    from ..data.classes import voicing
+
+    return [c for c in class_set.chars if voicing(c)]
 
 
 def synthetic_grid(cfg, chars: Sequence[str], writers: int = 12,

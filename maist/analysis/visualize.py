@@ -222,6 +222,14 @@ def contact_sheet(images: np.ndarray, row_labels=None, col_labels=None, title: s
     return fig
 
 
+def version_sheet(grid: np.ndarray, chars, version: int) -> Figure:
+    """A synthetic set's writers at 28x28 (sheets.synthetic_grid), a character a row."""
+    writers = grid.shape[0]
+    return contact_sheet(grid.transpose(1, 0, 2, 3), list(chars),
+                         [f"w{w}" for w in range(writers)], size=0.6,
+                         title=f"generator version {version}: writers 0-{writers - 1} at 28x28")
+
+
 def writer_sheet(grid: np.ndarray, writer_ids, chars, source: str, max_level: int) -> Figure:
     """Raw ETL fields, writers x classes (dataset.writer_grid), as they are on disk."""
     h, w = grid.shape[-2:]

@@ -40,23 +40,6 @@ def build_parser():
     return p
 
 
-def version_sheet(out: Path, chars: str | None) -> Path:
-    """docs/images/synthetic_v{VERSION}_28.png: the characters the generator's version
-    changed, 16 synthetic writers of data/synthetic's setting each, at 28x28."""
-    from .. import synth
-    from ..analysis import sheets, visualize
-
-    chars = list(chars or sheets.VERSION_CHANGED)
-    cfg = synth.SynthConfig(writers=16, **synth.DEFAULT)
-    grid = sheets.synthetic_grid(cfg, chars, cfg.writers)
-    fig = visualize.contact_sheet(grid.transpose(1, 0, 2, 3), chars,
-                                  [f"w{w}" for w in range(cfg.writers)], size=0.6,
-                                  title=f"generator version {synth.GENERATOR_VERSION}: "
-                                        f"writers 0-{cfg.writers - 1} at 28x28")
-    path = out / f"synthetic_v{synth.GENERATOR_VERSION}_28.png"
-    fig.savefig(path, dpi=90, bbox_inches="tight")
-    return path
-
 
 @cli.command(build_parser)
 def main(args) -> int:
@@ -80,7 +63,13 @@ def main(args) -> int:
             raise MaistError(f"--version-sheet: give characters of the default class set"
                              f"{', not ' + ' '.join(bad) if bad else ''}")
     out.mkdir(parents=True, exist_ok=True)
-    print(version_sheet(out, args.version_sheet))
+    # The generator's version sheet: 16 writers of data/synthetic's setting, at 28x28.
+    changed = list(args.version_sheet or sheets.version_changed(get_class_set(DEFAULT_CLASSES)))
+    writing = synth.SynthConfig(writers=16, **synth.DEFAULT)
+    fig = visualize.version_sheet(sheets.synthetic_grid(writing, changed, writing.writers),
+                                  changed, synth.GENERATOR_VERSION)
+    fig.savefig(out / f"synthetic_v{synth.GENERATOR_VERSION}_28.png", dpi=90, bbox_inches="tight")
+    print(out / f"synthetic_v{synth.GENERATOR_VERSION}_28.png")
     if args.version_only:
         return 0
     source = Path(args.etl) if args.etl else default_data()

@@ -101,6 +101,10 @@ def build_parser():
                    "checkpoint, with its own settings (default: start afresh)")
     p.add_argument("--override", action="store_true", help="with --resume: continue even where "
                    "the settings given differ from the run's (default: refuse)")
+    p.add_argument("--devices", default=None, metavar="DEV,DEV",
+                   help="train on towers, one a device, each a slice of every batch: "
+                   "cpu:0,cpu:1 (that many CPU devices) or gpu:0,gpu:1 (default: one device, "
+                   "TensorFlow's choice; a run resumes, restores and exports on any)")
     p.add_argument("--dry-run", action="store_true", help=f"run {config.DRY_RUN_STEPS} steps "
                    f"end to end, evaluating every {config.DRY_RUN_EVAL} (default: off)")
     p.add_argument("--quiet", action="store_true", help="a progress bar instead of log lines "
@@ -123,7 +127,7 @@ def main(args) -> int:
         new_head=args.new_head, replay=args.replay, replay_data=args.replay_data,
         data=args.data, preprocess=args.preprocess, split=args.split, classes=args.classes,
         dry_run=args.dry_run, run_dir=args.run_dir, resume=args.resume,
-        override=args.override, pretrain=args.pretrain)
+        override=args.override, pretrain=args.pretrain, devices=args.devices)
     start = time.perf_counter()
     result = run(request, quiet=args.quiet)
     print(f"{result.stopped} after {result.step} steps in {time.perf_counter() - start:.0f} s: "

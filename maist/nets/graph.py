@@ -5,6 +5,7 @@
     training(loss, learning_rate, opt) -> the op that applies one step
     evaluation(logits, y_)             -> number of correct predictions in the batch
     build(model, C, ...)      -> Graph           all of the above in a fresh tf.Graph
+    build(..., devices=("/device:CPU:0", "/device:CPU:1"))  trained on towers, one a device
     averaging(variables, decay, step) -> Average an exponential moving average of the weights
     build_inference(model, C) -> InferenceGraph  x -> inference -> probabilities, nothing more
 
@@ -16,13 +17,15 @@ into it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import ModelError
 from ..geometry import IMAGE_PIXELS
 from .backend import tf, tf1
-from .models import inference
+from .devices import VARIABLES
+from .models import batch_rows, inference
 
 LOSSES = ("stable", "tutorial")
 OPTIMIZERS = ("adam", "gd")
@@ -76,14 +79,87 @@ def training(loss_op, learning_rate, optimizer: str = "adam", var_list=None):
     stay frozen, as fine-tuning with `freeze` wants.
     """
     step = tf1.train.get_or_create_global_step()
-    if optimizer == "adam":
-        opt = tf1.train.AdamOptimizer(learning_rate)
-    elif optimizer == "gd":
-        opt = tf1.train.GradientDescentOptimizer(learning_rate)
-    else:
-        raise ModelError(f"unknown optimizer {optimizer!r}; choose one of "
-                         f"{', '.join(OPTIMIZERS)}", params=("optimizer",))
+    opt = _optimizer(optimizer, learning_rate)
     return opt.minimize(loss_op, global_step=step, var_list=var_list, name="train_op")
+
+
+def _optimizer(optimizer: str, learning_rate):
+    if optimizer == "adam":
+        return tf1.train.AdamOptimizer(learning_rate)
+    if optimizer == "gd":
+        return tf1.train.GradientDescentOptimizer(learning_rate)
+    raise ModelError(f"unknown optimizer {optimizer!r}; choose one of "
+                     f"{', '.join(OPTIMIZERS)}", params=("optimizer",))
+
+
+@contextmanager
+def recorded_variables(store: list):
+    """Every variable made within it is appended to `store`, on the towers' variable
+    device (devices.VARIABLES)."""
+    def creator(next_creator, **kwargs):
+        with tf.device(VARIABLES):
+            v = next_creator(**kwargs)
+        store.append(v)
+        return v
+
+    with tf1.variable_creator_scope(creator):
+        yield
+
+
+@contextmanager
+def shared_variables(store: list):
+    """Within it, the model's k-th variable is store[k] (the one copy, made before): a
+    tower is the same model on other ops, over the same weights."""
+    made = iter(store)
+
+    def creator(next_creator, **kwargs):
+        v = next(made, None)
+        if v is None:
+            raise ModelError("a tower made more variables than the model it copies")
+        return v
+
+    with tf1.variable_creator_scope(creator):
+        yield
+
+
+def tower_training(model: str, inputs: Inputs, num_classes: int, seed: int, devices,
+                   store: list, loss_kind: str, label_smoothing: float, optimizer: str,
+                   var_list, options: dict):
+    """The batch split across `devices`, one tower of the model each over the one copy of
+    its variables (`store`, on devices.VARIABLES), the towers' gradients summed there and
+    applied once: (train_op, loss), as training() and loss() give on one device.
+
+    Tower k takes rows [k B / T, (k + 1) B / T) of the batch of B. Its share of the loss
+    is what those rows add to the whole batch's ('stable': its mean times n_k / B;
+    'tutorial': its sum), so the summed gradients are the whole batch's: with the same
+    batch and seed, the same step as one device (dropout's masks included: models.batch_rows).
+    """
+    total = tf.shape(inputs.x)[0]
+    t = len(devices)
+    bounds = [k * total // t for k in range(t + 1)]
+    opt = _optimizer(optimizer, inputs.learning_rate)
+    shares, grads = [], []
+    for k, device in enumerate(devices):
+        with tf.device(device), tf1.name_scope(f"tower_{k}"), shared_variables(store), \
+                batch_rows(bounds[k], total):
+            x_k, y_k = inputs.x[bounds[k]:bounds[k + 1]], inputs.y_[bounds[k]:bounds[k + 1]]
+            logits_k = inference(model, x_k, inputs.keep_prob, num_classes, seed, **options)
+            share = loss(logits_k, y_k, loss_kind, label_smoothing)
+            if loss_kind == "stable":
+                share = share * tf.cast(bounds[k + 1] - bounds[k], tf.float32) / tf.cast(
+                    total, tf.float32)
+            shares.append(share)
+            grads.append(opt.compute_gradients(share, var_list=var_list))
+    with tf.device(VARIABLES):
+        summed = []
+        for pairs in zip(*grads):
+            v = pairs[0][1]
+            gs = [g for g, _ in pairs if g is not None]
+            summed.append((tf.add_n(gs) if gs else None, v))
+        loss_op = tf.add_n(shares, name="tower_loss")
+        step = tf1.train.get_or_create_global_step()
+        train_op = opt.apply_gradients(summed, global_step=step, name="train_op")
+    return train_op, loss_op
 
 
 def evaluation(logits, labels):
@@ -150,6 +226,7 @@ class Graph:
     global_step: tf.Variable
     init: tf.Operation
     average: Average | None = None  # with an averaging decay: train_op updates it too
+    devices: tuple[str, ...] = ()  # the towers' devices; (): one device, TF's choice
 
     def tensor(self, name: str) -> tf.Tensor:
         return self.graph.get_tensor_by_name(f"{name}:0")
@@ -164,6 +241,7 @@ def build(
     label_smoothing: float = 0.0,
     freeze: tuple[str, ...] = (),
     average: float = 0.0,
+    devices: tuple[str, ...] = (),
     **options,
 ) -> Graph:
     """A fresh graph holding one model, its loss and training op.
@@ -171,13 +249,19 @@ def build(
     `freeze`: variables whose names contain any of these (e.g. "conv") are not trained.
     `average`: the decay of a moving average of the weights (0: none), which train_op
     updates after each step; see Average.
+    `devices` (devices.parse_devices): train on towers, one a device (tower_training).
+    The model is still built once on the whole batch first, as on one device, so its
+    variables, their names and initial values are one device's (a checkpoint restores
+    anywhere); that copy is what evaluation runs, and the towers train.
     """
     graph = tf.Graph()
+    store: list = []
     with graph.as_default():
         tf1.set_random_seed(seed)
         global_step = tf1.train.get_or_create_global_step()
         inputs = placeholders(num_classes)
-        logits = inference(model, inputs.x, inputs.keep_prob, num_classes, seed, **options)
+        with recorded_variables(store) if devices else nullcontext():
+            logits = inference(model, inputs.x, inputs.keep_prob, num_classes, seed, **options)
         probabilities = tf.nn.softmax(logits, name="probabilities")
         loss_op = loss(logits, inputs.y_, loss_kind, label_smoothing)
         xent = tf.nn.softmax_cross_entropy_with_logits(labels=inputs.y_, logits=logits,
@@ -192,7 +276,12 @@ def build(
         if not kept:
             raise ModelError(f"freeze {', '.join(freeze)} leaves nothing of model {model} to "
                              f"train", params=("freeze",))
-        train_op = training(loss_op, inputs.learning_rate, optimizer, kept)
+        if devices:
+            train_op, loss_op = tower_training(
+                model, inputs, num_classes, seed, devices, store, loss_kind, label_smoothing,
+                optimizer, kept, options)
+        else:
+            train_op = training(loss_op, inputs.learning_rate, optimizer, kept)
         average_ = None
         if average:
             # Every weight, frozen or not: an inference graph loads them all from averages.
@@ -200,7 +289,7 @@ def build(
             train_op = average_.update  # the step, then the averages of its weights
         init = tf.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
     return Graph(graph, inputs, logits, probabilities, loss_op, xent, correct, train_op,
-                 global_step, init, average_)
+                 global_step, init, average_, tuple(devices))
 
 
 @dataclass

@@ -16,6 +16,7 @@ the figures all read it from there.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -55,6 +56,21 @@ def max_pool_2x2(x, name: str):
     return tf1.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME", name=name)
 
 
+_ROWS: list = []  # the batch rows a tower's ops see, innermost last: (offset, total) tensors
+
+
+@contextmanager
+def batch_rows(offset, total):
+    """Within it, the model is a tower that sees rows offset.. of a batch of `total` rows:
+    its dropout takes its rows of the whole batch's mask, so towers drop what one device
+    dropping over the whole batch would."""
+    _ROWS.append((offset, total))
+    try:
+        yield
+    finally:
+        _ROWS.pop()
+
+
 def dropout(x, keep_prob, seed: int, salt: int, name: str):
     """Dropout whose mask is a pure function of (seed, global step, salt); an identity
     where keep_prob is None (the inference graph: no random op, no global step).
@@ -66,7 +82,14 @@ def dropout(x, keep_prob, seed: int, salt: int, name: str):
         return tf.identity(x, name=name)
     step = tf1.train.get_or_create_global_step()
     rng_seed = tf.stack([tf.constant(seed, tf.int64), step * 16 + salt])
-    return tf.nn.experimental.stateless_dropout(x, rate=1.0 - keep_prob, seed=rng_seed, name=name)
+    rate = 1.0 - keep_prob
+    if not _ROWS:
+        return tf.nn.experimental.stateless_dropout(x, rate=rate, seed=rng_seed, name=name)
+    # A tower: the whole batch's uniform draw (what stateless_dropout draws), its rows.
+    offset, total = _ROWS[-1]
+    shape = tf.concat([[total], tf.shape(x)[1:]], 0)
+    u = tf.random.stateless_uniform(shape, seed=rng_seed)[offset: offset + tf.shape(x)[0]]
+    return tf.multiply(x / (1.0 - rate), tf.cast(u >= rate, x.dtype), name=name)
 
 
 def beginner(x, num_classes: int):

@@ -51,6 +51,7 @@ class RunRecord:
     early_stopping: int | None = None
     test_at: tuple[int, ...] = ()
     eval_batch: int | None = None
+    devices: tuple[str, ...] = ()  # the towers it was trained on, as information
     schema: int = SCHEMA
 
     @property
@@ -108,7 +109,7 @@ class RunRecord:
                            f"{DAMAGED}")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in d.items() if k in known}
-        for k in ("classes", "freeze", "test_at"):
+        for k in ("classes", "freeze", "test_at", "devices"):
             if k in values:
                 values[k] = tuple(values[k])
         return cls(**values)
@@ -126,6 +127,7 @@ _KINDS = {
     "checkpoint_every": ((int, type(None)), "a whole number"),
     "early_stopping": ((int, type(None)), "a whole number or null"),
     "test_at": ((list,), "a list"), "eval_batch": ((int, type(None)), "a whole number"),
+    "devices": ((list,), "a list"),
     "schema": ((int,), "a whole number"),
 }
 

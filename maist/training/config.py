@@ -24,6 +24,7 @@ import numpy as np
 
 from ..data.dataset import MAX_SEED
 from ..errors import MaistError, RunError, TrainingError
+from ..nets.devices import parse_devices
 from ..nets.models import get_model
 from ..runs import checkpoints
 from ..runs.records import FILE, RunRecord, read
@@ -76,6 +77,9 @@ class TrainConfig:
     # does not forget everyone else's.
     replay: float = 0.0
     replay_data: str | None = None
+    # Towers, one a device (nets.devices: "/device:CPU:0", ...); (): one device. Not a
+    # setting of the run's: a run trained on towers resumes, restores and exports anywhere.
+    devices: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not isinstance(self.recipe, Recipe):
@@ -94,6 +98,7 @@ class TrainConfig:
             {**self.recipe.model_options, **self.model_options})
         self.freeze = tuple(self.freeze)
         self.test_at = tuple(self.test_at)
+        self.devices = parse_devices(self.devices)
         if not isinstance(self.replay, (int, float)) or not 0 <= self.replay < 1:
             raise TrainingError(f"replay is the share of each batch replayed, from 0 (none) "
                                 f"up to but not 1, not {self.replay!r:.40}", params=("replay",))
@@ -178,6 +183,7 @@ class Request:
     resume: bool = False  # continue run_dir from its last checkpoint
     override: bool = False  # with resume: even where the settings given differ
     pretrain: str = "auto"  # training.pretrain.MODES, or a recipe to pretrain with
+    devices: str | tuple[str, ...] | None = None  # "cpu:0,cpu:1": towers; None: one device
 
 
 @dataclass
@@ -244,7 +250,7 @@ def plan(request: Request, previous: RunRecord | None = None) -> RunPlan:
         early_stopping=said("early_stopping", None), test_at=tuple(sorted(recipe.blog)),
         model_options=options, init_from=said("init_from", None), freeze=freeze,
         new_head=request.new_head or bool(prev and prev.new_head), replay=replay,
-        replay_data=said("replay_data", None))
+        replay_data=said("replay_data", None), devices=request.devices or ())
     data_options = {k: getattr(request, k) or own_data.get(k)
                     for k in ("preprocess", "split", "classes")}
     source_data = source.data if source else {}

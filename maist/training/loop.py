@@ -31,6 +31,7 @@ from ..data.dataset import MaistData, Split
 from ..errors import RunError, TrainingError
 from ..nets import graph as G
 from ..nets.backend import tf, tf1
+from ..nets.devices import VARIABLES, check_present, session_config
 from ..nets.models import ModelSpec, get_model
 from ..runs import checkpoints, records, result, rundir
 from ..runs.metrics import RunLog
@@ -296,13 +297,19 @@ def train(
     # The graph is built (its options and freeze checked) before anything is written.
     g = G.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
                 label_smoothing=recipe.label_smoothing, freeze=cfg.freeze,
-                average=recipe.average, **cfg.model_options)
+                average=recipe.average, devices=cfg.devices, **cfg.model_options)
     saver = checkpoints.Checkpoints(run_dir, g.graph)
     with g.graph.as_default():
         filters = filter_summary(g, spec)
-    sess = tf1.Session(graph=g.graph)
+    sess = tf1.Session(graph=g.graph, config=session_config(cfg.devices))
     metrics = None
     try:
+        if cfg.devices:  # a device that is not there: said before anything is written
+            check_present(sess, cfg.devices)
+            if not quiet:
+                log.info(f"towers on {', '.join(d[len('/device:'):].lower() for d in cfg.devices)}"
+                         f" ({recipe.batch_size} a step, split evenly); the variables on "
+                         f"{VARIABLES[len('/device:'):].lower()}")
         # --- start: a fresh graph (checkpoint 0) or the last checkpoint
         if resuming:
             check_resume(run_dir, rec, previous, override)

@@ -81,15 +81,16 @@ def run_names(recipe: Recipe, classes: str, options: dict) -> list[str]:
     return [f"{recipe.name}-{recipe.model}", f"pretrained-{safe}-{recipe.name}-{recipe.model}{sizes}"]
 
 
-def pretrained(synthetic: MaistData, recipe: Recipe, model_options: dict, root: Path) -> Path:
+def pretrained(synthetic: MaistData, recipe: Recipe, model_options: dict, root: Path,
+               devices: tuple[str, ...] = ()) -> Path:
     """The run directory of a synthetic model trained with `recipe` on `synthetic`: a
     finished one with the same settings if there is one, else trained now (an unfinished
     one is resumed). It takes the real run's sizes (`model_options`), not its start
     (the expert's init): the real run starts from this model's weights, which the synthetic
-    recipe's own start made."""
+    recipe's own start made. `devices`: the real run's towers, which train it too."""
     start = get_model(recipe.model).start
     sizes = {k: v for k, v in model_options.items() if k not in start}
-    cfg = TrainConfig(recipe, seed=SEED, model_options=sizes)
+    cfg = TrainConfig(recipe, seed=SEED, model_options=sizes, devices=devices)
     first, own = (Path(root) / name for name in run_names(recipe, synthetic.meta.get(
         "classes") or "", cfg.model_options))
     for found in (first, own):

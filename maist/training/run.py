@@ -98,5 +98,6 @@ def _pretrained(request: Request, p: RunPlan, data_path: Path) -> RunPlan:
     made_with = pretrain.recipe_for(request.pretrain, classes, recipe.model)
     synthetic = sources.load(synthetic_data(classes), seed=pretrain.SEED,
                              **{**p.data_options, "classes": classes})
-    source = pretrain.pretrained(synthetic, made_with, p.config.model_options, runs_dir())
+    source = pretrain.pretrained(synthetic, made_with, p.config.model_options, runs_dir(),
+                                 p.config.devices)
     return plan(replace(request, init_from=str(source), init_config=records.read(source)))
