@@ -58,22 +58,23 @@ def error_line(e: BaseException, p: argparse.ArgumentParser | None = None) -> st
     return f"error: {e}"
 
 
-def command(build: Callable[[], argparse.ArgumentParser]):
+def command(build: Callable[[], argparse.ArgumentParser], known_only: bool = False):
     """Decorate `run(args) -> int` into `main(argv=None) -> int` that never shows a traceback
-    for a MaistError or an OSError (unless --debug): one line on stderr, exit code 1."""
+    for a MaistError or an OSError (unless --debug): one line on stderr, exit code 1.
+    `known_only`: run(args, rest) gets the words its parser does not know, to pass on."""
 
     def wrap(run: Callable[[argparse.Namespace], int]):
         @functools.wraps(run)
         def main(argv: list[str] | None = None) -> int:
             try:  # building a parser may import TensorFlow: seconds in which Ctrl-C lands
                 p = build()
-                args = p.parse_args(argv)
+                args, rest = p.parse_known_args(argv) if known_only else (p.parse_args(argv), None)
             except KeyboardInterrupt:
                 print("interrupted", file=sys.stderr)
                 return INTERRUPTED
             show()  # the library's messages, as they are, on stdout
             try:
-                return run(args) or 0
+                return (run(args, rest) if known_only else run(args)) or 0
             except (MaistError, OSError) as e:
                 if args.debug:
                     traceback.print_exc()

@@ -26,6 +26,7 @@ from ..version import VERSION
 # name -> what it does, for `maist --help` (its module is maist.commands.NAME)
 COMMANDS = {
     "train": "train a model: the blog's beginner and expert, MAIST's recipes, adapting",
+    "cluster": "train on a local cluster of ps and worker processes (TF_CONFIG each)",
     "build": "build a 28x28 .npz from ETL files (cached)",
     "synth": "generate a synthetic ETL9G-format set",
     "compare": "beginner against expert at the blog's checkpoints",

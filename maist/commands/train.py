@@ -105,6 +105,18 @@ def build_parser():
                    help="train on towers, one a device, each a slice of every batch: "
                    "cpu:0,cpu:1 (that many CPU devices) or gpu:0,gpu:1 (default: one device, "
                    "TensorFlow's choice; a run resumes, restores and exports on any)")
+    p.add_argument("--cluster", default=None, metavar="FILE",
+                   help='a cluster of ps and worker tasks: a JSON file such as {"ps": '
+                   '["host:2222"], "worker": ["host:2223", "host:2224"]}, with --job and --task '
+                   "(default: TF_CONFIG's, if it is set; else one process)")
+    p.add_argument("--job", choices=["ps", "worker"], default=None,
+                   help="with --cluster: this task's job (worker 0 is the chief)")
+    p.add_argument("--task", type=int, default=None, help="with --cluster: this task's index")
+    p.add_argument("--async", dest="async_", action="store_true", help="in a cluster: each "
+                   "worker applies its own gradients (default: synchronous, one step of all)")
+    p.add_argument("--task-timeout", type=float, default=None, metavar="SECONDS",
+                   help="in a cluster: how long a task waits for another before it names it "
+                   "as gone (default: 60)")
     p.add_argument("--dry-run", action="store_true", help=f"run {config.DRY_RUN_STEPS} steps "
                    f"end to end, evaluating every {config.DRY_RUN_EVAL} (default: off)")
     p.add_argument("--quiet", action="store_true", help="a progress bar instead of log lines "
@@ -116,7 +128,8 @@ def build_parser():
 def main(args) -> int:
     from ..signals import exit_code
     from ..training import config, recipes
-    from ..training.run import run
+    from ..training.cluster import requested_task
+    from ..training.run import run, run_task
 
     request = config.Request(
         recipe=args.recipe, model_options=tuple(args.model_option), seed=args.seed,
@@ -127,7 +140,11 @@ def main(args) -> int:
         new_head=args.new_head, replay=args.replay, replay_data=args.replay_data,
         data=args.data, preprocess=args.preprocess, split=args.split, classes=args.classes,
         dry_run=args.dry_run, run_dir=args.run_dir, resume=args.resume,
-        override=args.override, pretrain=args.pretrain, devices=args.devices)
+        override=args.override, pretrain=args.pretrain, devices=args.devices,
+        cluster=requested_task(args.cluster, args.job, args.task, not args.async_,
+                               args.task_timeout))
+    if request.cluster is not None and not request.cluster.chief:
+        return run_task(request)
     start = time.perf_counter()
     result = run(request, quiet=args.quiet)
     print(f"{result.stopped} after {result.step} steps in {time.perf_counter() - start:.0f} s: "

@@ -48,3 +48,13 @@ with _muted_stderr(_QUIET):
 # MAIST turns TensorFlow's failures into its own errors; its log lines would only repeat
 # them ("Couldn't match files for checkpoint ..."). TF_CPP_MIN_LOG_LEVEL set: all of it.
 tf1.logging.set_verbosity(tf1.logging.FATAL if _QUIET else tf1.logging.INFO)
+
+
+def child_env(env: dict) -> dict:
+    """`env` for a child process that imports MAIST: without the log level this module set
+    for itself, so the child quiets TensorFlow as this process does (a level the user set
+    is passed on)."""
+    env = dict(env)
+    if _QUIET:
+        env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return env

@@ -26,6 +26,7 @@ from ..geometry import IMAGE_PIXELS
 from .backend import tf, tf1
 from .devices import VARIABLES
 from .models import batch_rows, inference
+from .replicas import Control, Replicas, control, device_setter, replica_training
 
 LOSSES = ("stable", "tutorial")
 OPTIMIZERS = ("adam", "gd")
@@ -93,11 +94,11 @@ def _optimizer(optimizer: str, learning_rate):
 
 
 @contextmanager
-def recorded_variables(store: list):
-    """Every variable made within it is appended to `store`, on the towers' variable
-    device (devices.VARIABLES)."""
+def recorded_variables(store: list, device: str | None = VARIABLES):
+    """Every variable made within it is appended to `store`, on `device` (the towers'
+    variable device; None: where the device scope puts it, a cluster's ps tasks)."""
     def creator(next_creator, **kwargs):
-        with tf.device(VARIABLES):
+        with tf.device(device) if device else nullcontext():
             v = next_creator(**kwargs)
         store.append(v)
         return v
@@ -122,6 +123,22 @@ def shared_variables(store: list):
         yield
 
 
+def _share(model, inputs: Inputs, num_classes: int, seed: int, store: list, loss_kind: str,
+           label_smoothing: float, k: int, parts: int, options: dict):
+    """Part k of `parts` of the whole batch's loss: the model over the one copy of its
+    variables on rows [k B / parts, (k + 1) B / parts), its loss weighted by what those
+    rows add to the whole batch's ('stable': its mean times n_k / B; 'tutorial': its sum)."""
+    total = tf.shape(inputs.x)[0]
+    lo, hi = k * total // parts, (k + 1) * total // parts
+    with tf1.name_scope(f"tower_{k}"), shared_variables(store), batch_rows(lo, total):
+        logits_k = inference(model, inputs.x[lo:hi], inputs.keep_prob, num_classes, seed,
+                             **options)
+        share = loss(logits_k, inputs.y_[lo:hi], loss_kind, label_smoothing)
+        if loss_kind == "stable":
+            share = share * tf.cast(hi - lo, tf.float32) / tf.cast(total, tf.float32)
+    return share
+
+
 def tower_training(model: str, inputs: Inputs, num_classes: int, seed: int, devices,
                    store: list, loss_kind: str, label_smoothing: float, optimizer: str,
                    var_list, options: dict):
@@ -134,20 +151,12 @@ def tower_training(model: str, inputs: Inputs, num_classes: int, seed: int, devi
     'tutorial': its sum), so the summed gradients are the whole batch's: with the same
     batch and seed, the same step as one device (dropout's masks included: models.batch_rows).
     """
-    total = tf.shape(inputs.x)[0]
-    t = len(devices)
-    bounds = [k * total // t for k in range(t + 1)]
     opt = _optimizer(optimizer, inputs.learning_rate)
     shares, grads = [], []
     for k, device in enumerate(devices):
-        with tf.device(device), tf1.name_scope(f"tower_{k}"), shared_variables(store), \
-                batch_rows(bounds[k], total):
-            x_k, y_k = inputs.x[bounds[k]:bounds[k + 1]], inputs.y_[bounds[k]:bounds[k + 1]]
-            logits_k = inference(model, x_k, inputs.keep_prob, num_classes, seed, **options)
-            share = loss(logits_k, y_k, loss_kind, label_smoothing)
-            if loss_kind == "stable":
-                share = share * tf.cast(bounds[k + 1] - bounds[k], tf.float32) / tf.cast(
-                    total, tf.float32)
+        with tf.device(device):
+            share = _share(model, inputs, num_classes, seed, store, loss_kind, label_smoothing,
+                           k, len(devices), options)
             shares.append(share)
             grads.append(opt.compute_gradients(share, var_list=var_list))
     with tf.device(VARIABLES):
@@ -227,6 +236,9 @@ class Graph:
     init: tf.Operation
     average: Average | None = None  # with an averaging decay: train_op updates it too
     devices: tuple[str, ...] = ()  # the towers' devices; (): one device, TF's choice
+    batch_loss: tf.Tensor | None = None  # the whole batch's loss on one copy (None: loss)
+    replicas: Replicas | None = None  # the cluster task this graph is for
+    control: Control | None = None  # with replicas: the flags the tasks share
 
     def tensor(self, name: str) -> tf.Tensor:
         return self.graph.get_tensor_by_name(f"{name}:0")
@@ -242,6 +254,7 @@ def build(
     freeze: tuple[str, ...] = (),
     average: float = 0.0,
     devices: tuple[str, ...] = (),
+    replicas: Replicas | None = None,
     **options,
 ) -> Graph:
     """A fresh graph holding one model, its loss and training op.
@@ -253,14 +266,22 @@ def build(
     The model is still built once on the whole batch first, as on one device, so its
     variables, their names and initial values are one device's (a checkpoint restores
     anywhere); that copy is what evaluation runs, and the towers train.
+    `replicas`: the graph of one task of a cluster (nets.replicas), its variables on the
+    ps tasks; worker k trains on its rows of the batch, as tower k would.
     """
+    if devices and replicas:
+        raise ModelError("towers inside a cluster's workers are not built: give devices or "
+                         "a cluster, not both", params=("devices", "cluster"))
     graph = tf.Graph()
     store: list = []
-    with graph.as_default():
+    with graph.as_default(), tf1.device(device_setter(replicas)) if replicas else nullcontext():
         tf1.set_random_seed(seed)
         global_step = tf1.train.get_or_create_global_step()
+        ctl = control(replicas) if replicas else None
         inputs = placeholders(num_classes)
-        with recorded_variables(store) if devices else nullcontext():
+        recording = (recorded_variables(store) if devices else recorded_variables(store, None)
+                     if replicas else nullcontext())
+        with recording:
             logits = inference(model, inputs.x, inputs.keep_prob, num_classes, seed, **options)
         probabilities = tf.nn.softmax(logits, name="probabilities")
         loss_op = loss(logits, inputs.y_, loss_kind, label_smoothing)
@@ -276,20 +297,27 @@ def build(
         if not kept:
             raise ModelError(f"freeze {', '.join(freeze)} leaves nothing of model {model} to "
                              f"train", params=("freeze",))
+        batch_loss = loss_op
         if devices:
             train_op, loss_op = tower_training(
                 model, inputs, num_classes, seed, devices, store, loss_kind, label_smoothing,
                 optimizer, kept, options)
+        elif replicas:
+            share = _share(model, inputs, num_classes, seed, store, loss_kind, label_smoothing,
+                           replicas.worker, replicas.workers, options)
+            train_op, loss_op = replica_training(_optimizer(optimizer, inputs.learning_rate),
+                                                 share, kept, global_step, replicas, ctl)
         else:
             train_op = training(loss_op, inputs.learning_rate, optimizer, kept)
         average_ = None
         if average:
             # Every weight, frozen or not: an inference graph loads them all from averages.
             average_ = averaging(trainable, average, global_step, after=train_op)
-            train_op = average_.update  # the step, then the averages of its weights
+            if not replicas or replicas.chief:  # the chief's step moves the averages
+                train_op = average_.update  # the step, then the averages of its weights
         init = tf.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
     return Graph(graph, inputs, logits, probabilities, loss_op, xent, correct, train_op,
-                 global_step, init, average_, tuple(devices))
+                 global_step, init, average_, tuple(devices), batch_loss, replicas, ctl)
 
 
 @dataclass

@@ -184,6 +184,7 @@ class Request:
     override: bool = False  # with resume: even where the settings given differ
     pretrain: str = "auto"  # training.pretrain.MODES, or a recipe to pretrain with
     devices: str | tuple[str, ...] | None = None  # "cpu:0,cpu:1": towers; None: one device
+    cluster: object = None  # training.cluster.ClusterTask: this process's task of a cluster
 
 
 @dataclass

@@ -19,25 +19,28 @@ from __future__ import annotations
 import logging
 import math
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..data.augment import Augment, augment, rng_for
-from ..data.dataset import MaistData, Split
+from ..data.dataset import MaistData
 from ..errors import RunError, TrainingError
 from ..nets import graph as G
 from ..nets.backend import tf, tf1
 from ..nets.devices import VARIABLES, check_present, session_config
 from ..nets.models import ModelSpec, get_model
+from ..nets.replicas import FAILED, FINISHED
 from ..runs import checkpoints, records, result, rundir
 from ..runs.metrics import RunLog
 from ..runs.records import RunRecord
 from ..runs.result import RunResult
 from ..signals import Terminated, stop_on_sigterm
+from . import cluster
+from .batches import feed_dict, one_hot
+from .cluster import ClusterTask
 from .config import TrainConfig, check_resume, record, resumable
 from .recipes import Recipe
 
@@ -49,10 +52,6 @@ class Evaluation:
     loss: float  # mean per-example cross-entropy
     accuracy: float
     predictions: np.ndarray  # (n,) top class
-
-
-def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    return np.eye(num_classes, dtype=np.float32)[labels]
 
 
 @contextmanager
@@ -109,18 +108,6 @@ def divergence_message(step: int, loss: float, recipe: Recipe, lr: float, ckpt: 
 # --- one step -----------------------------------------------------------------------------
 
 
-def feed_dict(g: G.Graph, split: Split, step: int, recipe: Recipe, seed: int = 0,
-              aug: Augment | None = None) -> tuple[dict, int]:
-    """The batch of `step` as a feed (images and one-hot labels), and its size. With
-    `aug`, the images are augmented by a generator of (seed, step) alone."""
-    idx = split.batch_indices(step, recipe.batch_size, recipe.sampling)
-    c = g.inputs.y_.shape[1]
-    x = split.take(idx)
-    if aug:
-        x = augment(x, rng_for(seed, step), aug)
-    return {g.inputs.x: x, g.inputs.y_: one_hot(split.y[idx], c)}, len(idx)
-
-
 class Prefetch:
     """make(step) for the next step on a thread while the session runs this one: numpy
     and scipy release the GIL, so augmenting a batch overlaps with training on the last."""
@@ -144,7 +131,7 @@ class Prefetch:
 
 def batch_figures(sess, g: G.Graph, feed: dict, n: int) -> tuple[float, float]:
     """(accuracy, loss) on the batch about to be trained on, dropout off, as the blog did."""
-    correct, loss = sess.run([g.correct, g.loss], feed)
+    correct, loss = sess.run([g.correct, g.loss if g.batch_loss is None else g.batch_loss], feed)
     return float(correct) / n, float(loss)
 
 
@@ -262,12 +249,14 @@ def train(
     quiet: bool = False,
     override: bool = False,
     resume: bool = False,
+    task: ClusterTask | None = None,
 ) -> RunResult:
     """Train cfg.recipe on data, logging, evaluating and checkpointing into run_dir.
 
     `resume` (or `previous`, the run's record as the caller read it) continues run_dir
     from its last checkpoint; it must have been trained with the same settings unless
-    `override`.
+    `override`. `task`: the chief of a cluster (training.cluster), whose variables are
+    on the ps tasks and whose every step waits for the workers' gradients.
     """
     recipe, run_dir = cfg.recipe, Path(run_dir)
     spec = get_model(recipe.model)
@@ -297,12 +286,17 @@ def train(
     # The graph is built (its options and freeze checked) before anything is written.
     g = G.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
                 label_smoothing=recipe.label_smoothing, freeze=cfg.freeze,
-                average=recipe.average, devices=cfg.devices, **cfg.model_options)
+                average=recipe.average, devices=cfg.devices,
+                replicas=task.replicas if task else None, **cfg.model_options)
     saver = checkpoints.Checkpoints(run_dir, g.graph)
     with g.graph.as_default():
         filters = filter_summary(g, spec)
-    sess = tf1.Session(graph=g.graph, config=session_config(cfg.devices))
-    metrics = None
+    if task:  # its port, and the ps tasks up: checked before anything is written
+        server = cluster.start_server(task)
+        sess = cluster.chief_session(task, server, g.graph)
+    else:
+        sess = tf1.Session(graph=g.graph, config=session_config(cfg.devices))
+    metrics, ended = None, FAILED
     try:
         if cfg.devices:  # a device that is not there: said before anything is written
             check_present(sess, cfg.devices)
@@ -337,15 +331,31 @@ def train(
             if source:
                 log.info(f"starting from the {'averaged ' if source[1] else ''}weights of "
                          f"{source[0]}")
+        if task:
+            cluster.started(sess, g)
+            log.info(f"{task.name()}: {'synchronous' if task.sync else 'asynchronous'} run "
+                     f"of {task.workers} worker(s), the variables on {len(task.cluster['ps'])} "
+                     f"ps task(s)")
         loop = _Loop(sess, g, data, cfg, run_dir, saver, metrics, filters, ckpt)
-        return _steps(loop, start, quiet)
+        with cluster.Watch(sess, g, task) if task else nullcontext():
+            out = _steps(loop, start, quiet)
+        ended = FINISHED
+        return out
     except TrainingError:
         if metrics is not None:
             metrics.flush()
         raise
+    except tf.errors.OpError as e:
+        if metrics is not None:
+            metrics.flush()
+        if task:  # a task that did not answer, named
+            raise cluster.explained(e, sess, g, task) from None
+        raise
     finally:
         if metrics is not None:
             metrics.close()
+        if task:
+            cluster.ended(sess, g, ended)
         sess.close()
 
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from ..data import dataset, sources
 from ..data.classes import DEFAULT_CLASSES
 from ..data.dataset import MaistData
-from ..errors import MaistError, RunError
+from ..errors import ClusterError, MaistError, RunError
 from ..paths import runs_dir
 from ..runs import records, rundir
 from ..runs.result import RunResult
-from . import pretrain
+from . import cluster, pretrain
 from .adapt import with_replay
 from .config import Request, RunPlan, plan, resumable
 from .defaults import default_data, synthetic_data
@@ -35,9 +35,18 @@ log = logging.getLogger(__name__)
 
 def run(request: Request, data: MaistData | None = None, quiet: bool = False) -> RunResult:
     """Train what `request` asks for, on `data` (None: request.data, else the default
-    data), into request.run_dir (None: a new runs/RECIPE-MODEL[-N])."""
+    data), into request.run_dir (None: a new runs/RECIPE-MODEL[-N]). With
+    request.cluster, this process is the chief of a cluster (the other tasks run
+    run_task)."""
+    task = request.cluster
+    if task is not None and not task.chief:
+        raise ClusterError(f"{task.name()} is not the chief: it runs run_task",
+                           params=("job", "task"))
     if request.resume and not request.run_dir:
         raise RunError("resuming needs the run directory to continue", params=("run_dir",))
+    if task is not None and not request.run_dir:
+        raise RunError("a cluster run needs its run directory named, the same for every "
+                       "task", params=("run_dir",))
     pretrain.check_mode(request.pretrain, request.resume, request.init_from)
     # On resume, what the request does not say comes from the run itself.
     previous = resumable(request.run_dir) if request.resume else None
@@ -50,6 +59,12 @@ def run(request: Request, data: MaistData | None = None, quiet: bool = False) ->
     else:
         where = p.data or default_data(p.data_options.get("classes"))
     if not request.resume and not request.init_from and where is not None:
+        if task is not None and pretrain.wanted(request.pretrain, p.config.recipe,
+                                                sources.is_real_etl(Path(where))):
+            raise ClusterError("a cluster run does not pretrain on synthetic writers first "
+                               "(the workers would wait on the chief alone); pretrain on one "
+                               "machine, then start the cluster from that run (--init-from), "
+                               "or say --pretrain none", params=("pretrain", "init_from"))
         p = _pretrained(request, p, Path(where))
     cfg, recipe = p.config, p.config.recipe
     if data is None:
@@ -66,7 +81,31 @@ def run(request: Request, data: MaistData | None = None, quiet: bool = False) ->
         log.info(f"starting from {cfg.init_from}; frozen: {', '.join(cfg.freeze) or 'nothing'}; "
                  f"replay: {'as above' if cfg.replay else 'none'}")
     return train(data, cfg, run_dir, previous=previous, quiet=quiet,
-                 override=request.override)
+                 override=request.override, task=task)
+
+
+def run_task(request: Request) -> int:
+    """A cluster task other than the chief: a ps task serves the variables, a worker
+    trains its share of each step of the run the chief owns (request.run_dir, read only).
+    Its exit code: 0 when the chief ended the run, 1 otherwise."""
+    task = request.cluster
+    if task.job == "ps":
+        return cluster.serve_ps(task)
+    if not request.run_dir:
+        raise RunError("a cluster run needs its run directory named, the same for every "
+                       "task", params=("run_dir",))
+    cluster.check_startable(task)
+    previous = None
+    if request.resume:  # the chief's record, where this machine sees it
+        try:
+            previous = resumable(request.run_dir)
+        except MaistError:
+            previous = None
+    request = _with_source(request)
+    p = plan(request, previous)
+    data = sources.load(p.data or default_data(p.data_options.get("classes")),
+                        seed=p.config.seed, **p.data_options)
+    return cluster.work(with_replay(data, p.config), p.config, task, Path(request.run_dir))
 
 
 def _with_source(request: Request) -> Request:
