@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from maist.data import classes
-from maist.data.classes import ClassSet, get_class_set
+from maist.data.classes import ClassSet, char_to_jis, get_class_set
 from maist.errors import ClassSetError
 
 H71, H75, H46 = (get_class_set(n) for n in ("hiragana71", "hiragana75", "hiragana46"))
@@ -77,3 +77,19 @@ def test_a_class_file_saved_with_a_byte_order_mark_reads_as_its_characters(tmp_p
     path = tmp_path / "mine.txt"
     path.write_text("\ufeffあ\nい\n", encoding="utf-8")
     assert from_file(path).chars == ("あ", "い")
+
+
+def test_the_joyo_set_has_its_2136_kanji_in_jis_and_says_which_etl_lacks():
+    from maist.data.classes import JOYO_IN_JIS, joyo_without_etl
+    from maist.synth import character_strokes
+
+    joyo = get_class_set("joyo2136")
+    assert len(joyo) == len(set(joyo.chars)) == 2136
+    codes = [char_to_jis(c) for c in joyo.chars]  # every one has a JIS X 0208 code
+    assert codes == sorted(codes)
+    assert set(get_class_set("kyoiku1026").chars) <= set(joyo.chars)
+    assert set(JOYO_IN_JIS.values()) <= set(joyo.chars) and not set(JOYO_IN_JIS) & set(joyo.chars)
+    missing = joyo_without_etl()
+    assert len(missing) == 30 and all(char_to_jis(c) >= 0x5000 for c in missing)  # level 2
+    for c in missing:  # the synthetic set alone has them: KanjiVG draws each
+        assert character_strokes(c)

@@ -16,6 +16,10 @@ The registered sets:
     kana142     hiragana71 then katakana71
     kyoiku1026  the 1,026 kanji Japanese children learn at school (the 2020 list, grade by
                 grade, from the kanji-lists package), each grade in JIS order
+    joyo2136    the 2,136 kanji of the jōyō list (2010, from the kanji-lists package), in
+                JIS order; 剝 and 塡, outside JIS X 0208, by the forms JIS codes (剥, 填).
+                2,106 of them are ETL9G's; the 30 JIS level-2 ones are in no ETL file, so
+                they come from the synthetic set alone (joyo_without_etl)
     jis1        the 2,965 JIS level-1 kanji (rows 16-47), as ETL9G holds them
     etl9g3036   every class of ETL9G: hiragana71 and jis1, in JIS order
 Names join with "+" into a union ("kana142+kyoiku1026": 1,168 classes, in that order), and
@@ -335,8 +339,28 @@ register(_katakana(CLASS_SETS["hiragana71"], "katakana71"))
 register(_katakana(CLASS_SETS["hiragana46"], "katakana46"))
 register(ClassSet("kana142", CLASS_SETS["hiragana71"].chars + CLASS_SETS["katakana71"].chars,
                   example="ず"))
+# The jōyō list's two characters outside JIS X 0208, by the forms JIS X 0208 codes (the
+# list's accepted forms): ETL files and MAIST's synthetic ones carry JIS codes.
+JOYO_IN_JIS = {"剝": "剥", "塡": "填"}
+
+
+def _joyo() -> tuple[str, ...]:
+    """The 2010 jōyō list, in JIS order."""
+    from kanji_lists import JOYO
+
+    return tuple(sorted((JOYO_IN_JIS.get(c, c) for c in JOYO.HEISEI22), key=char_to_jis))
+
+
 register(ClassSet("kyoiku1026", _kyoiku(), example="字"))
 register(ClassSet("jis1", _jis_rows(16, 47), example="字"))
 register(ClassSet("etl9g3036", CLASS_SETS["hiragana71"].chars + CLASS_SETS["jis1"].chars,
                   example="ず"))
+register(ClassSet("joyo2136", _joyo(), example="字"))
+
+
+def joyo_without_etl() -> tuple[str, ...]:
+    """The jōyō kanji that no ETL9G file holds (JIS level 2): a run on real ETL files
+    has no real image of them."""
+    etl9g = set(CLASS_SETS["etl9g3036"].chars)
+    return tuple(c for c in CLASS_SETS["joyo2136"].chars if c not in etl9g)
 

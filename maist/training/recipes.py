@@ -222,6 +222,13 @@ RECIPES: dict[str, Recipe] = {
                note="Both kana scripts and the 1,026 kanji of the school list, 1,168 classes: "
                     "about half an hour on 2 CPU cores (README's class-set table, and why "
                     "the expert CNN, not a wider one)."),
+        Recipe("etl9g3036", "expert", "adam", "stable", 50_000, 128,
+               Cosine(2e-3, 1_000, 1e-5, 50_000), StepTable.constant(0.5), sampling="epoch",
+               augment="elastic", label_smoothing=0.1, classes="etl9g3036",
+               note="All of ETL9G: its 71 hiragana and 2,965 JIS level-1 kanji, 3,036 classes "
+                    "(607,200 images in the real files; its synthetic set by the generator). "
+                    "Hours on one machine: the run for towers or a cluster (README, 'More "
+                    "than one device or machine')."),
         Recipe("adapt", "expert", "adam", "stable", 80, 32,
                Cosine(3e-4, 8, 1e-6, 80), StepTable.constant(0.5), sampling="epoch",
                augment="full", label_smoothing=0.1,
