@@ -148,6 +148,39 @@ def test_ctrl_c_at_the_chief_saves_and_every_task_stops(etl, tmp_path):
                 p.kill()
 
 
+def test_an_async_run_goes_on_without_a_dead_worker_and_says_so(etl, tmp_path):
+    import threading
+
+    spec = _local_spec()
+    run = tmp_path / "run"
+    ps = _start(spec, "ps", 0, run, etl, "--async")
+    worker = _start(spec, "worker", 1, run, etl, "--async")
+    chief = _start(spec, "worker", 0, run, etl, "--async", "--steps", "100000")
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(chief.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
+    try:
+        _wait_for(run / "ckpt-10.index", 240)
+        worker.kill()
+        deadline = time.monotonic() + TIMEOUT * 6
+        said = f"worker 1 at {spec['worker'][1]} has delivered nothing for {TIMEOUT} s; the " \
+               f"asynchronous run goes on with 1 worker(s)"
+        while not any(said in line for line in lines):
+            assert time.monotonic() < deadline, "".join(lines[-20:])
+            time.sleep(0.5)
+        steps = len(list(run.glob("ckpt-*.index")))
+        chief.send_signal(signal.SIGINT)
+        chief.wait(timeout=120)
+        assert chief.returncode == 130  # it went on, and saved when asked to stop
+        assert len(list(run.glob("ckpt-*.index"))) >= steps
+        ps.wait(timeout=TIMEOUT * 4)
+    finally:
+        for p in (ps, worker, chief):
+            if p.poll() is None:
+                p.kill()
+
+
 def test_a_worker_whose_chief_never_comes_up_says_so_in_bounded_time(etl, tmp_path):
     spec = _local_spec()
     start = time.monotonic()

@@ -263,6 +263,8 @@ CASES = [
     ("recipe-deeply-nested", "train_maist", lambda w, c: ["--recipe", (c / "r.json").write_text("[" * 100_000) and c / "r.json"], "not a JSON recipe"),
     ("contact-writers-0", "contact_sheets", lambda w, c: ["--etl", w / "ETL9G", "--writers", "0", "--out", c / "figs"], "--writers must be 1"),
     ("contact-augment-bogus", "contact_sheets", lambda w, c: ["--etl", w / "ETL9G", "--augment", "bogus", "--out", figures(c)], "unknown augmentation"),
+    ("cluster-no-workers", "train_cluster", lambda w, c: ["--workers", "0", "--dry-run"], "a cluster needs one worker and one ps task at least"),
+    ("cluster-devices-too", "train_maist", lambda w, c: ["--dry-run", "--devices", "cpu:0,cpu:1", "--cluster", c / "cluster.json", "--job", "worker", "--task", "0", "--run-dir", c / "runs" / "x"], "no such cluster file"),
     ("contact-version-sheet-latin", "contact_sheets", lambda w, c: ["--etl", w / "ETL9G", "--version-sheet", "abc", "--out", figures(c)], "--version-sheet: give characters of the default class set, not a b c"),
     ("serve-port-negative", "serve", lambda w, c: [w / "run", "--port", "-1", "--runs", w], "not a port"),
     # options that would have done nothing
