@@ -93,3 +93,21 @@ def test_the_joyo_set_has_its_2136_kanji_in_jis_and_says_which_etl_lacks():
     assert len(missing) == 30 and all(char_to_jis(c) >= 0x5000 for c in missing)  # level 2
     for c in missing:  # the synthetic set alone has them: KanjiVG draws each
         assert character_strokes(c)
+
+
+@pytest.mark.parametrize("name, msg", [
+    ("+", r"\+ joins class-set names or files .*a name is missing beside a \+"),
+    ("hiragana71+", "a name is missing beside a"),
+])
+def test_a_union_with_a_missing_name_says_so(name, msg):
+    with pytest.raises(ClassSetError, match=msg):
+        get_class_set(name)
+
+
+def test_half_width_katakana_are_refused_with_their_full_width_form(tmp_path):
+    f = tmp_path / "half.txt"
+    f.write_text("ｱ\nイ\n", encoding="utf-8")
+    with pytest.raises(ClassSetError, match="half-width katakana.*write its full-width form 'ア'"):
+        get_class_set(str(f))
+    with pytest.raises(ClassSetError, match="half-width"):
+        char_to_jis("ｶ")

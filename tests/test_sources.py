@@ -252,3 +252,12 @@ def test_the_held_out_touch_drawers_are_the_same_four_everywhere():
     assert len(who) == report.HELD_OUT_DRAWERS and who == who_again
     assert len(x) == len(y) == len(held) and 0 < held.sum() < len(held)
     assert (held == again).all()
+
+
+def test_an_empty_folder_is_said_to_hold_no_files(tmp_path):
+    from maist.data import sources
+    from maist.errors import DatasetError
+
+    (tmp_path / "pictures" / "あ").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="the folder holds no files"):
+        sources.load(tmp_path / "pictures")

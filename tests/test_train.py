@@ -410,3 +410,22 @@ def test_a_ctrl_c_during_an_evaluation_is_evaluated_again_on_resume(tmp_path, mo
     done = train(data, cfg, tmp_path / "run", resume=True, quiet=True)
     val = lambda rows: [(r["step"], round(r["loss"], 5)) for r in rows if r["split"] == "val"]  # noqa: E731
     assert val(done.history) == val(whole.history) and [s for s, _ in val(done.history)] == [10, 20]
+
+
+def test_a_run_being_trained_is_not_trained_again_at_once(tmp_path):
+    """One hold per run directory: a second --resume while the first trains is refused
+    (nothing written), and the run resumes once the first lets go."""
+    from maist.errors import RunError
+    from maist.runs import rundir
+
+    data = tiny_data()
+    cfg = TrainConfig(recipe(steps=10), eval_every=10, checkpoint_every=10)
+    train(data, cfg, tmp_path / "r", quiet=True)
+    before = sorted(p.name for p in (tmp_path / "r").iterdir())
+    first = rundir.Held(tmp_path / "r")  # as a process training it holds it
+    longer = TrainConfig(recipe(steps=20), eval_every=10, checkpoint_every=10)
+    with pytest.raises(RunError, match="another process is training this run now"):
+        train(data, longer, tmp_path / "r", resume=True, quiet=True)
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == before
+    first.release()
+    assert train(data, longer, tmp_path / "r", resume=True, quiet=True).step == 20

@@ -75,7 +75,12 @@ def char_to_jis(ch: str) -> int:
         b = ch.encode("euc_jp")
     except UnicodeEncodeError:
         raise ClassSetError(f"{ch!r} (U+{ord(ch):04X}) is not in JIS X 0208") from None
-    if len(b) != 2:
+    if len(b) == 2 and b[0] == 0x8E:  # EUC-JP's single shift 2: JIS X 0201's kana
+        full = unicodedata.normalize("NFKC", ch)
+        raise ClassSetError(f"{ch!r} (U+{ord(ch):04X}) is half-width katakana, JIS X 0201's, "
+                            f"not JIS X 0208's; write its full-width form {full!r} "
+                            f"(U+{ord(full[0]):04X})")
+    if len(b) != 2 or not (0xA1 <= b[0] <= 0xFE and 0xA1 <= b[1] <= 0xFE):
         raise ClassSetError(f"{ch!r} is not a two-byte JIS X 0208 character")
     return ((b[0] & 0x7F) << 8) | (b[1] & 0x7F)
 
@@ -159,17 +164,19 @@ class ClassSet:
         if not chars:
             raise ClassSetError(f"class set {self.name} holds no characters",
                                 params=("classes",))
-        bad = []
+        bad, why = [], ""
         for ch in chars:
             try:
                 char_to_jis(ch)
-            except ClassSetError:
+            except ClassSetError as e:
                 bad.append(ch)
+                why = why or str(e)  # the first one's reason (half-width kana: its fix)
         if bad:
             raise ClassSetError(
                 f"class set {self.name}: {len(bad)} characters are not in JIS X 0208, which "
                 f"ETL files use: {' '.join(repr(c) for c in bad[:10])}"
-                f"{' ...' if len(bad) > 10 else ''}; leave them out", params=("classes",))
+                f"{' ...' if len(bad) > 10 else ''}; leave them out ({why})",
+                params=("classes",))
         twice = [c for c, n in Counter(chars).items() if n > 1]
         if twice:
             raise ClassSetError(f"class set {self.name} lists {' '.join(twice)} "
@@ -229,6 +236,10 @@ def get_class_set(name: str | ClassSet) -> ClassSet:
     if Path(name).is_file():
         return from_file(name)
     if "+" in name:  # a union: each part a name or a file
+        if not all(p.strip() for p in name.split("+")):
+            raise ClassSetError(f"{name!r}: + joins class-set names or files "
+                                f"(kana142+kyoiku1026), and a name is missing beside a +",
+                                params=("classes",))
         parts = [get_class_set(p.strip()) for p in name.split("+")]
         return ClassSet(name, tuple(dict.fromkeys(c for part in parts for c in part.chars)))
     if name.endswith(".txt"):

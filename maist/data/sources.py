@@ -87,6 +87,9 @@ def load(
             data.meta.setdefault("source", source.name)
             return data
     kinds = "; ".join(f"{s.name} ({s.note})" for s in SOURCES)
+    if p.is_dir() and not any(f.is_file() for f in p.rglob("*")):
+        raise DatasetError(f"{p}: the folder holds no files. Give it what MAIST reads: "
+                           f"{kinds}", params=("data",))
     raise DatasetError(f"{p}: not a data set MAIST knows. It reads: {kinds}", params=("data",))
 
 

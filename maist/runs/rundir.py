@@ -60,6 +60,31 @@ def claim(run_dir: str | os.PathLike) -> bool:
     return made
 
 
+class Held:
+    """A run directory held by this process while it trains (flock on the directory
+    itself, so no file is added to it): a second process that would train the same run,
+    a second --resume, is refused at once. The hold goes with the process, however it
+    ends."""
+
+    def __init__(self, run_dir: str | os.PathLike):
+        import fcntl
+
+        self.run_dir = Path(run_dir)
+        self.fd = os.open(self.run_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise RunError(f"{self.run_dir}: another process is training this run now; a "
+                           f"second one would write into the same checkpoints. Wait for it "
+                           f"to end (or stop it), then resume", params=("run_dir",)) from None
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor releases the lock
+            self.fd = None
+
+
 def discard(run_dir: str | os.PathLike, made: bool) -> None:
     """Undo a new run's start that failed: the directory is left as it was found (removed
     if this run made it, else emptied of what this run wrote into it, which is all it

@@ -296,7 +296,7 @@ def train(
         sess = cluster.chief_session(task, server, g.graph)
     else:
         sess = tf1.Session(graph=g.graph, config=session_config(cfg.devices))
-    metrics, ended = None, FAILED
+    metrics, ended, held = None, FAILED, None
     try:
         if cfg.devices:  # a device that is not there: said before anything is written
             check_present(sess, cfg.devices)
@@ -306,6 +306,7 @@ def train(
                          f"{VARIABLES[len('/device:'):].lower()}")
         # --- start: a fresh graph (checkpoint 0) or the last checkpoint
         if resuming:
+            held = rundir.Held(run_dir)  # a second --resume of this run is refused
             check_resume(run_dir, rec, previous, override)
             ckpt, note = checkpoints.resume_point(run_dir)
             if note:
@@ -322,6 +323,7 @@ def train(
                 load_weights(sess, g, *source)
             made = rundir.claim(run_dir)
             try:
+                held = rundir.Held(run_dir)
                 records.write(run_dir, rec)
                 ckpt = saver.save(sess, 0)
                 metrics = RunLog(run_dir, g.graph)
@@ -357,6 +359,8 @@ def train(
         if task:
             cluster.ended(sess, g, ended)
         sess.close()
+        if held is not None:
+            held.release()
 
 
 def _steps(loop: _Loop, start: int, quiet: bool) -> RunResult:
