@@ -358,3 +358,26 @@ def test_a_maist_json_of_another_class_count_and_a_quantisation_without_tflite_a
         export.check_choices(("saved_model",), ("none", "dynamic"))
     assert e.value.params == ("format", "quantize")
     assert export.check_choices(("saved_model",), ("none",)) == (("saved_model",), ("none",))
+
+
+def test_changed_bytes_in_an_exported_model_are_noticed(exported, tmp_path):
+    """maist.json records each model file's sha256: a byte flipped inside model.tflite or
+    the SavedModel's variables is an error naming the file, not a model that reads wrongly."""
+    import shutil
+
+    root, data = exported
+    copy = tmp_path / "out"
+    shutil.copytree(root / "out", copy)
+    meta = json.loads((copy / "maist.json").read_text())
+    assert set(meta["files"]) >= {"model.tflite", "model_int8.tflite", "saved_model/saved_model.pb"}
+    export.TFLiteReader(copy / "model.tflite").close()  # as exported: read
+    for name in ("model.tflite", "saved_model/variables/variables.data-00000-of-00001"):
+        path = copy / name
+        raw = bytearray(path.read_bytes())
+        raw[len(raw) // 2] ^= 0x01
+        path.write_bytes(bytes(raw))
+    with pytest.raises(ExportError, match="model.tflite: its bytes are not those exported"):
+        export.TFLiteReader(copy / "model.tflite")
+    export.TFLiteReader(copy / "model_dynamic.tflite").close()  # the others are whole
+    with pytest.raises(ExportError, match="variables.data-00000-of-00001: its bytes are not"):
+        export.SavedModelReader(copy / "saved_model")

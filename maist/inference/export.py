@@ -273,21 +273,26 @@ def export(
                     "maist_version": VERSION, "test_accuracy": accuracy,
                     "test_data": None if data is None else data.meta.get("path"),
                     "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            (tmp / "maist.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False),
-                                            encoding="utf-8")
             saved = write_saved_model(e, tmp / "saved_model", labels)
         finally:
             e.session.close()
-        shutil.copy(tmp / "maist.json", saved / "assets" / "maist.json")
+        # Each model file's sha256 beside it, so that a reader notices changed bytes.
+        model_files = {str(f.relative_to(saved)): file_hash(f) for f in sorted(saved.rglob("*"))
+                       if f.is_file() and f.parent.name != "assets"}
+        write_meta(saved / "assets", {**meta, "files": model_files})
         log.info(f"SavedModel: {out / 'saved_model'} (test accuracy {accuracy})")
+        hashes = {f"saved_model/{k}": v for k, v in model_files.items()}
         if "tflite" in formats:
             calibration = (lambda: data.train.x[:CALIBRATION_IMAGES]) if data is not None else None
             for q in quantize:
                 path = tmp / TFLITE_NAMES[q]
                 path.write_bytes(tflite_bytes(saved, q, calibration))
+                hashes[path.name] = file_hash(path)
                 log.info(f"TFLite ({q}): {out / path.name}, {path.stat().st_size:,} bytes")
         if "saved_model" not in formats:
             shutil.rmtree(saved)
+            hashes = {k: v for k, v in hashes.items() if not k.startswith("saved_model/")}
+        write_meta(tmp, {**meta, "files": hashes})
         _chmod_tree(tmp)
         _replace(tmp, out)
         written = sorted(p for p in out.iterdir())
@@ -318,7 +323,42 @@ def _replace(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def file_hash(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_meta(folder: Path, meta: dict) -> None:
+    (folder / "maist.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False),
+                                       encoding="utf-8")
+
+
 # --- reading an export ------------------------------------------------------------------------
+
+
+def check_hashes(meta: dict, folder: Path, names=None) -> None:
+    """The files maist.json records a sha256 for (all, or `names`), as exported: an
+    ExportError naming the first that differs or is gone. An export made before the hashes
+    were recorded has none to check."""
+    files = meta.get("files")
+    if not isinstance(files, dict):
+        return
+    for name, digest in files.items():
+        if names is not None and name not in names:
+            continue
+        path = folder / name
+        if not path.is_file():
+            raise ExportError(f"{path}: missing, though {folder / 'maist.json'} lists it; "
+                              f"export the run again")
+        if file_hash(path) != digest:
+            raise ExportError(f"{path}: its bytes are not those exported (the sha256 in "
+                              f"{folder / 'maist.json'} differs): the file was changed or "
+                              f"damaged; export the run again")
 
 
 def _meta(folder: Path) -> dict:
@@ -340,6 +380,7 @@ class SavedModelReader:
         self.folder = Path(folder)
         meta = _meta(self.folder / "assets")
         self.classes, self.preprocess, self.step = meta["classes"], meta["preprocess"], meta["step"]
+        check_hashes(meta, self.folder)
         self.graph = tf.Graph()
         self.session = tf1.Session(graph=self.graph)
         try:
@@ -390,6 +431,7 @@ class TFLiteReader:
         self.path = Path(path)
         meta = _meta(self.path.parent)
         self.classes, self.preprocess, self.step = meta["classes"], meta["preprocess"], meta["step"]
+        check_hashes(meta, self.path.parent, names=(self.path.name,))
         self.interpreter = tflite_interpreter(self.path)
         self.input = self.interpreter.get_input_details()[0]
         self._batch = None
