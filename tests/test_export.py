@@ -381,3 +381,19 @@ def test_changed_bytes_in_an_exported_model_are_noticed(exported, tmp_path):
     export.TFLiteReader(copy / "model_dynamic.tflite").close()  # the others are whole
     with pytest.raises(ExportError, match="variables.data-00000-of-00001: its bytes are not"):
         export.SavedModelReader(copy / "saved_model")
+
+
+def test_an_export_folder_of_tflite_files_alone_is_read_not_taken_for_a_run(exported, tmp_path):
+    import shutil
+
+    root, _ = exported
+    copy = tmp_path / "out"
+    shutil.copytree(root / "out", copy)
+    shutil.rmtree(copy / "saved_model")
+    with pytest.raises(ExportError, match="an export folder with model.tflite, "
+                                          "model_dynamic.tflite, model_int8.tflite; give one"):
+        export.open_model(copy)
+    (copy / "model_dynamic.tflite").unlink()
+    (copy / "model_int8.tflite").unlink()
+    reader = export.open_model(copy)
+    assert reader.name.endswith("model.tflite") and len(reader.classes) == 5

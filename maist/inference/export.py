@@ -504,5 +504,14 @@ def open_model(path: str | os.PathLike, step: int | None = None, tta: str = "non
         return Reader(SavedModelReader(path), str(path), tta)
     if (path / "saved_model" / "saved_model.pb").is_file():
         return Reader(SavedModelReader(path / "saved_model"), str(path), tta)
+    if (path / "maist.json").is_file() and not (path / "config.json").exists():
+        # An export folder of TFLite files alone (--format tflite): not a run directory.
+        lite = sorted(p.name for p in path.glob("*.tflite"))
+        if len(lite) == 1:
+            return Reader(TFLiteReader(path / lite[0]), str(path / lite[0]), tta)
+        raise ExportError(f"{path}: an export folder with "
+                          f"{', '.join(lite) if lite else 'no model file'}"
+                          f"{'; give one of them' if lite else ' (export the run again)'}",
+                          params=("run_dir",))
     return Reader(restore(path, step), str(path), tta)  # a run directory, or the error that says
     # what is missing from one
