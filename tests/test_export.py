@@ -397,3 +397,28 @@ def test_an_export_folder_of_tflite_files_alone_is_read_not_taken_for_a_run(expo
     (copy / "model_int8.tflite").unlink()
     reader = export.open_model(copy)
     assert reader.name.endswith("model.tflite") and len(reader.classes) == 5
+
+
+def test_sigterm_during_an_export_leaves_no_half_written_folder(exported, tmp_path):
+    """SIGTERM (kill, a scheduler) stops an export as Ctrl-C does: exit 143, a line that
+    says so, and neither the hidden .part folder nor the export left behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from maist.nets.backend import child_env
+
+    root, _ = exported
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "maist", "export", str(root / "run"), "--out",
+                          str(out), "--format", "tflite"], env=child_env(os.environ),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.*.part")):
+        assert p.poll() is None and time.monotonic() < deadline, p.communicate()
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 143 and "terminated" in err
+    assert list(tmp_path.iterdir()) == []

@@ -44,6 +44,7 @@ from ..nets.graph import build_inference
 from ..runs import checkpoints
 from ..runs.records import RunRecord
 from ..runs.records import read as read_record
+from ..signals import stop_on_sigterm
 from ..version import VERSION
 from . import tfprep
 from .restore import read_pictures, restore
@@ -257,6 +258,11 @@ def export(
         raise ExportError("int8 quantisation measures ranges on the run's training images, and "
                           "there are none to use; give the run's data", params=("data",))
     out.parent.mkdir(parents=True, exist_ok=True)
+    with stop_on_sigterm():  # SIGTERM, as Ctrl-C, removes the half-written folder
+        return _export(record, run_dir, ckpt, out, formats, quantize, data)
+
+
+def _export(record, run_dir: Path, ckpt: str, out: Path, formats, quantize, data) -> list[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
     written = []
     try:
