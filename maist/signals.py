@@ -49,10 +49,29 @@ def stop_on_sigterm():
         signal.signal(signal.SIGTERM, old)
 
 
+STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def held_signals():
+    """Ctrl-C and SIGTERM held back while inside (a pool being started: one landing
+    half-way through would leave workers no one stops), then delivered at its end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def worker_init() -> None:
     """In a pool worker: ignore Ctrl-C (the terminal sends it to the whole process group;
     the parent stops the pool), and ask Linux for SIGTERM when the parent dies, even by
-    SIGKILL, so that no worker is left running orphaned."""
+    SIGKILL, so that no worker is left running orphaned. A worker started inside
+    held_signals inherits the held mask: it is lifted here."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:

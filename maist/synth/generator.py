@@ -30,7 +30,7 @@ from ..data import etl
 from ..data.classes import char_to_jis, get_class_set, reading
 from ..errors import EtlFormatError, SynthError
 from ..fileio import write_text_atomic
-from ..signals import stop_on_sigterm, worker_init
+from ..signals import held_signals, stop_on_sigterm, worker_init
 from .config import GENERATOR_VERSION, WRITERS_PER_FILE, SynthConfig
 from .render import render_writer
 from .sheet import CELLS, cell, sheet_order
@@ -187,12 +187,16 @@ def rendered_writers(cfg: SynthConfig, workers: int) -> Iterator[Iterable[np.nda
     if workers <= 1:
         yield map(render, range(cfg.writers))
         return
-    pool = multiprocessing.Pool(workers, initializer=worker_init)
+    pool = None
     try:
+        with held_signals():  # a signal landing while it starts is raised once it has
+            pool = multiprocessing.Pool(workers, initializer=worker_init)
         yield pool.imap(render, range(cfg.writers))
         pool.close()
     except BaseException:
-        pool.terminate()
+        if pool is not None:
+            pool.terminate()
         raise
     finally:
-        pool.join()
+        if pool is not None:
+            pool.join()

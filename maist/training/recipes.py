@@ -52,6 +52,11 @@ class Recipe:
     model_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        # The name goes into every message below, and into run directories' names.
+        if not isinstance(self.name, str) or not self.name.strip() or not self.name.isprintable():
+            raise ScheduleError(f"a recipe's name is a printable word, not {self.name!r:.40}",
+                                params=("name",))
+
         def whole(name: str, value) -> None:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ScheduleError(f"recipe {self.name}: {name} must be a whole number of at "
