@@ -16,6 +16,7 @@ Two cores cannot go faster with more devices or workers: the figures show the ov
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def cluster_seconds(workers: int, steps: int, batch: int, root: Path) -> float:
             str(steps), "--batch-size", str(batch), "--eval-every", str(steps),
             "--checkpoint-every", str(steps), "--lr", "0.001", "--run-dir", str(run_dir)]
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=child_env(__import__("os").environ))
+    done = subprocess.run(argv, capture_output=True, text=True, env=child_env(os.environ))
     took = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{workers} worker(s), {steps} steps failed:\n{done.stdout[-2000:]}")

@@ -155,12 +155,15 @@ def stray_pieces(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, kept:
     body_ids = kept & ~pending
     if not pending.any() or not body_ids.any():
         return np.zeros(len(areas), dtype=bool)
-    by, bx = np.nonzero(body_ids[labels - 1] & (labels > 0))
+    def body() -> np.ndarray:  # the body's pixels, (h, w) bool
+        return np.concatenate([[False], body_ids])[labels]
+
+    by, bx = np.nonzero(body())
     centre_y, centre_x = by.mean(), bx.mean()
     pieces = {int(i): np.nonzero(labels[y0[i]:y1[i], x0[i]:x1[i]] == i + 1)
               for i in np.flatnonzero(pending)}
     while True:
-        apart = ndimage.distance_transform_edt(~(body_ids[labels - 1] & (labels > 0)))
+        apart = ndimage.distance_transform_edt(~body())
         joined = []
         for i in np.flatnonzero(pending):
             ys, xs = pieces[int(i)][0] + y0[i], pieces[int(i)][1] + x0[i]

@@ -370,16 +370,14 @@ def work(data, cfg, t: ClusterTask, run_dir, quiet: bool = False) -> int:
     batch every worker makes, from (seed, step)) through its tower, the gradients to the
     ps; in a sync run it then waits for the chief to apply the step. Ends when the chief
     ends the run: 0, or 1 if the chief reported a failure."""
-    from ..nets import graph as G
     from ..nets.backend import tf, tf1
     from .batches import feed_dict
+    from .config import build_graph
 
     recipe = cfg.recipe
     server = start_server(t)
     wait_for(t, [("ps", p) for p in range(len(t.cluster["ps"]))] + [("worker", 0)])
-    g = G.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
-                label_smoothing=recipe.label_smoothing, freeze=cfg.freeze,
-                average=recipe.average, replicas=t.replicas, **cfg.model_options)
+    g = build_graph(cfg, data.num_classes, t.replicas)
     handler = None
     with tf1.Session(server.target, graph=g.graph, config=session_config(t)) as sess:
         _wait_ready(sess, g, t)

@@ -113,6 +113,17 @@ class TrainConfig:
                                 f"weights to start from", params=(said, "init_from"))
 
 
+def build_graph(cfg: TrainConfig, num_classes: int, replicas=None):
+    """The training graph cfg describes (nets.graph.build), for `num_classes`; with
+    `replicas`, one cluster task's (the chief's loop and every other worker build the same)."""
+    from ..nets import graph as G
+
+    r = cfg.recipe
+    return G.build(r.model, num_classes, r.loss, r.optimizer, cfg.seed,
+                   label_smoothing=r.label_smoothing, freeze=cfg.freeze, average=r.average,
+                   devices=cfg.devices, replicas=replicas, **cfg.model_options)
+
+
 def record(cfg: TrainConfig, data) -> RunRecord:
     """What config.json records: the options as given, the classes and the data's origin."""
     d = asdict(cfg)

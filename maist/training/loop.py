@@ -41,7 +41,7 @@ from ..signals import Terminated, stop_on_sigterm
 from . import cluster
 from .batches import feed_dict, one_hot
 from .cluster import ClusterTask
-from .config import TrainConfig, check_resume, record, resumable
+from .config import TrainConfig, build_graph, check_resume, record, resumable
 from .recipes import Recipe
 
 log = logging.getLogger(__name__)
@@ -284,10 +284,7 @@ def train(
     if cfg.init_from and not resuming:  # checked before the run directory is made
         source = init_source(cfg.init_from, data.classes, recipe.model, cfg.new_head)
     # The graph is built (its options and freeze checked) before anything is written.
-    g = G.build(recipe.model, data.num_classes, recipe.loss, recipe.optimizer, cfg.seed,
-                label_smoothing=recipe.label_smoothing, freeze=cfg.freeze,
-                average=recipe.average, devices=cfg.devices,
-                replicas=task.replicas if task else None, **cfg.model_options)
+    g = build_graph(cfg, data.num_classes, task.replicas if task else None)
     saver = checkpoints.Checkpoints(run_dir, g.graph)
     with g.graph.as_default():
         filters = filter_summary(g, spec)
