@@ -207,20 +207,42 @@ def test_bad_input_gets_a_json_error_and_the_server_stays_up(client, method, url
     assert ok.status_code == 200 and "う" in [t["char"] for t in ok.json["top"]]
 
 
-def test_a_damaged_run_is_refused_and_the_page_keeps_its_run(client, world, tmp_path):
-    """Switching to a run whose config.json is damaged is a 409; every client keeps the
-    run it had."""
+@pytest.mark.parametrize("damage,said", [("data", "config.json"),
+                                          ("preprocess", "unknown preprocessing")])
+def test_a_damaged_run_is_refused_and_the_page_keeps_its_run(client, world, damage, said):
+    """Switching to a run whose config.json is damaged, or names a preprocessing this
+    MAIST does not know (restoring it works; reading a drawing would not), is a 409: the
+    whole reading path is tried on one drawing first, and every client keeps its run."""
     import shutil
 
-    damaged = world / "runs" / "damaged"
+    damaged = world / "runs" / f"damaged-{damage}"
     if not damaged.exists():
         shutil.copytree(world / "runs" / "shapes", damaged)
         config = json.loads((damaged / "config.json").read_text())
-        config["data"] = "oops"
+        if damage == "data":
+            config["data"] = "oops"
+        else:
+            config["data"]["preprocess"] = "centred-by-hand"
         (damaged / "config.json").write_text(json.dumps(config))
-    r = client.post("/api/run", json={"run": "damaged"})
-    assert r.status_code == 409 and "config.json" in r.json["error"]
+    r = client.post("/api/run", json={"run": damaged.name})
+    assert r.status_code == 409 and said in r.json["error"], r.json
     assert client.get("/api/info").json["run"].endswith("shapes")
+    assert client.post("/api/predict", json={"image": drawing(1)}).status_code == 200
+
+
+def test_a_run_that_restores_but_cannot_read_a_drawing_is_refused(client, monkeypatch):
+    """The switch reads one drawing through the new run, the live layers included: a run
+    that fails there is a 409 and the page keeps answering with the run it had."""
+    from maist.errors import PictureError
+
+    def unreadable(picture, how="centered", **_):
+        raise PictureError(f"unknown preprocessing {how!r}")
+
+    real = web.from_picture
+    monkeypatch.setattr(web, "from_picture", unreadable)
+    r = client.post("/api/run", json={"run": "shapes"})
+    assert r.status_code == 409 and "cannot read a drawing" in r.json["error"], r.json
+    monkeypatch.setattr(web, "from_picture", real)
     assert client.post("/api/predict", json={"image": drawing(1)}).status_code == 200
 
 

@@ -378,7 +378,7 @@ def test_unknown_model_options_are_errors_not_dropped():
         G.build("beginner", 5, hidden=3)
     with pytest.raises(errors.ModelError, match="takes conv1, conv2, hidden, init; not 'width'"):
         G.build_inference("expert", 5, width=3)
-    with pytest.raises(errors.ModelError, match="conv2 must be at least 1"):
+    with pytest.raises(errors.ModelError, match="conv2 of model expert must be at least 1"):
         G.build_inference("expert", 5, conv2=0)
     with pytest.raises(errors.ModelError, match="unknown init 'glorot'; use tutorial or he"):
         G.build_inference("expert", 5, init="glorot")

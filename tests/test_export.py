@@ -422,3 +422,35 @@ def test_sigterm_during_an_export_leaves_no_half_written_folder(exported, tmp_pa
     _, err = p.communicate(timeout=120)
     assert p.returncode == 143 and "terminated" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fault", ["disk-full", "permission"])
+def test_an_export_that_cannot_be_written_names_the_folder_and_keeps_the_old_one(
+        exported, tmp_path, monkeypatch, fault):
+    """A full disk (TensorFlow's ResourceExhaustedError while the variables are saved) or a
+    file that cannot be written: one ExportError naming the folder asked for, not the
+    hidden .part folder; nothing half-written stays and an earlier export is unchanged."""
+    root, data = exported
+    out = tmp_path / "out"
+    export.export(root / "run", out, formats=("saved_model",), data=data)
+    before = (out / "maist.json").read_bytes()
+
+    def failing(e, folder, labels):
+        (folder / "variables").mkdir(parents=True)
+        where = folder / "variables" / "variables.data-00000-of-00001.tempstate123"
+        if fault == "disk-full":
+            raise tf.errors.ResourceExhaustedError(
+                None, None, f"Graph execution error:\n\nDetected at node 'save_1/SaveV2' "
+                f"defined at (most recent call last):\n  File \"x.py\", line 1\nNode: "
+                f"'save_1/SaveV2'\n{where}; No space left on device\n\t [[{{node save_1}}]]")
+        raise PermissionError(13, "Permission denied", str(where))
+
+    monkeypatch.setattr(export, "write_saved_model", failing)
+    with pytest.raises(ExportError) as e:
+        export.export(root / "run", out, formats=("saved_model",), data=data, force=True)
+    said = str(e.value)
+    assert said.startswith(f"{out}: the export could not be written") and ".part" not in said
+    assert ("no space left" if fault == "disk-full" else "cannot be written; check") in said
+    assert "earlier export there is unchanged" in said and e.value.params == ("out",)
+    assert (out / "maist.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no .part, no .old

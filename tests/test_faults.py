@@ -83,6 +83,9 @@ def damage_run(case: Path, world: Path, how: str) -> Path:
         (run / "config.json").write_text("{recipe: ")
     elif how == "ckpt-data-zeroed":
         next(run.glob("ckpt-20.data-*")).write_bytes(b"\0" * 64)
+    elif how == "ckpt-data-flipped":  # the same length, bytes flipped: the checksum fails
+        data = next(run.glob("ckpt-20.data-*"))
+        data.write_bytes(bytes(b ^ 0xFF for b in data.read_bytes()))
     elif how.startswith("config-"):
         config = json.loads((run / "config.json").read_text())
         change = {"config-options-a-list": ("model_options", []),
@@ -90,6 +93,8 @@ def damage_run(case: Path, world: Path, how: str) -> Path:
                   "config-seed-a-string": ("seed", "zero")}.get(how)
         if change:
             config[change[0]] = change[1]
+        if how == "config-unknown-preprocess":  # a newer MAIST's, or a slip of the hand
+            config["data"]["preprocess"] = "centred-by-hand"
         if how == "config-other-model":  # edited after training: another size of network
             config["recipe"]["model"], config["model_options"] = "mlp", {"hidden": 8}
             config["recipe"]["model_options"] = {}  # the expert's init is not the mlp's
@@ -105,10 +110,12 @@ RUN_DAMAGES = {
     "config-empty-object": "config.json: recipe, classes, seed",
     "config-not-json": "config.json is not valid JSON",
     "ckpt-data-zeroed": "cannot be read",
+    "ckpt-data-flipped": "Checksum does not match",
     "config-options-a-list": "model_options is not an object",
     "config-data-a-string": "data is not an object",
     "config-seed-a-string": "seed is not a whole number",
     "config-other-model": "does not fit the model",
+    "config-unknown-preprocess": "unknown preprocessing 'centred-by-hand'",
 }
 
 
@@ -133,8 +140,26 @@ def test_a_damaged_run_directory_is_one_line(world, tmp_path, capsys, how, name)
             "train_maist": ["--run-dir", run, "--resume", "--steps", "30"]}[name]
     line = run_case(script(name), argv, tmp_path, world, capsys, RUN_DAMAGES[how])
     assert str(run) in line  # names the run directory or its file
-    if how.startswith("state") or how == "ckpt-data-zeroed":
+    assert "Detected at node" not in line and "[[" not in line  # TensorFlow's frame, gone
+    if how.startswith("state") or how.startswith("ckpt-data"):
         assert "0" in line and ("--step" in line or "step" in line)  # offers the intact one
+
+
+@pytest.mark.parametrize("field,value", [("eval_every", -5), ("replay", 1.5),
+                                         ("early_stopping", 0), ("model_options.conv1", 0)])
+def test_a_bad_value_in_config_json_is_the_files_not_a_flags(world, tmp_path, capsys, field,
+                                                              value):
+    """Resuming checks the run's own settings as config.json's: the line names the file
+    and the field, and offers no flag the user never gave."""
+    run = tmp_path / "run"
+    shutil.copytree(world / "run", run)
+    config = json.loads((run / "config.json").read_text())
+    where, _, key = field.rpartition(".")
+    (config[where] if where else config)[key] = value
+    (run / "config.json").write_text(json.dumps(config))
+    line = run_case(script("train_maist"), ["--run-dir", run, "--resume", "--steps", "30"],
+                    tmp_path, world, capsys, f"{run / 'config.json'}: {key}")
+    assert "(--" not in line and "damaged" in line
 
 
 def test_an_older_checkpoint_is_offered_and_works(world, tmp_path, capsys):
@@ -598,7 +623,7 @@ def corrupt_copy(world: Path, case: Path) -> Path:
 
 
 START_FAILURES = [
-    ("hidden-0", lambda w, c: ["--model", "mlp", "--model-option", "hidden=0"], "hidden units"),
+    ("hidden-0", lambda w, c: ["--model", "mlp", "--model-option", "hidden=0"], "hidden of model mlp must be at least 1"),
     ("activation", lambda w, c: ["--model", "mlp", "--model-option", "activation=tanh"], "unknown activation"),
     ("freeze-unknown", lambda w, c: ["--init-from", w / "run", "--freeze", "zzz"], "no variable"),
     ("freeze-all", lambda w, c: ["--init-from", w / "run", "--freeze", "_"], "leaves nothing"),

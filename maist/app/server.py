@@ -33,7 +33,7 @@ import numpy as np
 
 from ..data.classes import scripts, scripts_text
 from ..data.pictures import from_picture, read_picture
-from ..errors import BadRequest, ClassSetError, PictureError, PictureTooLarge, RunError
+from ..errors import BadRequest, ClassSetError, MaistError, PictureError, PictureTooLarge, RunError
 from ..geometry import IMAGE_SIZE
 from ..inference.restore import Restored, restore, within_scripts
 from ..runs import checkpoints
@@ -144,10 +144,14 @@ class Model:
         if not checkpoints.steps(run_dir):
             raise BadRequest(f"{run_dir}: no checkpoint; train it first", 404)
         try:
-            # Everything the page asks of a run is tried before it is switched to.
+            # Everything the page asks of a run is tried before it is switched to: restoring
+            # it, and reading one drawing through it the whole way (Served.probe).
             new = Served(restore(run_dir))
         except RunError as e:  # there, but damaged
             raise BadRequest(str(e), 409) from None
+        except MaistError as e:  # restored, but a drawing cannot be read through it
+            raise BadRequest(f"{run_dir}: cannot read a drawing ({e}); the page keeps "
+                             f"its run", 409) from None
         with self.lock:
             self.current = new
         # The old run is not closed here: requests that began on it finish on it, and its
@@ -167,6 +171,12 @@ class Model:
         return self.served().layers_for(x)
 
 
+# One stroke on a white canvas: what a run must read, the live layers included, before the
+# page switches to it (a run restored may still fail there: a preprocessing unknown here).
+PROBE = np.full((64, 64), 255, np.uint8)
+PROBE[12:52, 30:34] = 0
+
+
 class Served:
     """One restored run, as the page shows it: its answers, and what never changes (the
     filters' mosaic) made once."""
@@ -177,6 +187,7 @@ class Served:
         self.layers = list(spec.live if spec.live is not None else spec.activations)
         try:
             self.info = self._info()
+            self.predict(PROBE, layers=True)
         except Exception:
             restored.close()
             raise

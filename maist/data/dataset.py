@@ -367,12 +367,15 @@ def build(
 
 
 def _with_generated(data: MaistData, files: Sequence[etl.EtlFile]) -> MaistData:
-    """data with meta["generated"] (generated_by) where any of `files` is synthetic. Read
+    """data with meta["generated"] (generated_by) where any of `files` is synthetic, and
+    meta["real_etl"]: whether any folder of them is not the generator's (AIST's files). Read
     from the manifests now, not from the cache: a set cached before it was recorded gets
-    it too, and the cache key changes with the files."""
+    it too, and the cache key changes with the files. A .npz saved from it keeps both, so
+    what it was built from is known after the files have moved."""
     generated = generated_by(files)
     if generated:
         data.meta["generated"] = generated
+    data.meta["real_etl"] = any(etl.not_generated(f) for f in {f.path.parent for f in files})
     return data
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,30 +288,39 @@ def is_real_etl(path: str | os.PathLike) -> bool:
     still where it says. What synthetic pretraining is for."""
     p = Path(path)
     if kind(p) == "npz":
+        recorded = npz_meta(p).get("real_etl")
+        if isinstance(recorded, bool):
+            return recorded
         return any(is_real_etl(source) for source in built_from(p))
     if kind(p) != "etl":
         return False
     files = [p] if p.is_file() else etl.files_in(p)
     folders = {f.parent for f in files if etl.format_from_name(f)[0] is not None}
-    for folder in folders:
-        try:
-            if etl.read_manifest(folder) is None:
-                return True
-        except etl.EtlFormatError:
-            return True  # a damaged manifest vouches for nothing
-    return False
+    return any(etl.not_generated(folder) for folder in folders)
 
 
-def built_from(npz: Path) -> list[Path]:
-    """The source files a MAIST .npz records (its meta's "sources") that still exist;
-    [] for an .npz that records none, or cannot be read (loading it says why)."""
+def npz_meta(npz: Path) -> dict:
+    """A MAIST .npz's meta; {} for one that has none or cannot be read (loading it says
+    why)."""
     try:
         with np.load(npz, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"])) if "meta" in z else {}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-        return []
-    sources = meta.get("sources") if isinstance(meta, dict) else None
-    return [Path(s) for s in sources or [] if isinstance(s, str) and Path(s).exists()]
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def built_from(npz: Path) -> list[Path]:
+    """The source files a MAIST .npz records (its meta's "sources") that still exist, for
+    an .npz from before it recorded "real_etl"; one whose files have all moved is said."""
+    sources = [s for s in npz_meta(npz).get("sources") or [] if isinstance(s, str)]
+    there = [Path(s) for s in sources if Path(s).exists()]
+    if sources and not there:
+        warnings.warn(f"{npz}: the ETL files it was built from are no longer where it says "
+                    f"({sources[0]} ...), so whether they are AIST's is unknown: it is taken "
+                    f"for synthetic (no pretraining). Build it again to record it, or say "
+                    f"--pretrain demo", stacklevel=2)
+    return there
 
 
 def etl_data(path: Path, classes: str | None = None, **options) -> MaistData:

@@ -25,6 +25,7 @@ out, with their scales). labels.txt and maist.json sit beside them.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ import numpy as np
 
 from ..errors import ExportError
 from ..geometry import IMAGE_PIXELS
-from ..nets.backend import tf, tf1
+from ..nets.backend import reason, tf, tf1
 from ..nets.graph import build_inference
 from ..runs import checkpoints
 from ..runs.records import RunRecord
@@ -302,10 +303,32 @@ def _export(record, run_dir: Path, ckpt: str, out: Path, formats, quantize, data
         _chmod_tree(tmp)
         _replace(tmp, out)
         written = sorted(p for p in out.iterdir())
+    except (OSError, tf.errors.OpError) as e:  # a full disk, a folder that cannot be written
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise unwritten(out, tmp, e) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return written
+
+
+def unwritten(out: Path, tmp: Path, e: BaseException) -> ExportError:
+    """An export that failed while its files were written, said of `out` (the folder asked
+    for), not of the hidden temporary folder it was being written in, which is gone."""
+    why = reason(e) if isinstance(e, tf.errors.OpError) else (
+        f"{e.filename}: {e.strerror}" if getattr(e, "strerror", None) else str(e))
+    why = why.replace(str(tmp), str(out))
+    code = getattr(e, "errno", None)
+    if code == errno.ENOSPC or "No space left" in why:
+        what = "no space left on the disk; free some space and export again"
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS) or "ermission denied" in why:
+        what = f"{out.parent} cannot be written; check its permissions, or export elsewhere"
+    else:
+        what = f"{why[:200]}; export again, or elsewhere"
+    kept = ("the earlier export there is unchanged" if (out / "maist.json").is_file()
+            else "nothing was left behind")
+    return ExportError(f"{out}: the export could not be written: {what} ({kept})",
+                       params=("out",))
 
 
 def _chmod_tree(folder: Path) -> None:

@@ -58,3 +58,19 @@ def child_env(env: dict) -> dict:
     if _QUIET:
         env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     return env
+
+
+def reason(error: BaseException, limit: int = 200) -> str:
+    """What a TensorFlow error says went wrong, in one line: its message without the
+    graph-execution frame around it ("Graph execution error:", the "Detected at node ...
+    defined at" block of Python frames up to its "Node: ..." line, "[[{{node ...}}]]")."""
+    text = getattr(error, "message", None) or str(error)
+    kept, framed = [], False
+    for line in (ln.strip() for ln in text.splitlines()):
+        if line.startswith("Detected at node"):
+            framed = True
+        elif framed:
+            framed = not line.startswith("Node:")
+        elif line and not line.startswith(("Graph execution error", "[[")):
+            kept.append(line)
+    return (kept[0] if kept else type(error).__name__)[:limit]

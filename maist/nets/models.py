@@ -108,9 +108,6 @@ def expert(x, keep_prob, num_classes: int, seed: int = 0, conv1: int = 32, conv2
     h_convN is the convolution plus bias, h_reluN its ReLU and h_poolN the pooled map,
     so the blog's "conv", "relu" and "pool" pictures are three tensors.
     """
-    for name, value in (("conv1", conv1), ("conv2", conv2), ("hidden", hidden)):
-        if int(value) < 1:
-            raise ModelError(f"{name} must be at least 1, not {value}", params=(name,))
     if init not in INITS:
         raise ModelError(f"unknown init {init!r}; use {' or '.join(INITS)}", params=("init",))
 
@@ -149,8 +146,6 @@ def mlp(x, num_classes: int, hidden: int = 16, activation: str = "sigmoid"):
     if act is None:
         raise ModelError(f"unknown activation {activation!r}; use 'sigmoid' or 'relu'",
                          params=("activation",))
-    if int(hidden) < 1:
-        raise ModelError(f"hidden units must be at least 1, not {hidden}", params=("hidden",))
     init = tf1.glorot_uniform_initializer()
     w1 = tf1.Variable(init([IMAGE_PIXELS, hidden]), name="W_hidden")
     b1 = tf1.Variable(tf1.zeros([hidden]), name="b_hidden")
@@ -228,6 +223,9 @@ class ModelSpec:
             if type(value) is not kind:
                 raise ModelError(f"{key} of model {self.name} is a {kind.__name__}, not "
                                  f"{value!r:.40}", params=("model_options",))
+            if kind is int and value < 1:  # every whole-number option is a size
+                raise ModelError(f"{key} of model {self.name} must be at least 1, not {value}",
+                                 params=("model_options",))
         return {**self.options, **options}
 
     def parse_option(self, text: str) -> tuple[str, object]:

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 
 from ..errors import RunError
-from ..nets.backend import tf, tf1
+from ..nets.backend import reason, tf, tf1
 from ..nets.graph import AVERAGE_SUFFIX
 
 PREFIX = "ckpt"
@@ -135,10 +135,7 @@ def saved_shapes(ckpt: str, param: str = "step") -> dict[str, list[int]]:
 
 
 def _unreadable(ckpt: str, e: Exception, param: str) -> RunError:
-    text = getattr(e, "message", None) or str(e)
-    lines = [ln.strip() for ln in text.splitlines()
-             if ln.strip() and not ln.strip().startswith("Graph execution error")]
-    first = lines[0][:200] if lines else type(e).__name__
+    first = reason(e)
     run_dir = Path(ckpt).parent
     this = step_of(ckpt)
     others = [s for s in steps(run_dir) if s != this]
@@ -212,7 +209,7 @@ class Checkpoints:
                 p.unlink(missing_ok=True)
             before = [s for s in steps(self.run_dir) if s < step]
             kept = f"the last checkpoint is step {before[-1]}" if before else "none was kept"
-            first = (getattr(e, "message", None) or str(e)).strip().splitlines()[0][:160]
+            first = reason(e, 160)
             raise RunError(f"{self.run_dir}: the checkpoint at step {step} could not be written "
                            f"({first}); {kept}. Free some disk space, then resume the run",
                            params=("resume",)) from None

@@ -20,7 +20,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from ..data.preprocess import DEFAULT_PREPROCESS
+from ..data.preprocess import ALIASES, DEFAULT_PREPROCESS, PREPROCESSORS
 from ..errors import RunError
 from ..fileio import write_text_atomic
 from .rundir import DAMAGED, check_is_dir
@@ -107,6 +107,12 @@ class RunRecord:
         if problems:
             raise RunError(f"{where}: {', '.join(problems)} (missing or of the wrong kind): "
                            f"{DAMAGED}")
+        how = d.get("data", {}).get("preprocess")
+        if how is not None and not (isinstance(how, str)
+                                    and ALIASES.get(how, how) in PREPROCESSORS):
+            # every reading of a picture would fail on it: said once, here
+            raise RunError(f"{where}: unknown preprocessing {how!r:.40} (this MAIST has "
+                           f"{', '.join(PREPROCESSORS)}): a newer MAIST's run, or {DAMAGED}")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in d.items() if k in known}
         for k in ("classes", "freeze", "test_at", "devices"):

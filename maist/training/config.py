@@ -134,14 +134,15 @@ def record(cfg: TrainConfig, data) -> RunRecord:
 
 
 def resumable(run_dir) -> RunRecord:
-    """The record of a run that can be continued: one with a checkpoint, and a recipe
-    that can be made again (resuming trains with it)."""
+    """The record of a run that can be continued: one with a checkpoint, whose recipe and
+    settings make a TrainConfig again (resuming trains with them). A bad value in it is
+    config.json's, named so, not a flag the user never gave."""
     run_dir = Path(run_dir)
     check_is_dir(run_dir)
     checkpoints.resume_point(run_dir)  # none, or a damaged state file: said before all else
     previous = read(run_dir)
     try:
-        Recipe.from_dict(previous.recipe)
+        plan(Request(), previous)  # the run's own settings alone, as a resume without flags
     except MaistError as e:
         raise RunError(f"{run_dir / FILE}: {e}: {DAMAGED}") from None
     return previous

@@ -6,6 +6,7 @@ sets) -> records (codes, pixels, writing) -> select (only the wanted classes dec
     find_etl_files(dir_or_files) -> [EtlFile]     name, format and record count, nothing decoded
     is_etl_source(path)          -> bool          a file named like ETL data, or a folder of them
     read_manifest(folder)        -> dict | None   the note MAIST leaves beside files it generated
+    not_generated(folder)        -> bool          AIST's files: no note of MAIST's beside them
     iter_chunks(etl_file)        -> (first, recs)  structured records, a chunk at a time
     select(files, class_set, transform) -> Selection   only the wanted classes are decoded
     decode_images(recs, fmt)     -> (n, H, W) uint8    0..15 (4 bit) or 0/1 (1 bit), ink high
@@ -49,6 +50,7 @@ from .manifest import (  # noqa: F401
     MANIFEST,
     check_finished,
     generated_writers,
+    not_generated,
     read_manifest,
 )
 from .records import (  # noqa: F401

@@ -1,6 +1,7 @@
 """The note MAIST's generator leaves beside the ETL-format files it makes.
 
     read_manifest(folder)   -> dict | None    checked; None beside AIST's own files
+    not_generated(folder)   -> bool           no manifest of MAIST's vouches for the files
     generated_writers(paths) -> {path: records_per_writer}  for the files MAIST made
 
 The reader needs these facts of a synthetic set and nothing else of the generator, which
@@ -46,6 +47,15 @@ def read_manifest(folder: str | os.PathLike) -> dict | None:
             or not (names is None or isinstance(names, list) and all(isinstance(n, str) for n in names))):
         raise EtlFormatError(f"{path}: damaged (records_per_writer {rpw!r}); {AGAIN}")
     return manifest
+
+
+def not_generated(folder: str | os.PathLike) -> bool:
+    """Whether the ETL files in `folder` are someone else's (AIST's): no manifest of
+    MAIST's generator beside them, or a damaged one, which vouches for nothing."""
+    try:
+        return read_manifest(folder) is None
+    except EtlFormatError:
+        return True
 
 
 def check_finished(folder: Path, manifest: dict | None) -> None:
