@@ -29,8 +29,8 @@ test: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python scripts/serve.py
 
-# TensorBoard over every run: curves, the filters, and the embedding projector of a run
-# that `python scripts/visualize.py RUN --projector` has written (http://127.0.0.1:6006/).
+# TensorBoard over every run: curves, the filters, histograms, the graph and the embedding
+# projector, all written by every run (http://127.0.0.1:6006/).
 tensorboard: $(STAMP)
 	$(BIN)/tensorboard --logdir runs --host 127.0.0.1
 

@@ -14,6 +14,11 @@ One expert training step on one image is about 82 MFLOP (forward and backward).
     python benchmarks/bench_train.py --baseline ac17762 --batches 128 --repeats 4
     python benchmarks/bench_train.py --average 0.998 --batches 128 --repeats 4
     python benchmarks/bench_train.py --init he --batches 128 --repeats 4
+    python benchmarks/bench_train.py --summaries --batches 128 --repeats 4
+
+--summaries: what the evaluation steps' TensorBoard summaries (training.summaries: the
+filter mosaic, the weights' and activations' histograms) cost, as a share of training at
+an evaluation every 1,000 steps (the default) and every 100.
 """
 
 from __future__ import annotations
@@ -151,6 +156,44 @@ def with_init(init: str, batch: int, steps: int, repeats: int) -> None:
     print_rounds(batch, steps, rounds, "tutorial", f"init {init}", f"init {init} runs at")
 
 
+def time_summaries(x, y, batch: int, steps: int, rounds: int) -> None:
+    """Training steps and the summaries an evaluation step adds, timed alternately in one
+    graph and session: the summaries' cost as a share of EVAL_EVERY steps' time."""
+    from maist.data.dataset import Split
+    from maist.nets.models import get_model
+    from maist.training.config import EVAL_EVERY
+    from maist.training.loop import feed_dict, train_step
+    from maist.training.summaries import Summaries
+
+    recipe = Recipe("bench", "expert", "adam", "stable", steps * rounds + 10, batch,
+                    StepTable.constant(1e-4), StepTable.constant(0.5), sampling="epoch")
+    split = Split(x, y, np.zeros(len(y), np.int64))
+    g = G.build("expert", NUM_CLASSES, seed=0)
+    summaries = Summaries(g, get_model("expert"))
+    step_s, summary_s = [], []
+    with tf1.Session(graph=g.graph) as sess:
+        sess.run(g.init)
+        feeds = [feed_dict(g, split, i, recipe, 0, None)[0] for i in range(steps)]
+        for i in range(10):
+            train_step(sess, g, feeds[i % steps], i, 1e-4, 0.5, recipe, None)
+        summaries.at_evaluation(sess, x)
+        for _ in range(rounds):
+            t = time.perf_counter()
+            for i in range(steps):
+                train_step(sess, g, feeds[i], i, 1e-4, 0.5, recipe, None)
+            step_s.append((time.perf_counter() - t) / steps)
+            t = time.perf_counter()
+            summaries.at_evaluation(sess, x)
+            summary_s.append(time.perf_counter() - t)
+    step, summary = float(np.median(step_s)), float(np.median(summary_s))
+    print(f"expert CNN, batch {batch}: {rounds} alternating rounds of {steps} training steps "
+          f"and one evaluation step's summaries\n")
+    print(table_head("training step ms", "summaries ms", f"share at eval every {EVAL_EVERY}",
+                     "share at eval every 100"))
+    print(f"| {step * 1e3:.1f} | {summary * 1e3:.1f} | "
+          f"{summary / (summary + EVAL_EVERY * step):.2%} | {summary / (summary + 100 * step):.2%} |")
+
+
 def build_parser():
     p = parser(__doc__)
     p.add_argument("--steps", type=int, default=200, help="timed steps per case (default: %(default)s)")
@@ -162,6 +205,8 @@ def build_parser():
     p.add_argument("--average", type=float, default=None, metavar="DECAY", help="instead: the "
                    "loop with a moving average of the weights against the plain loop "
                    "(default: off)")
+    p.add_argument("--summaries", action="store_true", help="instead: the cost of the "
+                   "evaluation steps' TensorBoard summaries (default: off)")
     p.add_argument("--init", default=None, help="instead: the expert started with this init "
                    "(he) against the tutorial's start (default: off)")
     return p
@@ -169,6 +214,11 @@ def build_parser():
 
 @cli.command(build_parser)
 def main(args) -> int:
+    if args.summaries:
+        x, y = fake_data(10_000)
+        for batch in (int(b) for b in args.batches.split(",")):
+            time_summaries(x, y, batch, args.steps, args.repeats)
+        return
     if args.init is not None:
         for batch in (int(b) for b in args.batches.split(",")):
             with_init(args.init, batch, args.steps, args.repeats)

@@ -267,7 +267,7 @@ def test_the_projector_sits_in_the_run_and_tensorboard_can_read_it(exported):
     root, data = exported
     n = 50
     folder, points, true, layer = projector.write(root / "run", data, n=n)
-    assert folder == root / "run" / "projector" and layer == "h_fc1"
+    assert folder == root / "run" / "events" and layer == "h_fc1"  # beside the run's events
     config = text_format.Parse((folder / "projector_config.pbtxt").read_text(), ProjectorConfig())
     (emb,) = config.embeddings
     for asset in (emb.metadata_path, emb.sprite.image_path):
@@ -279,7 +279,7 @@ def test_the_projector_sits_in_the_run_and_tensorboard_can_read_it(exported):
     assert len(rows) == n + 1 and rows[0].split("\t") == ["true", "predicted", "correct", "writer"]
     reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(folder)))
     assert reader.get_variable_to_shape_map()[emb.tensor_name] == [n, 1024]
-    assert list(folder.glob("events.out.tfevents.*"))  # a run of its own for TensorBoard
+    assert list(folder.glob("events.out.tfevents.*"))  # the run's own, for TensorBoard
     assert points.shape == (len(true), 2) and np.isfinite(points).all()
 
 

@@ -1,49 +1,30 @@
 """A run's hidden layer for TensorBoard's embedding projector, and a still picture of it.
 
-    write(run_dir, data, n=2000) -> Path     RUN/projector/: the embedding as a checkpoint,
-                                             sprite.png, metadata.tsv, projector_config.pbtxt
+    write(run_dir, data, n=2000) -> Path     RUN/events/ again (runs.projector), of n
+                                             test images of a restored run
     tsne(features) -> (n, 2)                 the still picture's coordinates (exact t-SNE
                                              in numpy: no scikit-learn to install)
 
 As TF1's tutorials showed an MNIST network's hidden layer: the test images' activations of
 the model's last hidden layer (its ModelSpec's `features`: h_fc1 for the expert, 1024-d),
 each with its picture in the sprite and its true and predicted character in the metadata.
-Everything sits in the run directory, in a folder with an events file of its own, so that
-`tensorboard --logdir runs` lists it as a run (the projector refuses asset paths that leave
-its folder): open the PROJECTOR tab and colour by `true`.
+Training writes the folder at the end of every run, of a few hundred test images; this
+writes it again of more.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from ..data.dataset import MaistData
 from ..errors import DatasetError
-from ..fileio import current_umask
-from ..geometry import IMAGE_SIZE
 from ..inference.restore import restore
-from ..nets.backend import tf, tf1
+from ..runs import projector as runs_projector
+from ..runs.projector import Embedding
 
-FOLDER = "projector"
-SPRITE, METADATA, CONFIG = "sprite.png", "metadata.tsv", "projector_config.pbtxt"
 STILL = 1000  # points in the still picture (exact t-SNE is quadratic in them)
-
-
-def sprite(images: np.ndarray) -> np.ndarray:
-    """(n, 784) ink in [0, 1] -> one (s*28, s*28) uint8 picture, s = ceil(sqrt(n)), dark ink
-    on white, row by row, as the projector cuts it."""
-    n = len(images)
-    side = math.ceil(math.sqrt(n))
-    tiles = np.zeros((side * side, IMAGE_SIZE, IMAGE_SIZE), np.float32)
-    tiles[:n] = np.asarray(images, np.float32).reshape(n, IMAGE_SIZE, IMAGE_SIZE)
-    grid = tiles.reshape(side, side, IMAGE_SIZE, IMAGE_SIZE).transpose(0, 2, 1, 3)
-    return (255 - np.clip(grid.reshape(side * IMAGE_SIZE, side * IMAGE_SIZE), 0, 1) * 255).astype(np.uint8)
 
 
 def pca(features: np.ndarray, dims: int = 2) -> np.ndarray:
@@ -101,8 +82,9 @@ def tsne(features: np.ndarray, perplexity: float = 30.0, iterations: int = 500,
     return y
 
 
-def embedding(run_dir: str | os.PathLike, data: MaistData, n: int = 2000, seed: int = 0):
-    """(features (n, D), images, true, predicted, writers, layer name, step) of n test images."""
+def embedding(run_dir: str | os.PathLike, data: MaistData, n: int = 2000,
+              seed: int = 0) -> Embedding:
+    """n test images of `data` as the restored run's last hidden layer sees them."""
     test = data.test
     if len(test) == 0:
         raise DatasetError("the data's test split is empty: there is nothing to project",
@@ -118,52 +100,15 @@ def embedding(run_dir: str | os.PathLike, data: MaistData, n: int = 2000, seed: 
                                    for i in range(0, len(x), 500)])
         predicted = r.probabilities(x).argmax(axis=1)
         step = r.step
-    return features, x, test.y[pick], predicted, test.writers[pick], layer, step
+    return Embedding(features, x, test.y[pick], predicted, test.writers[pick],
+                     tuple(data.classes), layer, step)
 
 
 def write(run_dir: str | os.PathLike, data: MaistData, n: int = 2000, seed: int = 0):
-    """RUN/projector/, made anew (MAIST's own output, replaced whole); returns the folder,
-    the 2-D PCA points, their true classes and the layer's name."""
-    from google.protobuf import text_format
-    from PIL import Image
-    from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
-
-    run_dir = Path(run_dir)
-    features, x, true, predicted, writers, layer, step = embedding(run_dir, data, n, seed)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{FOLDER}.", suffix=".part", dir=run_dir))
-    try:
-        Image.fromarray(sprite(x)).save(tmp / SPRITE)
-        rows = ["true\tpredicted\tcorrect\twriter"] + [
-            f"{data.classes[t]}\t{data.classes[p]}\t{'yes' if t == p else 'no'}\t{w}"
-            for t, p, w in zip(true, predicted, writers)]
-        (tmp / METADATA).write_text("\n".join(rows) + "\n", encoding="utf-8")
-        graph = tf.Graph()
-        with graph.as_default():
-            var = tf1.Variable(features.astype(np.float32), name=layer)
-            saver = tf1.train.Saver([var], save_relative_paths=True)
-            with tf1.Session(graph=graph) as sess:
-                sess.run(var.initializer)
-                saver.save(sess, str(tmp / "embedding.ckpt"), global_step=step)
-            # An events file makes the folder a TensorBoard run, whose projector reads it.
-            writer = tf1.summary.FileWriter(str(tmp))
-            writer.add_summary(tf1.Summary(value=[tf1.Summary.Value(
-                tag="projector/images", simple_value=float(len(x)))]), step)
-            writer.close()
-        config = ProjectorConfig()
-        e = config.embeddings.add(tensor_name=layer, metadata_path=METADATA)
-        e.sprite.image_path = SPRITE
-        e.sprite.single_image_dim.extend([IMAGE_SIZE, IMAGE_SIZE])
-        (tmp / CONFIG).write_text(text_format.MessageToString(config), encoding="utf-8")
-        mask = current_umask()
-        os.chmod(tmp, 0o777 & ~mask)
-        for p in tmp.iterdir():
-            os.chmod(p, 0o666 & ~mask)
-        out = run_dir / FOLDER
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    keep = np.sort(np.random.default_rng(seed).choice(len(true), min(STILL, len(true)), replace=False))
-    return out, tsne(features[keep], seed=seed), true[keep], layer
+    """The projector's files of n test images in RUN/events/, made anew; returns the folder, the still
+    picture's 2-D t-SNE points, their true classes and the layer's name."""
+    e = embedding(run_dir, data, n, seed)
+    out = runs_projector.write(run_dir, e)
+    keep = np.sort(np.random.default_rng(seed).choice(len(e.true), min(STILL, len(e.true)),
+                                                      replace=False))
+    return out, tsne(e.features[keep], seed=seed), e.true[keep], e.layer

@@ -3,6 +3,7 @@ screenshot (docs/images/draw_page.png) share this code path.
 
     serve_in_thread(app) -> (url, stop)       the app on 127.0.0.1, an ephemeral port
     chromium() -> WebDriver                   Debian's chromium + chromium-driver, headless
+    driven() -> WebDriver, quit after         the same for a `with` block, errors in one line
     draw(driver, strokes)                     pointer events along strokes (canvas pixels)
     character_strokes_on_canvas(ch)           KanjiVG's strokes of a character, as a person draws
     wait_for_answer(driver) -> [top chars]    once the page is idle with predictions and layers
@@ -14,6 +15,7 @@ Selenium is an optional extra (pip install -e ".[app]"); Chromium comes from the
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 
@@ -49,6 +51,24 @@ def chromium(width: int = 1200, height: int = 900):
                  f"--window-size={width},{height}"):
         opts.add_argument(flag)
     return webdriver.Chrome(service=Service(driver), options=opts)
+
+
+@contextlib.contextmanager
+def driven(width: int = 1200, height: int = 900):
+    """A headless Chromium for the block, quit after it; the browser's own failures are a
+    BrowserError of one line."""
+    from selenium.common.exceptions import WebDriverException
+
+    driver = None
+    try:
+        driver = chromium(width, height)
+        yield driver
+    except WebDriverException as e:
+        first = (e.msg or str(e)).strip().splitlines()[0][:200]
+        raise BrowserError(f"the browser failed: {first}") from None
+    finally:
+        if driver is not None:
+            driver.quit()
 
 
 def serve_in_thread(app):
@@ -115,21 +135,13 @@ def wait_for_answer(driver, timeout: float = 30) -> list[str]:
 
 def screenshot(app, path: str, ch: str) -> list[str]:
     """Open the page, draw `ch` from KanjiVG's strokes, save a screenshot: the top 5."""
-    from selenium.common.exceptions import WebDriverException
-
     url, stop = serve_in_thread(app)
-    driver = None
     try:
-        driver = chromium()
-        driver.get(url)
-        draw(driver, character_strokes_on_canvas(ch))
-        top = wait_for_answer(driver)
-        driver.save_screenshot(str(path))
-        return top
-    except WebDriverException as e:
-        first = (e.msg or str(e)).strip().splitlines()[0][:200]
-        raise BrowserError(f"the browser failed: {first}") from None
+        with driven() as driver:
+            driver.get(url)
+            draw(driver, character_strokes_on_canvas(ch))
+            top = wait_for_answer(driver)
+            driver.save_screenshot(str(path))
+            return top
     finally:
-        if driver is not None:
-            driver.quit()
         stop()

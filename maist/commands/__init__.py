@@ -9,6 +9,7 @@
     maist visualize  scripts/visualize.py       a run's figures
     maist export     scripts/export.py          SavedModel and TFLite files
     maist serve      scripts/serve.py           the draw page
+    maist board                                 TensorBoard over the runs, or screenshots
     maist sheets     scripts/contact_sheets.py  contact sheets of the data
 
 Each module's `main(argv) -> int` is a cli.command: arguments in, the package called,
@@ -35,6 +36,7 @@ COMMANDS = {
     "visualize": "a run's figures: filters, activations, curves, confusions",
     "export": "a run as a SavedModel and TFLite files",
     "serve": "the draw page over a run",
+    "board": "TensorBoard over the runs (or its tabs as screenshots)",
     "sheets": "contact sheets of the synthetic set and the preprocessing",
 }
 

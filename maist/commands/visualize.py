@@ -2,7 +2,7 @@
 learning curves, the prediction grid and the confusion matrix.
 
     python scripts/visualize.py runs/demo-expert            # -> runs/demo-expert/figures/
-    python scripts/visualize.py runs/demo-expert --projector   # and runs/demo-expert/projector/
+    python scripts/visualize.py runs/demo-expert --projector   # 2,000 test images in runs/demo-expert/events/
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def build_parser():
     p.add_argument("--data", default=None, help="data for the example and the grid "
                    "(default: the run's own)")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/figures)")
-    p.add_argument("--projector", action="store_true", help="also write RUN_DIR/projector/ "
+    p.add_argument("--projector", action="store_true", help="also write the projector's files into RUN_DIR/events/ "
                    "for TensorBoard's embedding projector (tensorboard --logdir runs), and "
                    "embedding.png, a t-SNE of the same activations (default: off)")
     p.add_argument("--n", type=int, default=2000, help="test images in the projector, 1 or "

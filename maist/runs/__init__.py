@@ -4,5 +4,6 @@
     records      config.json as a RunRecord: the model, its options, classes, data, recipe
     checkpoints  TensorFlow's checkpoints: every path, the Saver, loading named variables
     metrics      metrics.csv and the TensorBoard events, one row per evaluation
+    projector    the embedding projector's files, beside the events
     result       result.json: how the run ended, and the RunResult it is read back as
 """

@@ -16,6 +16,7 @@ from ..fileio import atomic_path
 from ..nets.backend import tf1
 
 FILE = "metrics.csv"
+EVENTS = "events"  # the run's TensorBoard folder: its events, and the projector's files
 METRIC_FIELDS = ["step", "split", "loss", "accuracy", "learning_rate", "keep_prob"]
 
 
@@ -52,7 +53,7 @@ class RunLog:
         if resume_at is not None:
             self.rows = [r for r in read_metrics(run_dir) if r["step"] < resume_at
                          or (r["step"] == resume_at and r["split"] != "train")]
-        events = self.run_dir / "events"
+        events = self.run_dir / EVENTS
         if events.exists() and not events.is_dir():
             raise RunError(f"{events}: a file where the TensorBoard events folder belongs; "
                            f"move it away", params=("run_dir",))

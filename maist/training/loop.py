@@ -31,9 +31,9 @@ from ..errors import RunError, TrainingError
 from ..nets import graph as G
 from ..nets.backend import tf, tf1
 from ..nets.devices import VARIABLES, check_present, session_config
-from ..nets.models import ModelSpec, get_model
+from ..nets.models import get_model
 from ..nets.replicas import FAILED, FINISHED
-from ..runs import checkpoints, records, result, rundir
+from ..runs import checkpoints, projector, records, result, rundir
 from ..runs.metrics import RunLog
 from ..runs.records import RunRecord
 from ..runs.result import RunResult
@@ -43,6 +43,7 @@ from .batches import feed_dict, one_hot
 from .cluster import ClusterTask
 from .config import TrainConfig, build_graph, check_resume, record, resumable
 from .recipes import Recipe
+from .summaries import Summaries
 
 log = logging.getLogger(__name__)
 
@@ -146,17 +147,6 @@ def train_step(sess, g: G.Graph, feed: dict, step: int, lr: float, keep: float, 
     return float(loss)
 
 
-def filter_summary(g: G.Graph, spec: ModelSpec):
-    """The model's first-layer filters (k x k x 1 x N) as TensorBoard images, if it has them."""
-    if spec.filters is None:
-        return None
-    w = g.tensor(spec.filters)
-    with g.graph.as_default():
-        lo, hi = tf.reduce_min(w), tf.reduce_max(w)
-        imgs = tf.transpose((w - lo) / (hi - lo + 1e-8), [3, 0, 1, 2])  # [N, k, k, 1]
-        return tf1.summary.image(spec.filters, imgs, max_outputs=32)
-
-
 class EarlyStopping:
     """Counts evaluations since the best validation loss."""
 
@@ -237,7 +227,7 @@ class _Loop:
     run_dir: Path
     saver: checkpoints.Checkpoints
     metrics: RunLog
-    filters: object  # the first-layer filters' image summary, or None
+    summaries: Summaries  # the evaluation steps' pictures and histograms, the end's embedding
     ckpt: str | None
 
 
@@ -286,8 +276,7 @@ def train(
     # The graph is built (its options and freeze checked) before anything is written.
     g = build_graph(cfg, data.num_classes, task.replicas if task else None)
     saver = checkpoints.Checkpoints(run_dir, g.graph)
-    with g.graph.as_default():
-        filters = filter_summary(g, spec)
+    summaries = Summaries(g, spec)
     if task:  # its port, and the ps tasks up: checked before anything is written
         server = cluster.start_server(task)
         sess = cluster.chief_session(task, server, g.graph)
@@ -335,7 +324,7 @@ def train(
             log.info(f"{task.name()}: {'synchronous' if task.sync else 'asynchronous'} run "
                      f"of {task.workers} worker(s), the variables on {len(task.cluster['ps'])} "
                      f"ps task(s)")
-        loop = _Loop(sess, g, data, cfg, run_dir, saver, metrics, filters, ckpt)
+        loop = _Loop(sess, g, data, cfg, run_dir, saver, metrics, summaries, ckpt)
         with cluster.Watch(sess, g, task) if task else nullcontext():
             out = _steps(loop, start, quiet)
         ended = FINISHED
@@ -419,13 +408,13 @@ def _steps(loop: _Loop, start: int, quiet: bool) -> RunResult:
 
 def _validate(loop: _Loop, done: int, stopper: EarlyStopping, say) -> None:
     """Validation after `done` steps: the metrics row (with the table values step done-1
-    trained at), the filters to TensorBoard, and early stopping's count."""
+    trained at), its summaries to TensorBoard, and early stopping's count."""
     sess, g, data, cfg = loop.sess, loop.g, loop.data, loop.cfg
     lr, keep = cfg.recipe.learning_rate(done - 1), cfg.recipe.keep_prob(done - 1)
     with averaged(sess, g):
         ev = _evaluate(sess, g, data.val.x, data.val.y, cfg.eval_batch)
-        if loop.filters is not None:
-            loop.metrics.add_summary(sess.run(loop.filters), done)
+        seen = data.val.x if len(data.val) else data.train.x
+        loop.metrics.add_summary(loop.summaries.at_evaluation(sess, seen), done)
     loop.metrics.add(done, "val", ev.loss, ev.accuracy, lr, keep)
     say(f"step {done}: validation accuracy {ev.accuracy:.4f}, loss {ev.loss:.4f}")
     stopper.update(ev.loss, done)
@@ -446,6 +435,10 @@ def _finish(loop: _Loop, stopped: str) -> RunResult:
                     recipe.keep_prob(before))
     metrics.flush()
     log.info(f"test accuracy {ev.accuracy:g}")
+    with averaged(sess, g):  # as a restored run reads
+        embedding = loop.summaries.embedding(sess, data, done)
+    if embedding is not None:
+        projector.write(loop.run_dir, embedding)
     out = RunResult(loop.run_dir, done, ev.accuracy, stopped, metrics.rows, ev.loss)
     result.write(loop.run_dir, out)
     return out
