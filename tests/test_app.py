@@ -76,8 +76,10 @@ def test_predict_gives_the_drawn_class_in_the_top_5_and_the_layers(client):
     assert layers["h_pool1"]["shape"] == [14, 14, 32]
     assert layers["h_pool2"]["shape"] == [7, 7, 64]
     # 8 maps a row, one-pixel gaps: 32 maps of 28x28 are 4 rows of 8
-    assert png_size(layers["h_relu1"]["png"]) == (8 * 29 - 1, 4 * 29 - 1)
-    assert png_size(layers["h_pool2"]["png"]) == (8 * 8 - 1, 8 * 8 - 1)
+    for name, size in (("h_relu1", (8 * 29 - 1, 4 * 29 - 1)), ("h_pool2", (8 * 8 - 1, 8 * 8 - 1))):
+        raw = base64.b64decode(layers[name]["pixels"])  # grey bytes the page draws itself
+        assert (layers[name]["width"], layers[name]["height"]) == size
+        assert len(raw) == size[0] * size[1] and len(set(raw)) > 2
 
 
 def test_info_has_the_classes_and_the_filters(client):
@@ -312,8 +314,15 @@ def test_the_page_in_headless_chromium(world, tmp_path):
         assert len(top) == 5 and set(top) <= set("あいうえお")
         from selenium.webdriver.common.by import By
 
-        layers = driver.find_elements(By.CSS_SELECTOR, "#layers img")
-        assert [i.get_attribute("alt") for i in layers] == ["h_relu1", "h_pool1", "h_pool2"]
+        layers = driver.find_elements(By.CSS_SELECTOR, "#layers canvas")
+        assert [c.get_attribute("aria-label") for c in layers] == ["h_relu1", "h_pool1", "h_pool2"]
+        assert [int(c.get_attribute("width")) for c in layers] == [8 * 29 - 1, 8 * 15 - 1, 8 * 8 - 1]
+        # The maps came with the top 5, in one request: the page asks nothing else.
+        drawn = driver.execute_script(
+            "const c = document.querySelector('#layers canvas');"
+            "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+            "return new Set(d).size")
+        assert drawn > 2  # the maps' pixels are on the canvas, not a blank one
         assert driver.find_element(By.ID, "filters").get_attribute("src").startswith("data:")
         driver.find_element(By.ID, "save").click()
         from selenium.webdriver.support.ui import WebDriverWait

@@ -120,7 +120,7 @@ def draw(driver, strokes, canvas_id: str = "canvas") -> None:
 _ANSWER = """
 if (document.body.dataset.state !== "idle") return null;
 const top = [...document.querySelectorAll("#top li .char")].map((e) => e.textContent);
-const layers = document.querySelectorAll("#layers img").length;
+const layers = document.querySelectorAll("#layers canvas").length;
 const input = document.getElementById("input").getAttribute("src") || "";
 return top.length && layers && input.startsWith("data:image/png") ? top : null;
 """

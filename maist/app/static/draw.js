@@ -68,6 +68,24 @@ function clearAnswer() {
   document.getElementById("input").removeAttribute("src");
 }
 
+// A map as the server sends it (width x height grey bytes, base64) on a canvas of its own,
+// scaled up by the style sheet with its pixels kept square.
+function greyCanvas({ name, width, height, pixels }) {
+  const bytes = Uint8Array.from(atob(pixels), (c) => c.charCodeAt(0));
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < bytes.length; i++) {
+    rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = bytes[i];
+    rgba[4 * i + 3] = 255;
+  }
+  const c = document.createElement("canvas");
+  c.width = width;
+  c.height = height;
+  c.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
+  c.setAttribute("aria-label", name);
+  c.dataset.name = name;
+  return c;
+}
+
 async function predict() {
   if (!strokes.length) { clearAnswer(); setState(); return; }
   const id = ++requestId;
@@ -75,7 +93,8 @@ async function predict() {
   setState();
   try {
     const script = document.getElementById("script").value;
-    const data = await post("/api/predict", { image: canvas.toDataURL("image/png"), scripts: script ? [script] : null });
+    // The top 5 and the maps from one request: one session call for both.
+    const data = await post("/api/predict", { image: canvas.toDataURL("image/png"), scripts: script ? [script] : null, layers: true });
     if (id !== requestId) return;  // a newer drawing is on its way
     showError("");
     const top = document.getElementById("top");
@@ -91,18 +110,14 @@ async function predict() {
     document.getElementById("input").src = data.input;
     const label = document.getElementById("label");
     if (!label.dataset.touched) label.value = data.top[0].char;  // a guess the user may retype
-    // The top 5 first; the maps in a second request, for the same 28x28 input.
-    const maps = await post("/api/layers", { x: data.x });
-    if (id !== requestId) return;
     const layers = document.getElementById("layers");
     layers.innerHTML = "";
-    for (const layer of maps.layers) {
+    for (const layer of data.layers) {
       const div = document.createElement("div");
       div.className = "layer";
-      div.innerHTML = `<p></p><img alt="">`;
+      div.innerHTML = `<p></p>`;
       div.querySelector("p").textContent = `${layer.name}: ${layer.shape.join(" x ")}`;
-      div.querySelector("img").src = layer.png;
-      div.querySelector("img").alt = layer.name;
+      div.appendChild(greyCanvas(layer));
       layers.appendChild(div);
     }
   } catch (err) {
