@@ -211,3 +211,26 @@ def test_a_characters_own_marks_near_an_edge_are_kept(tmp_path):
         f = field / 15.0
         np.testing.assert_array_equal(P.clean_ink(f, neighbours=True), P.clean_ink(f))
         assert P.clean_ink(f, neighbours=True)[field > 0].all()
+
+
+def test_the_disc_dilation_is_grey_dilation_by_a_disc_wherever_the_ink_lies():
+    """disc_dilation works on the ink's box grown by the radius only: the same values as
+    scipy's grey dilation over the whole picture (its edges mirrored), whether the ink
+    lies inside, at an edge, or in a corner."""
+    from scipy import ndimage
+
+    from maist.data.pictures import disc_dilation
+
+    rng = np.random.default_rng(0)
+    for k in range(120):
+        h, w = rng.integers(5, 50, 2)
+        ink = np.zeros((h, w), np.float32)
+        y, x = rng.integers(0, h), rng.integers(0, w)
+        hh, ww = rng.integers(1, h - y + 1), rng.integers(1, w - x + 1)
+        ink[y : y + hh, x : x + ww] = rng.random((hh, ww)) * (rng.random((hh, ww)) > 0.6)
+        r = int(rng.integers(1, 6))
+        disc = np.array([[abs(dx) <= int(np.sqrt(r * r - dy * dy)) for dx in range(-r, r + 1)]
+                         for dy in range(-r, r + 1)])
+        np.testing.assert_array_equal(disc_dilation(ink, r),
+                                      ndimage.grey_dilation(ink, footprint=disc, mode="reflect"),
+                                      err_msg=f"case {k}: {h}x{w}, radius {r}")

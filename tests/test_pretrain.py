@@ -106,7 +106,7 @@ def world(tmp_path, monkeypatch):
 def test_a_maist_run_on_real_etl_starts_from_a_synthetic_model_made_once(world, capsys):
     from maist.nets.backend import tf1
 
-    real, _ = world
+    real, synthetic = world
     train_maist = load_script("train_maist")
     args = ["--data", str(real), "--recipe", "maist", "--steps", "2", "--batch-size", "8",
             "--quiet"]
@@ -116,6 +116,9 @@ def test_a_maist_run_on_real_etl_starts_from_a_synthetic_model_made_once(world, 
     assert json.loads((made / "result.json").read_text())["step"] == 6
     config = json.loads(Path("runs/a/config.json").read_text())
     assert config["init_from"] == str(made)
+    # ... and the synthetic writers stay in the mix: 30% of each real batch
+    assert config["replay"] == pretrain.AUTO_MIX and config["replay_data"] == str(synthetic.resolve())
+    assert config["data"]["replay"]["least"] == pretrain.AUTO_MIX
     np.testing.assert_array_equal(tf1.train.load_variable("runs/a/ckpt-0", "W_conv1"),
                                   tf1.train.load_variable(str(made / "ckpt-6"), "W_conv1"))
     stamp = (made / "ckpt-6.index").stat().st_mtime_ns
@@ -127,6 +130,10 @@ def test_a_maist_run_on_real_etl_starts_from_a_synthetic_model_made_once(world, 
 
     assert train_maist.main(args + ["--run-dir", "runs/c", "--pretrain", "none"]) == 0
     assert json.loads(Path("runs/c/config.json").read_text())["init_from"] is None
+    assert json.loads(Path("runs/c/config.json").read_text())["replay"] == 0
+    assert train_maist.main(args + ["--run-dir", "runs/e", "--replay", "0"]) == 0  # no mix
+    config = json.loads(Path("runs/e/config.json").read_text())
+    assert config["init_from"] == str(made) and config["replay"] == 0
     assert train_maist.main(["--data", str(real), "--recipe", "fast", "--steps", "2",
                              "--quiet", "--run-dir", "runs/d"]) == 0
     assert json.loads(Path("runs/d/config.json").read_text())["init_from"] is None

@@ -97,6 +97,17 @@ def disc_dilation(ink: np.ndarray, radius: int) -> np.ndarray:
     r = int(radius)
     if r < 1:
         return ink
+    # Only the ink's box grown by r can change: elsewhere every disc holds zeros alone. Its
+    # mirrored edges are the picture's where the box reaches them, zeros where it does not.
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not len(rows):
+        return ink
+    y0, y1 = max(rows[0] - r, 0), min(rows[-1] + r + 1, ink.shape[0])
+    x0, x1 = max(cols[0] - r, 0), min(cols[-1] + r + 1, ink.shape[1])
+    if (y0, y1, x0, x1) != (0, ink.shape[0], 0, ink.shape[1]) and (ink >= 0).all():
+        out = np.zeros_like(ink)
+        out[y0:y1, x0:x1] = disc_dilation(ink[y0:y1, x0:x1], r)
+        return out
     h, w = ink.shape
     padded = np.pad(ink, r, mode="symmetric")
     out = np.full_like(padded, -np.inf)

@@ -21,11 +21,13 @@ from ..runs import records, rundir
 from .config import TrainConfig
 
 
-def replay_origin(cfg: TrainConfig) -> tuple[str, dict, int]:
-    """(path, data options, seed) of the data to replay: replay_data as it is, else what
-    the init_from run trained on, read as it read it."""
+def replay_origin(cfg: TrainConfig, like: dict | None = None) -> tuple[str, dict, int]:
+    """(path, data options, seed) of the data to replay: replay_data of the class set the
+    run's data `like` (its meta) has, else what the init_from run trained on, read as it
+    read it."""
     if cfg.replay_data:
-        return cfg.replay_data, {}, cfg.seed
+        classes = (like or {}).get("classes")
+        return cfg.replay_data, {"classes": classes} if isinstance(classes, str) else {}, cfg.seed
     run, _ = rundir.parse_init_from(cfg.init_from)
     source = records.read(run)
     path = source.data_path
@@ -40,7 +42,7 @@ def with_replay(data: MaistData, cfg: TrainConfig) -> MaistData:
     """data with cfg.replay of each training batch replayed (data itself when none)."""
     if not cfg.replay:
         return data
-    path, options, seed = replay_origin(cfg)
+    path, options, seed = replay_origin(cfg, data.meta)
     if not Path(path).exists():
         what = "given as replay data" if cfg.replay_data else f"the data {cfg.init_from} trained on"
         raise TrainingError(f"replay: {path}, {what}, is not there; give the replay data "

@@ -30,6 +30,9 @@ from .reuse import differences_from, train_or_reuse
 log = logging.getLogger(__name__)
 
 AUTO_RECIPES = ("maist",)  # the recipes that start pretrained on real ETL unless told not to
+# ... and mix this share of synthetic writers into each real batch, unless told otherwise
+# (--replay): better than the start alone at the same steps (benchmarks/maist_start.py).
+AUTO_MIX = 0.3
 MODES = ("auto", "none")  # or a recipe's name (or .json file): pretrain with it, always
 SEED = 0  # one synthetic model per class set and recipe, whatever the real run's seed
 

@@ -139,4 +139,10 @@ def _pretrained(request: Request, p: RunPlan, data_path: Path) -> RunPlan:
                              **{**p.data_options, "classes": classes})
     source = pretrain.pretrained(synthetic, made_with, p.config.model_options, runs_dir(),
                                  p.config.devices)
-    return plan(replace(request, init_from=str(source), init_config=records.read(source)))
+    mix = {}
+    if request.pretrain == "auto" and request.replay is None and not request.replay_data:
+        # the synthetic writers go on training beside the real ones (pretrain.AUTO_MIX)
+        mix = {"replay": pretrain.AUTO_MIX, "replay_data": str(synthetic.meta["path"])}
+        log.info(f"mixing synthetic writers into the real batches: {pretrain.AUTO_MIX:.0%} of "
+                 f"each from {synthetic.meta['path']} (--replay 0: none)")
+    return plan(replace(request, init_from=str(source), init_config=records.read(source), **mix))
