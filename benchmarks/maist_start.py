@@ -99,8 +99,10 @@ def main(args) -> int:
             raise SystemExit(f"--rows: {row!r} is none of {', '.join(ROWS)}")
         start = start_recipe(classes, args.longer if row == "longer" else None)
         t = time.perf_counter()
+        # The default start where train_maist.py keeps it; a longer one apart (a start's
+        # folder is named by its recipe, not its steps).
         source = pretrain.pretrained(sources.load(synthetic, seed=pretrain.SEED), start, {},
-                                     Path("runs"))
+                                     root / "longer-start" if row == "longer" else Path("runs"))
         print(f"{row}: synthetic start {source} ({start.name}, {start.steps} steps; "
               f"{time.perf_counter() - t:.0f} s)", flush=True)
         recipe = recipes.with_overrides(base, steps=args.budget - start.steps,

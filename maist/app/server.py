@@ -49,6 +49,9 @@ TOP = 5
 # Predictions at once: more only queue for the same two cores. A request that waits
 # longer than BUSY_WAIT seconds for its turn gets a 503 and may try again.
 BUSY_SLOTS, BUSY_WAIT = 4, 10.0
+# One thread a session run: requests run side by side already, and one drawing's forward
+# pass is too small to share out (bench_page: about 10% more answers a second).
+SESSION_THREADS = 1
 
 
 class Gate:
@@ -158,7 +161,7 @@ class Model:
         try:
             # Everything the page asks of a run is tried before it is switched to: restoring
             # it, and reading one drawing through it the whole way (Served.probe).
-            new = Served(restore(run_dir))
+            new = Served(restore(run_dir, threads=SESSION_THREADS))
         except RunError as e:  # there, but damaged
             raise BadRequest(str(e), 409) from None
         except MaistError as e:  # restored, but a drawing cannot be read through it

@@ -264,7 +264,8 @@ def from_file(path: str | os.PathLike) -> ClassSet:
     lines = [(i, line) for i, line in lines if line and not line.startswith("#")]
     long = [f"line {i} ({line[:10]!r})" for i, line in lines if len(line) != 1]
     if long:
-        raise ClassSetError(f"{path}: one character a line; {', '.join(long[:3])} hold more",
+        verb = "holds" if len(long) == 1 else "hold"
+        raise ClassSetError(f"{path}: one character a line; {', '.join(long[:3])} {verb} more",
                             params=("classes",))
     try:
         return ClassSet(str(path), tuple(line for _, line in lines))

@@ -150,9 +150,12 @@ class Restored:
                                 k, scripts)
 
 
-def restore(run_dir: str | os.PathLike, step: int | None = None, tta: str = "none") -> Restored:
+def restore(run_dir: str | os.PathLike, step: int | None = None, tta: str = "none",
+            threads: int | None = None) -> Restored:
     """A run's model for inference, at checkpoint `step` (default: the last), reading
-    through the test-time augmentation `tta` (inference.tta.TTA)."""
+    through the test-time augmentation `tta` (inference.tta.TTA). `threads`: TensorFlow's
+    intra- and inter-op threads for its session (None: TensorFlow's choice, all cores for
+    one large batch); the draw page takes 1, its requests already running side by side."""
     tta_.check(tta)
     run_dir = Path(run_dir)
     record = read_record(run_dir)
@@ -165,7 +168,9 @@ def restore(run_dir: str | os.PathLike, step: int | None = None, tta: str = "non
     except Exception as e:  # an unknown model or option recorded in a damaged config.json
         raise RunError(f"{run_dir / 'config.json'}: its model cannot be built ({e}); the run "
                        f"directory is damaged") from None
-    sess = tf1.Session(graph=g.graph)
+    config = None if threads is None else tf1.ConfigProto(
+        intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
+    sess = tf1.Session(graph=g.graph, config=config)
     try:
         checkpoints.load(sess, g.variables, ckpt, averaged=record.averaged)
     except RunError:

@@ -11,7 +11,9 @@ measured on AIST's files). So a `maist` run on real ETL files starts from a synt
 model of its class set, made with
 the class set's recipe (demo for hiragana71) the first time and reused after: a finished
 run with the same settings, first where train_maist.py would have put it
-(runs/demo-expert, what `make demo` makes), else runs/pretrained-SET-RECIPE-MODEL.
+(runs/demo-expert, what `make demo` makes), else runs/pretrained-SET-RECIPE-MODEL. Its
+synthetic writers stay in the mix: AUTO_MIX of each real batch replays them (training.run
+asks it of the automatic start, unless the request says its own replay).
 """
 
 from __future__ import annotations
