@@ -160,7 +160,7 @@ class Model:
             raise BadRequest(f"{run_dir}: no checkpoint; train it first", 404)
         try:
             # Everything the page asks of a run is tried before it is switched to: restoring
-            # it, and reading one drawing through it the whole way (Served.probe).
+            # it, and reading one drawing through it the whole way (PROBE).
             new = Served(restore(run_dir, threads=SESSION_THREADS))
         except RunError as e:  # there, but damaged
             raise BadRequest(str(e), 409) from None

@@ -1,6 +1,7 @@
 """The commands, one module each: `maist COMMAND [options]`, and scripts/*.py for the tutorial.
 
     maist train      scripts/train_maist.py     train a model (recipes, resume, adapt)
+    maist cluster    scripts/train_cluster.py   train on a local cluster
     maist build      scripts/build_maist.py     ETL files -> a 28x28 .npz
     maist synth      scripts/make_synthetic.py  a synthetic ETL9G-format set
     maist compare    scripts/compare_models.py  beginner against expert
@@ -9,7 +10,7 @@
     maist visualize  scripts/visualize.py       a run's figures
     maist export     scripts/export.py          SavedModel and TFLite files
     maist serve      scripts/serve.py           the draw page
-    maist board                                 TensorBoard over the runs, or screenshots
+    maist board      scripts/board.py           TensorBoard over the runs, or screenshots
     maist sheets     scripts/contact_sheets.py  contact sheets of the data
 
 Each module's `main(argv) -> int` is a cli.command: arguments in, the package called,

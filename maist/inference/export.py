@@ -321,7 +321,8 @@ def unwritten(out: Path, tmp: Path, e: BaseException) -> ExportError:
     code = getattr(e, "errno", None)
     if code == errno.ENOSPC or "No space left" in why:
         what = "no space left on the disk; free some space and export again"
-    elif code in (errno.EACCES, errno.EPERM, errno.EROFS) or "ermission denied" in why:
+    elif (code in (errno.EACCES, errno.EPERM, errno.EROFS)
+          or isinstance(e, tf.errors.PermissionDeniedError)):
         what = f"{out.parent} cannot be written; check its permissions, or export elsewhere"
     else:
         what = f"{why[:200]}; export again, or elsewhere"

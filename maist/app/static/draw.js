@@ -82,7 +82,6 @@ function greyCanvas({ name, width, height, pixels }) {
   c.height = height;
   c.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
   c.setAttribute("aria-label", name);
-  c.dataset.name = name;
   return c;
 }
 
