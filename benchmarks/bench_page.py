@@ -146,7 +146,7 @@ def profile(run_dir: str, bodies: list[bytes], rounds: int = 3) -> None:
         x = timed("preprocess to 28x28", web.from_picture, picture, r.preprocess)
         probs, _ = timed("session: top 5", r.read, x, [])
         _, maps = timed("session: top 5 and maps", r.read, x, served.layers)
-        timed("encode the input", web.png_data_url, x)
+        timed("encode the input", web.raw_picture, x)
         answer = timed("encode the maps", served._layer_pictures, maps)
         timed("JSON of the maps", json.dumps, answer)
         timed("/api/predict in Flask (all)", client.post, "/api/predict", data=body,

@@ -65,7 +65,11 @@ def test_predict_gives_the_drawn_class_in_the_top_5_and_the_layers(client):
         top = [t["char"] for t in r.json["top"]]
         assert len(top) == 5 and char in top
         assert sum(t["p"] for t in r.json["top"]) == pytest.approx(1.0, abs=1e-4)
-    assert png_size(r.json["input"]) == (28, 28) and "layers" not in r.json  # the top 5 first
+    shown = r.json["input"]  # grey bytes the page draws, the pixels of x
+    assert (shown["width"], shown["height"]) == (28, 28) and "layers" not in r.json  # top 5 first
+    x = np.frombuffer(base64.b64decode(r.json["x"]), "<f4")
+    np.testing.assert_array_equal(np.frombuffer(base64.b64decode(shown["pixels"]), np.uint8),
+                                  (x * 255).astype(np.uint8))  # x is in [0, 1]
     maps = client.post("/api/layers", json={"x": r.json["x"]})
     assert maps.status_code == 200, maps.json
     together = client.post("/api/predict", json={"image": drawing(4), "layers": True}).json

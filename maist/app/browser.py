@@ -121,8 +121,8 @@ _ANSWER = """
 if (document.body.dataset.state !== "idle") return null;
 const top = [...document.querySelectorAll("#top li .char")].map((e) => e.textContent);
 const layers = document.querySelectorAll("#layers canvas").length;
-const input = document.getElementById("input").getAttribute("src") || "";
-return top.length && layers && input.startsWith("data:image/png") ? top : null;
+const input = document.querySelectorAll("#input canvas").length;
+return top.length && layers && input ? top : null;
 """
 
 

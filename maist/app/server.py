@@ -9,15 +9,15 @@
                                                 the live layers' maps, from the same session
                                                 call (what the page asks, once a stroke ends)
     POST /api/layers {"x": the input}           the maps for an input predict made
-    A map is {"name", "shape", "width", "height", "pixels"}: its mosaic's grey bytes in base64,
-    which the page draws on a canvas (raw_picture).
+    The input is {"width", "height", "pixels"}, and a map {"name", "shape", "width", "height",
+    "pixels"}: grey bytes in base64, which the page draws on a canvas (raw_picture).
     POST /api/save {"image", "label"}           mine_dir/LABEL/0001.png, for fine-tuning
     GET  /api/mine             the drawings saved per character, and the command that adapts
 
-Inference is the run's own inference graph through inference.restore. Session.run is
-thread-safe, so requests run side by side; a lock only guards which run is current, and
-a run is restored in full before it replaces the current one, so a damaged run never
-breaks the page for anyone. Every bad request gets a JSON {"error": ...} and a 4xx status;
+Inference is the run's own inference graph through inference.restore. Requests run side
+by side, and their session calls are merged into batches (inference.batching); a lock
+only guards which run is current, and a run is restored in full before it replaces the
+current one, so a damaged run never breaks the page for anyone. Every bad request gets a JSON {"error": ...} and a 4xx status;
 the server stays up. Flask is an optional extra: pip install -e ".[app]".
 """
 
@@ -38,6 +38,7 @@ from ..data.classes import scripts, scripts_text
 from ..data.pictures import from_picture, read_picture
 from ..errors import BadRequest, ClassSetError, MaistError, PictureError, PictureTooLarge, RunError
 from ..geometry import IMAGE_SIZE
+from ..inference.batching import Batcher
 from ..inference.restore import Restored, restore, within_scripts
 from ..runs import checkpoints
 from ..runs.records import FILE as RECORD_FILE
@@ -198,6 +199,7 @@ class Served:
 
     def __init__(self, restored: Restored):
         self.restored = restored
+        self.batcher = Batcher(restored.read)  # concurrent requests, one session call
         spec = restored.spec
         self.layers = list(spec.live if spec.live is not None else spec.activations)
         try:
@@ -220,15 +222,15 @@ class Served:
                 "filters": filters, "layers": self.layers}
 
     def predict(self, picture: np.ndarray, layers: bool = False, scripts=None) -> dict:
-        """The top 5 and the 28x28 input (as a PNG, and as `x`, the float32 pixels in
-        base64, for a /api/layers request to come); the live layers too with `layers`;
+        """The top 5 and the 28x28 input (as grey bytes to draw, and as `x`, the float32
+        pixels in base64, for a /api/layers request to come); the live layers too with `layers`;
         only the classes of `scripts` (a list of script names) where it is given."""
         r = self.restored
         x = from_picture(picture, r.preprocess)
-        probs, maps = r.read(x, self.layers if layers else [])
+        probs, maps = self.batcher.read(x, self.layers if layers else [])
         probs = within_scripts(probs, r.classes, scripts)
         out = {"top": [{"char": c, "p": p} for c, p in r.top_k(probs[0], TOP)],
-               "input": png_data_url(x),
+               "input": raw_picture(x),
                "x": base64.b64encode(x.astype("<f4").tobytes()).decode("ascii")}
         if layers:
             out["layers"] = self._layer_pictures(maps)
@@ -236,7 +238,7 @@ class Served:
 
     def layers_for(self, x: np.ndarray) -> dict:
         """The live layers' maps for a 28x28 input that predict() made."""
-        _, maps = self.restored.read(x, self.layers)
+        _, maps = self.batcher.read(x, self.layers)
         return {"layers": self._layer_pictures(maps)}
 
     def _layer_pictures(self, maps) -> list[dict]:
@@ -415,6 +417,16 @@ def create_app(run_dir: str | os.PathLike | None = None, runs_root: str | os.Pat
 THREADS = 8  # waitress's worker threads; the Gate decides how many predict at once
 
 
+def one_blas_thread() -> None:
+    """numpy's BLAS on one thread, for the rest of the process. A request's numpy work is
+    a few small arrays; OpenBLAS's pool threads spin while they wait for more, and on a
+    machine with as many busy request threads as cores, that spinning takes about as much
+    CPU as the requests themselves (bench_page)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def make_server(app, host: str = "127.0.0.1", port: int = 0, threads: int = THREADS):
     """A production WSGI server for the app: waitress, pure Python (no red warning, no
     compiler). `.effective_port` is the port bound (port 0: a free one); `.run()` serves
@@ -424,6 +436,7 @@ def make_server(app, host: str = "127.0.0.1", port: int = 0, threads: int = THRE
     from waitress.server import create_server
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is 1"
+    one_blas_thread()
 
     if not (isinstance(port, int) and 0 <= port <= 65535):
         raise BadRequest(f"port {port} is not a port; give 1 to 65535 (0: any free one)")

@@ -59,32 +59,43 @@ def to_ink(picture: np.ndarray, side: int | None = WORK_SIDE) -> np.ndarray:
     dark_on_light = background > 0.5
     if side is not None:
         pic = reduce_ink(pic, side, np.min if dark_on_light else np.max)
-    pic = pic.astype(np.float32) / scale
+    if pic.dtype == np.uint8:  # 256 values: each one's ink worked out once, then looked up
+        return _ink_of(np.arange(256, dtype=np.uint8), scale, background, dark_on_light)[pic]
+    return _ink_of(pic, scale, background, dark_on_light)
+
+
+def _ink_of(values: np.ndarray, scale: float, background, dark_on_light: bool) -> np.ndarray:
+    """A picture's values -> ink in [0, 1], the background at 0 (to_ink's last step)."""
+    ink = values.astype(np.float32) / scale
     if dark_on_light:
-        pic = 1.0 - pic
+        ink = 1.0 - ink
     lo = 1.0 - background if dark_on_light else background
-    return np.clip((pic - lo) / max(1e-6, 1.0 - lo), 0.0, 1.0)
+    return np.clip((ink - lo) / max(1e-6, 1.0 - lo), 0.0, 1.0)
+
+
+def strokes(ink: np.ndarray) -> tuple[float, int]:
+    """(line weight, side): the mean stroke width relative to the ink's longer side (2 x
+    area / perimeter / side), and that side in pixels; (0.0, 0) without ink."""
+    mask = ink > 0.5
+    if not mask.any():
+        return 0.0, 0
+    y0, y1, x0, x1 = ink_box(mask)
+    mask = mask[y0:y1, x0:x1]  # erosion at the box's edges sees the same empty outside
+    perimeter = int((mask & ~shrink_cross(mask)).sum())
+    side = max(y1 - y0, x1 - x0)
+    return 2.0 * int(mask.sum()) / max(perimeter, 1) / side, side
 
 
 def line_weight(ink: np.ndarray) -> float:
     """Mean stroke width relative to the ink's longer side: 2 x area / perimeter / side."""
-    mask = ink > 0.5
-    area = int(mask.sum())
-    if area == 0:
-        return 0.0
-    perimeter = int((mask & ~shrink_cross(mask)).sum())
-    y0, y1, x0, x1 = ink_box(mask)
-    side = max(y1 - y0, x1 - x0)
-    return 2.0 * area / max(perimeter, 1) / side
+    return strokes(ink)[0]
 
 
 def thickening_radius(ink: np.ndarray, target: float = LINE_WEIGHT) -> int:
     """How many pixels thin strokes grow by to reach line weight `target` (0: none)."""
-    width = line_weight(ink)
+    width, side = strokes(ink)
     if width == 0.0 or width >= 0.8 * target:
         return 0
-    y0, y1, x0, x1 = ink_box(ink > 0.5)
-    side = max(y1 - y0, x1 - x0)
     return max(0, int(round((target - width) * side / 2)))
 
 
@@ -110,12 +121,14 @@ def disc_dilation(ink: np.ndarray, radius: int) -> np.ndarray:
         return out
     h, w = ink.shape
     padded = np.pad(ink, r, mode="symmetric")
-    out = np.full_like(padded, -np.inf)
-    for dy in range(-r, r + 1):
+    out = None
+    for dy in range(r + 1):  # rows dy and -dy of the disc are one segment, run once
         half = int(np.sqrt(r * r - dy * dy))  # the disc's half-width in row dy
-        rows = maximum_filter1d(padded, 2 * half + 1, axis=1, mode="nearest")
-        np.maximum(out, np.roll(rows, dy, axis=0), out=out)
-    return out[r : r + h, r : r + w]
+        rows = maximum_filter1d(padded, 2 * half + 1, axis=1, mode="nearest")[:, r : r + w]
+        for shift in {dy, -dy}:  # output row y takes padded row y + r - shift
+            part = rows[r - shift : r - shift + h]
+            out = part.copy() if out is None else np.maximum(out, part, out=out)
+    return out
 
 
 def thicken(ink: np.ndarray, target: float = LINE_WEIGHT) -> np.ndarray:
@@ -148,7 +161,7 @@ def read_picture(path, max_pixels: int = MAX_PICTURE_PIXELS, name: str | None = 
                     f"{path}: {w}x{h} pixels is over the limit of {max_pixels:,}; scale the "
                     f"picture down (a character needs a few hundred pixels a side)"
                 )
-            im = ImageOps.exif_transpose(im)
+            ImageOps.exif_transpose(im, in_place=True)  # upright; no copy when it is already
             return _grey(im)
     except PictureError:
         raise
@@ -202,7 +215,7 @@ def _grey(im) -> np.ndarray:
         light = ink.size and ink.mean() > 127 and not opaque.all()
         back = Image.new("RGBA", rgba.size, (0, 0, 0, 255) if light else (255, 255, 255, 255))
         im = Image.alpha_composite(back, rgba)
-    return np.asarray(im.convert("L"), dtype=np.uint8)
+    return np.asarray(im if im.mode == "L" else im.convert("L"), dtype=np.uint8)
 
 
 class _Named:

@@ -107,24 +107,40 @@ def clean_ink(field: np.ndarray, neighbours: bool = False) -> np.ndarray:
     neighbour's ink that does not reach the edge: a small piece in an edge's outer fifth,
     apart from the character's other ink (stray_pieces).
     """
-    from scipy import ndimage  # here, not at import: the blog's path never needs scipy
-
     h, w = field.shape
     ink = field > INK_THRESHOLD
-    labels, n = ndimage.label(ink, structure=np.ones((3, 3), dtype=bool))
-    if n == 0:
+    if not ink.any():
         return ink
+    # The mask lies within the ink's box grown by the pixel that kept strokes grow by: the
+    # work is done there alone (a drawing's box is a fraction of its canvas).
+    y0, y1, x0, x1 = ink_box(ink)
+    y0, y1, x0, x1 = max(y0 - 1, 0), min(y1 + 1, h), max(x0 - 1, 0), min(x1 + 1, w)
+    mask = np.zeros((h, w), dtype=bool)
+    mask[y0:y1, x0:x1] = _clean_window(field[y0:y1, x0:x1], ink[y0:y1, x0:x1], (y0, x0),
+                                       (h, w), neighbours)
+    return mask
+
+
+def _clean_window(field: np.ndarray, ink: np.ndarray, origin: tuple[int, int],
+                  shape: tuple[int, int], neighbours: bool) -> np.ndarray:
+    """clean_ink on a window of a field (h, w = `shape`) at `origin` holding all its ink:
+    its pieces are the field's, and the edge rules are the field's edges'."""
+    from scipy import ndimage  # here, not at import: the blog's path never needs scipy
+
+    h, w = shape
+    labels, n = ndimage.label(ink, structure=np.ones((3, 3), dtype=bool))
     areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     min_area = max(3, 0.01 * areas.sum())
-    # Each piece's bounding box, (n, 4) as y0, y1, x0, x1 (end exclusive), in one go.
-    boxes = np.array([(s[0].start, s[0].stop, s[1].start, s[1].stop)
+    # Each piece's bounding box in the field, (n, 4) as y0, y1, x0, x1 (end exclusive).
+    oy, ox = origin
+    boxes = np.array([(s[0].start + oy, s[0].stop + oy, s[1].start + ox, s[1].stop + ox)
                       for s in ndimage.find_objects(labels)]).reshape(n, 4)
     y0, y1, x0, x1 = boxes.T
     fragment = (((y0 == 0) & (y1 <= h // 5)) | ((y1 == h) & (y0 >= h - h // 5))
                 | ((x0 == 0) & (x1 <= w // 5)) | ((x1 == w) & (x0 >= w - w // 5)))
     kept = (areas >= min_area) & ~fragment
     if neighbours and kept.sum() > 1:
-        kept &= ~stray_pieces(labels, boxes, areas, kept, (h, w))
+        kept &= ~stray_pieces(labels, boxes - [oy, oy, ox, ox], areas, kept, (h, w), origin)
     keep = np.concatenate([[False], kept])
     if not keep.any():  # everything looked like noise: trust the largest piece
         keep[1 + int(np.argmax(areas))] = True
@@ -134,9 +150,10 @@ def clean_ink(field: np.ndarray, neighbours: bool = False) -> np.ndarray:
 
 
 def stray_pieces(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, kept: np.ndarray,
-                 shape: tuple[int, int]) -> np.ndarray:
+                 shape: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Which of a field's pieces (labels 1..n; boxes (n, 4) as y0, y1, x0, x1) are a sheet
-    neighbour's stray ink: (n,) bool, among the `kept` ones.
+    neighbour's stray ink: (n,) bool, among the `kept` ones. `labels` and `boxes` may be of
+    a window of the field at `origin` that holds all its ink; `shape` is the field's.
 
     A stray piece is small (STRAY_SHARE of the kept ink), lies in the outer fifth along an
     edge, and is apart from the character's body by STRAY_APART pixels at least, and by
@@ -149,13 +166,14 @@ def stray_pieces(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, kept:
 
     h, w = shape
     y0, y1, x0, x1 = boxes.T
+    fy0, fy1, fx0, fx1 = (boxes + [origin[0], origin[0], origin[1], origin[1]]).T  # the field's
     total = areas[kept].sum()
-    in_band = (y1 <= h // 5) | (y0 >= h - h // 5) | (x1 <= w // 5) | (x0 >= w - w // 5)
+    in_band = (fy1 <= h // 5) | (fy0 >= h - h // 5) | (fx1 <= w // 5) | (fx0 >= w - w // 5)
     pending = kept & in_band & (areas <= STRAY_SHARE * total)
     body_ids = kept & ~pending
     if not pending.any() or not body_ids.any():
         return np.zeros(len(areas), dtype=bool)
-    def body() -> np.ndarray:  # the body's pixels, (h, w) bool
+    def body() -> np.ndarray:  # the body's pixels, bool, shaped as labels
         return np.concatenate([[False], body_ids])[labels]
 
     by, bx = np.nonzero(body())
@@ -167,7 +185,7 @@ def stray_pieces(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, kept:
         joined = []
         for i in np.flatnonzero(pending):
             ys, xs = pieces[int(i)][0] + y0[i], pieces[int(i)][1] + x0[i]
-            to_edge = float(min(y0[i], h - y1[i], x0[i], w - x1[i]))
+            to_edge = float(min(fy0[i], h - fy1[i], fx0[i], w - fx1[i]))
             mark_place = xs.mean() > centre_x and ys.mean() < centre_y
             need = STRAY_FAR if mark_place else max(STRAY_APART, to_edge)
             if float(apart[ys, xs].min()) <= need:
@@ -216,7 +234,7 @@ def center_one(field: np.ndarray, box: int = BOX, size: int = SIZE,
     if not mask.any():
         return out
     y0, y1, x0, x1 = ink_box(mask)
-    crop = np.where(mask, field, 0.0)[y0:y1, x0:x1]
+    crop = np.where(mask[y0:y1, x0:x1], field[y0:y1, x0:x1], 0.0)
     scale = box / max(y1 - y0, x1 - x0)  # the longer side becomes `box` px, aspect kept
     nh, nw = max(1, round((y1 - y0) * scale)), max(1, round((x1 - x0) * scale))
     small = resize(crop[None], nh, nw)[0]

@@ -65,10 +65,10 @@ async function post(url, body) {
 function clearAnswer() {
   document.getElementById("top").innerHTML = "";
   document.getElementById("layers").innerHTML = "";
-  document.getElementById("input").removeAttribute("src");
+  document.getElementById("input").replaceChildren();
 }
 
-// A map as the server sends it (width x height grey bytes, base64) on a canvas of its own,
+// The input or a map as the server sends it (width x height grey bytes, base64) on a canvas of its own,
 // scaled up by the style sheet with its pixels kept square.
 function greyCanvas({ name, width, height, pixels }) {
   const bytes = Uint8Array.from(atob(pixels), (c) => c.charCodeAt(0));
@@ -106,7 +106,7 @@ async function predict() {
       li.querySelector(".p").textContent = `${(p * 100).toFixed(1)}%`;
       top.appendChild(li);
     }
-    document.getElementById("input").src = data.input;
+    document.getElementById("input").replaceChildren(greyCanvas({ name: "the 28x28 input", ...data.input }));
     const label = document.getElementById("label");
     if (!label.dataset.touched) label.value = data.top[0].char;  // a guess the user may retype
     const layers = document.getElementById("layers");
