@@ -17,8 +17,8 @@
 Inference is the run's own inference graph through inference.restore. Requests run side
 by side, and their session calls are merged into batches (inference.batching); a lock
 only guards which run is current, and a run is restored in full before it replaces the
-current one, so a damaged run never breaks the page for anyone. Every bad request gets a JSON {"error": ...} and a 4xx status;
-the server stays up. Flask is an optional extra: pip install -e ".[app]".
+current one, so a damaged run never breaks the page for anyone. Every bad request gets a
+JSON {"error": ...} and a 4xx status; the server stays up. Flask is an optional extra: pip install -e ".[app]".
 """
 
 from __future__ import annotations

@@ -59,18 +59,11 @@ def to_ink(picture: np.ndarray, side: int | None = WORK_SIDE) -> np.ndarray:
     dark_on_light = background > 0.5
     if side is not None:
         pic = reduce_ink(pic, side, np.min if dark_on_light else np.max)
-    if pic.dtype == np.uint8:  # 256 values: each one's ink worked out once, then looked up
-        return _ink_of(np.arange(256, dtype=np.uint8), scale, background, dark_on_light)[pic]
-    return _ink_of(pic, scale, background, dark_on_light)
-
-
-def _ink_of(values: np.ndarray, scale: float, background, dark_on_light: bool) -> np.ndarray:
-    """A picture's values -> ink in [0, 1], the background at 0 (to_ink's last step)."""
-    ink = values.astype(np.float32) / scale
+    pic = pic.astype(np.float32) / scale
     if dark_on_light:
-        ink = 1.0 - ink
+        pic = 1.0 - pic
     lo = 1.0 - background if dark_on_light else background
-    return np.clip((ink - lo) / max(1e-6, 1.0 - lo), 0.0, 1.0)
+    return np.clip((pic - lo) / max(1e-6, 1.0 - lo), 0.0, 1.0)
 
 
 def strokes(ink: np.ndarray) -> tuple[float, int]:
