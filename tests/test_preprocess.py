@@ -234,3 +234,71 @@ def test_the_disc_dilation_is_grey_dilation_by_a_disc_wherever_the_ink_lies():
         np.testing.assert_array_equal(disc_dilation(ink, r),
                                       ndimage.grey_dilation(ink, footprint=disc, mode="reflect"),
                                       err_msg=f"case {k}: {h}x{w}, radius {r}")
+
+
+def test_the_pieces_are_ndimages_labels_areas_and_boxes():
+    """maist.data._ink.pieces numbers a mask's 8-connected pieces as ndimage.label does (the
+    raster order of their first pixels), with their areas and bounding boxes."""
+    from scipy import ndimage
+
+    from maist.data import _ink
+
+    rng = np.random.default_rng(0)
+    for k in range(200):
+        h, w = rng.integers(1, 60, 2)
+        mask = rng.random((h, w)) > rng.uniform(0.3, 0.95)
+        labels, areas, boxes = _ink.pieces(mask)
+        want, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+        np.testing.assert_array_equal(labels, want, err_msg=f"case {k}")
+        np.testing.assert_array_equal(areas, np.bincount(want.ravel(), minlength=n + 1)[1:])
+        np.testing.assert_array_equal(boxes, np.array(
+            [(s[0].start, s[0].stop, s[1].start, s[1].stop) for s in ndimage.find_objects(want)]
+        ).reshape(n, 4))
+
+
+def test_the_kept_pieces_grow_by_a_plus_within_the_fields_ink():
+    from maist.data import _ink
+
+    rng = np.random.default_rng(1)
+    for k in range(100):
+        h, w = rng.integers(1, 40, 2)
+        field = (rng.random((h, w)) * (rng.random((h, w)) > 0.3)).astype(np.float32)
+        labels, areas, _ = _ink.pieces(field > 0.5)
+        keep = np.concatenate([[False], rng.random(len(areas)) > 0.5])
+        out = np.empty((h, w), bool)
+        _ink.kept_grown(labels, keep, field, out)
+        np.testing.assert_array_equal(out, P.grow_cross(keep[labels]) & (field > 0),
+                                      err_msg=f"case {k}")
+
+
+def test_the_line_weight_counts_the_pixels_an_erosion_takes():
+    """strokes (a compiled pass) against its definition in whole-array steps: 2 x area /
+    perimeter / the box's longer side, the perimeter what a plus erosion removes."""
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        h, w = rng.integers(1, 50, 2)
+        ink = (rng.random((h, w)) * (rng.random((h, w)) > 0.4)).astype(np.float32)
+        mask = ink > 0.5
+        if not mask.any():
+            assert pictures.strokes(ink) == (0.0, 0)
+            continue
+        y0, y1, x0, x1 = P.ink_box(mask)
+        side = max(y1 - y0, x1 - x0)
+        perimeter = int((mask & ~P.shrink_cross(mask)).sum())
+        assert pictures.strokes(ink) == (2.0 * int(mask.sum()) / max(perimeter, 1) / side, side)
+
+
+@pytest.mark.parametrize("dark_on_light", [False, True])
+def test_8_bit_greys_become_the_ink_their_arithmetic_gives(dark_on_light):
+    """to_ink looks 8-bit greys up in a table of the 256 values' ink: the same ink, to the
+    bit, as the arithmetic on the picture's values (which wider integers take)."""
+    rng = np.random.default_rng(3)
+    for k in range(50):
+        h, w = rng.integers(2, 80, 2)
+        pic = rng.integers(0, 256, (h, w)).astype(np.uint8)
+        border = rng.integers(200, 256) if dark_on_light else rng.integers(0, 60)
+        pic[0], pic[-1], pic[:, 0], pic[:, -1] = border, max(border - 1, 0), border, border
+        got = pictures.to_ink(pic)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, pictures.to_ink(pic.astype(np.int16)),
+                                      err_msg=f"case {k}")

@@ -18,8 +18,6 @@ from .preprocess import (
     INK_THRESHOLD,
     LINE_WEIGHT,
     get_preprocessor,
-    ink_box,
-    shrink_cross,
 )
 
 WORK_SIDE = 512
@@ -59,24 +57,38 @@ def to_ink(picture: np.ndarray, side: int | None = WORK_SIDE) -> np.ndarray:
     dark_on_light = background > 0.5
     if side is not None:
         pic = reduce_ink(pic, side, np.min if dark_on_light else np.max)
-    pic = pic.astype(np.float32) / scale
+    if pic.dtype == np.uint8:  # 256 greys: each one's ink worked out once, then looked up
+        from . import _ink  # numba, compiled once
+
+        table = _ink_of(np.arange(256, dtype=np.uint8), scale, background, dark_on_light)
+        out = np.empty(pic.shape, np.float32)
+        _ink.lookup(pic, table, out)
+        return out
+    return _ink_of(pic, scale, background, dark_on_light)
+
+
+def _ink_of(values: np.ndarray, scale: float, background, dark_on_light: bool) -> np.ndarray:
+    """A picture's values -> float32 ink in [0, 1], bright on dark, `background` (in [0, 1],
+    the border's median) at 0."""
+    ink = values.astype(np.float32) / scale
     if dark_on_light:
-        pic = 1.0 - pic
+        ink = 1.0 - ink
     lo = 1.0 - background if dark_on_light else background
-    return np.clip((pic - lo) / max(1e-6, 1.0 - lo), 0.0, 1.0)
+    return np.clip((ink - lo) / max(1e-6, 1.0 - lo), 0.0, 1.0)
 
 
 def strokes(ink: np.ndarray) -> tuple[float, int]:
     """(line weight, side): the mean stroke width relative to the ink's longer side (2 x
-    area / perimeter / side), and that side in pixels; (0.0, 0) without ink."""
-    mask = ink > 0.5
-    if not mask.any():
+    area / perimeter / side) of the mask ink > 0.5, and that side in pixels; (0.0, 0)
+    without ink. The perimeter is the mask's pixels that an erosion by a plus removes."""
+    from . import _ink
+
+    area, perimeter, y0, y1, x0, x1 = _ink.stroke_sums(np.asarray(ink, np.float32),
+                                                       np.float32(0.5))
+    if area == 0:
         return 0.0, 0
-    y0, y1, x0, x1 = ink_box(mask)
-    mask = mask[y0:y1, x0:x1]  # erosion at the box's edges sees the same empty outside
-    perimeter = int((mask & ~shrink_cross(mask)).sum())
     side = max(y1 - y0, x1 - x0)
-    return 2.0 * int(mask.sum()) / max(perimeter, 1) / side, side
+    return 2.0 * area / max(perimeter, 1) / side, side
 
 
 def line_weight(ink: np.ndarray) -> float:
@@ -93,11 +105,10 @@ def thickening_radius(ink: np.ndarray, target: float = LINE_WEIGHT) -> int:
 
 
 def disc_dilation(ink: np.ndarray, radius: int) -> np.ndarray:
-    """Grey dilation by a disc of `radius` pixels, the picture's edges mirrored: equal to
-    ndimage.grey_dilation with a disc footprint, in 2r+1 running maxima along the rows
-    (each row of the disc is a segment) instead of (2r+1)^2 comparisons a pixel."""
-    from scipy.ndimage import maximum_filter1d
-
+    """Grey dilation of float32 ink by a disc of `radius` pixels, the picture's edges
+    mirrored: equal to ndimage.grey_dilation with a disc footprint, as running maxima along
+    the rows (each row of the disc is a segment; maist.data._ink.disc_max) instead of
+    (2r+1)^2 comparisons a pixel."""
     r = int(radius)
     if r < 1:
         return ink
@@ -112,15 +123,11 @@ def disc_dilation(ink: np.ndarray, radius: int) -> np.ndarray:
         out = np.zeros_like(ink)
         out[y0:y1, x0:x1] = disc_dilation(ink[y0:y1, x0:x1], r)
         return out
-    h, w = ink.shape
-    padded = np.pad(ink, r, mode="symmetric")
-    out = None
-    for dy in range(r + 1):  # rows dy and -dy of the disc are one segment, run once
-        half = int(np.sqrt(r * r - dy * dy))  # the disc's half-width in row dy
-        rows = maximum_filter1d(padded, 2 * half + 1, axis=1, mode="nearest")[:, r : r + w]
-        for shift in {dy, -dy}:  # output row y takes padded row y + r - shift
-            part = rows[r - shift : r - shift + h]
-            out = part.copy() if out is None else np.maximum(out, part, out=out)
+    from . import _ink
+
+    half = np.array([int(np.sqrt(r * r - dy * dy)) for dy in range(r + 1)], np.int64)
+    out = np.empty(ink.shape, np.float32)
+    _ink.disc_max(np.asarray(ink, np.float32), r, half, out)
     return out
 
 

@@ -125,28 +125,27 @@ def _clean_window(field: np.ndarray, ink: np.ndarray, origin: tuple[int, int],
                   shape: tuple[int, int], neighbours: bool) -> np.ndarray:
     """clean_ink on a window of a field (h, w = `shape`) at `origin` holding all its ink:
     its pieces are the field's, and the edge rules are the field's edges'."""
-    from scipy import ndimage  # here, not at import: the blog's path never needs scipy
+    from . import _ink  # numba, compiled once
 
     h, w = shape
-    labels, n = ndimage.label(ink, structure=np.ones((3, 3), dtype=bool))
-    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    # The window's 8-connected pieces, and each one's bounding box in the window, (n, 4) as
+    # y0, y1, x0, x1 (end exclusive)
+    labels, areas, in_window = _ink.pieces(ink)
     min_area = max(3, 0.01 * areas.sum())
-    # Each piece's bounding box in the field, (n, 4) as y0, y1, x0, x1 (end exclusive).
     oy, ox = origin
-    boxes = np.array([(s[0].start + oy, s[0].stop + oy, s[1].start + ox, s[1].stop + ox)
-                      for s in ndimage.find_objects(labels)]).reshape(n, 4)
-    y0, y1, x0, x1 = boxes.T
+    y0, y1, x0, x1 = (in_window + [oy, oy, ox, ox]).T  # the boxes in the field
     fragment = (((y0 == 0) & (y1 <= h // 5)) | ((y1 == h) & (y0 >= h - h // 5))
                 | ((x0 == 0) & (x1 <= w // 5)) | ((x1 == w) & (x0 >= w - w // 5)))
     kept = (areas >= min_area) & ~fragment
     if neighbours and kept.sum() > 1:
-        kept &= ~stray_pieces(labels, boxes - [oy, oy, ox, ox], areas, kept, (h, w), origin)
+        kept &= ~stray_pieces(labels, in_window, areas, kept, (h, w), origin)
     keep = np.concatenate([[False], kept])
     if not keep.any():  # everything looked like noise: trust the largest piece
         keep[1 + int(np.argmax(areas))] = True
-    mask = keep[labels]
     # Grow by one pixel so the faint antialiased edge of each kept stroke stays.
-    return grow_cross(mask) & (field > 0)
+    mask = np.empty(ink.shape, dtype=bool)
+    _ink.kept_grown(labels, keep, np.asarray(field, np.float32), mask)
+    return mask
 
 
 def stray_pieces(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, kept: np.ndarray,
