@@ -1,3 +1,4 @@
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +94,11 @@ def make_etl_folder(folder, writers=10, per_file=4, classes=HIRAGANA71, kanji=Tr
     # These files hold 72 records per writer, not AIST's 3036: say so, as synth does.
     (folder / etl.MANIFEST).write_text(f'{{"records_per_writer": {len(chars)}}}')
     return folder
+
+
+def as_at_a_terminal():
+    """In the child, before it runs: SIGINT as a terminal delivers it. A shell starts a
+    background job (`.ci/run &`, nohup) with SIGINT ignored, and a child inherits that;
+    Python then never turns Ctrl-C into KeyboardInterrupt, and these tests would measure
+    the shell, not MAIST."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_etl_folder
+from conftest import as_at_a_terminal, make_etl_folder
 
 from maist.errors import ClusterError
 from maist.training import cluster
@@ -84,7 +84,8 @@ def _start(spec: dict, job: str, index: int, run_dir, etl, *extra):
                                                                     "index": index}})})
     return subprocess.Popen([sys.executable, "-m", "maist", "train", "--data", str(etl), *FLAGS,
                              "--run-dir", str(run_dir), "--task-timeout", str(TIMEOUT), *extra],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_at_a_terminal)  # some tests Ctrl-C the chief
 
 
 def _local_spec(workers=2):

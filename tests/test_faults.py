@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_etl_folder, shape, tiny_data
+from conftest import as_at_a_terminal, make_etl_folder, shape, tiny_data
 from PIL import Image
 
 from maist.data import dataset
@@ -543,14 +543,6 @@ def alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return not (stat.exists() and stat.read_text().split()[2] == "Z")  # a zombie is gone
-
-
-def as_at_a_terminal():
-    """In the child, before it runs: SIGINT as a terminal delivers it. A shell starts a
-    background job (`.ci/run &`, nohup) with SIGINT ignored, and a child inherits that;
-    Python then never turns Ctrl-C into KeyboardInterrupt, and these tests would measure
-    the shell, not MAIST."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

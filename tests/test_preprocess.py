@@ -257,6 +257,8 @@ def test_the_pieces_are_ndimages_labels_areas_and_boxes():
 
 
 def test_the_kept_pieces_grow_by_a_plus_within_the_fields_ink():
+    from scipy import ndimage
+
     from maist.data import _ink
 
     rng = np.random.default_rng(1)
@@ -267,13 +269,15 @@ def test_the_kept_pieces_grow_by_a_plus_within_the_fields_ink():
         keep = np.concatenate([[False], rng.random(len(areas)) > 0.5])
         out = np.empty((h, w), bool)
         _ink.kept_grown(labels, keep, field, out)
-        np.testing.assert_array_equal(out, P.grow_cross(keep[labels]) & (field > 0),
+        np.testing.assert_array_equal(out, ndimage.binary_dilation(keep[labels]) & (field > 0),
                                       err_msg=f"case {k}")
 
 
 def test_the_line_weight_counts_the_pixels_an_erosion_takes():
     """strokes (a compiled pass) against its definition in whole-array steps: 2 x area /
     perimeter / the box's longer side, the perimeter what a plus erosion removes."""
+    from scipy import ndimage
+
     rng = np.random.default_rng(2)
     for _ in range(100):
         h, w = rng.integers(1, 50, 2)
@@ -284,7 +288,7 @@ def test_the_line_weight_counts_the_pixels_an_erosion_takes():
             continue
         y0, y1, x0, x1 = P.ink_box(mask)
         side = max(y1 - y0, x1 - x0)
-        perimeter = int((mask & ~P.shrink_cross(mask)).sum())
+        perimeter = int((mask & ~ndimage.binary_erosion(mask)).sum())
         assert pictures.strokes(ink) == (2.0 * int(mask.sum()) / max(perimeter, 1) / side, side)
 
 

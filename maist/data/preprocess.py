@@ -194,27 +194,6 @@ def stray_pieces(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, kept:
         body_ids[joined], pending[joined] = True, False
 
 
-def _shifted_cross(mask: np.ndarray, op) -> np.ndarray:
-    """op over each pixel and its 4 neighbours (outside the picture: False): the binary
-    erosion (np.logical_and) or dilation (np.logical_or) by a plus, as ndimage's defaults,
-    in five whole-array operations instead of a generic filter."""
-    p = np.pad(mask, 1)
-    out = op(p[1:-1, 1:-1], p[:-2, 1:-1])
-    for part in (p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]):
-        op(out, part, out=out)
-    return out
-
-
-def grow_cross(mask: np.ndarray) -> np.ndarray:
-    """ndimage.binary_dilation(mask) (a plus, once), faster."""
-    return _shifted_cross(mask, np.logical_or)
-
-
-def shrink_cross(mask: np.ndarray) -> np.ndarray:
-    """ndimage.binary_erosion(mask) (a plus, once, the outside counted as empty), faster."""
-    return _shifted_cross(mask, np.logical_and)
-
-
 def ink_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     """(y0, y1, x0, x1) of a mask's True pixels, end exclusive; the mask must hold some."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))

@@ -159,7 +159,8 @@ def to_ink(grey):
 
 
 def _shift_cross(mask, op):
-    """op over a boolean mask and its 4 neighbours, the outside False (grow/shrink_cross)."""
+    """op over a boolean mask and its 4 neighbours, the outside False: the binary dilation
+    (tf.logical_or) or erosion (tf.logical_and) by a plus, as ndimage's defaults."""
     p = tf.pad(mask, [[1, 1], [1, 1]])
     out = op(p[1:-1, 1:-1], p[:-2, 1:-1])
     for part in (p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]):
